@@ -1,0 +1,10 @@
+# CIFAR resnet8x4 (the CRD / DKD benchmark definition) for CIFAR-100.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='mmrazor.CIFARResNet', arch='resnet8x4'),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=100,
+        in_channels=256,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))

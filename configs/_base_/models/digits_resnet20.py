@@ -1,0 +1,10 @@
+# CIFAR ResNet20 (the benchmark definition) for 10 classes.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='mmrazor.CIFARResNet', arch='resnet20'),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=10,
+        in_channels=64,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
