@@ -1,10 +1,17 @@
 from .dataloader_defaults import set_dataloader_defaults
 from .plugin_blocks import (TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS,
                             prepare_test_config, prepare_train_config)
+from .pwkd_block import (LR_CYCLE_DEFAULTS, PWKD_DEFAULTS, check_pwkd_block,
+                         expand_pwkd_test, expand_pwkd_train)
+from .slimmable_block import (SLIMMABLE_DEFAULTS, check_slimmable_block,
+                              expand_slimmable_test, expand_slimmable_train)
 from .work_dir_guard import WorkDirInUseError, guard_work_dir
 
 __all__ = [
     'set_dataloader_defaults', 'prepare_train_config', 'prepare_test_config',
     'TRAIN_BLOCK_EXPANDERS', 'TEST_BLOCK_EXPANDERS', 'guard_work_dir',
-    'WorkDirInUseError'
+    'WorkDirInUseError', 'SLIMMABLE_DEFAULTS', 'check_slimmable_block',
+    'expand_slimmable_train', 'expand_slimmable_test', 'PWKD_DEFAULTS',
+    'LR_CYCLE_DEFAULTS', 'check_pwkd_block', 'expand_pwkd_train',
+    'expand_pwkd_test'
 ]

@@ -1,1 +1,1 @@
-from . import backbones  # noqa: F401
+from . import algorithms, backbones, mutators  # noqa: F401

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmrazor.registry import MODELS
+from ..utils import slim_channels
 
 
 def _normalize_out_indices(out_indices: Union[int, Sequence[int]],
@@ -44,6 +45,40 @@ def _normalize_out_indices(out_indices: Union[int, Sequence[int]],
     return tuple(sorted(set(out)))
 
 
+def _width_scaler(width_ratio: float, width_divisor: int,
+                  width_min_channels: int, owner: str):
+    """Validate the width arguments of a backbone and return the function
+    that maps a channel count of the whole network to its count at
+    ``width_ratio`` (:func:`pwkd_plugin.models.utils.slim_channels`, the rule
+    of the slimmable teacher's mutator, so a backbone built at a width has
+    exactly the shapes of that width of a slimmable teacher).
+
+    Args:
+        width_ratio (float): Width ratio in (0, 1].
+        width_divisor (int): Channel counts are multiples of it.
+        width_min_channels (int): Least channels of a layer.
+        owner (str): The backbone's name, for error messages.
+
+    Returns:
+        Callable[[int], int]: ``channels -> channels at width_ratio``.
+    """
+    if isinstance(width_ratio, bool) or not isinstance(
+            width_ratio, (int, float)) or not 0 < width_ratio <= 1:
+        raise ValueError(f'{owner}: width_ratio must lie in (0, 1], got '
+                         f'{width_ratio!r}')
+    for key, value in (('width_divisor', width_divisor),
+                       ('width_min_channels', width_min_channels)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f'{owner}: {key} must be a positive integer, '
+                             f'got {value!r}')
+
+    def scale(num_channels: int) -> int:
+        return slim_channels(num_channels, width_ratio, width_divisor,
+                             width_min_channels)
+
+    return scale
+
+
 class CIFARBasicBlock(BaseModule):
     """BasicBlock of the CRD CIFAR ResNet.
 
@@ -56,6 +91,11 @@ class CIFARBasicBlock(BaseModule):
         out_channels (int): Output channels.
         stride (int): Stride of the first conv and of the shortcut conv.
             Defaults to 1.
+        with_downsample (bool, optional): Whether the shortcut is a 1x1 conv
+            + BN. Defaults to None: when the shape changes (``stride != 1``
+            or ``in_channels != out_channels``). A narrowed network passes
+            the decision of the whole one, whose channel counts may differ
+            where the narrowed ones coincide.
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to None.
     """
@@ -66,8 +106,11 @@ class CIFARBasicBlock(BaseModule):
                  in_channels: int,
                  out_channels: int,
                  stride: int = 1,
-                 init_cfg: Optional[Union[Dict, List[Dict]]] = None) -> None:
+                 init_cfg: Optional[Union[Dict, List[Dict]]] = None,
+                 with_downsample: Optional[bool] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if with_downsample is None:
+            with_downsample = stride != 1 or in_channels != out_channels
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.stride = stride
@@ -87,7 +130,7 @@ class CIFARBasicBlock(BaseModule):
             padding=1,
             bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
-        if stride != 1 or in_channels != out_channels:
+        if with_downsample:
             self.downsample = nn.Sequential(
                 nn.Conv2d(
                     in_channels,
@@ -138,6 +181,14 @@ class CIFARResNet(BaseModule):
         init_cfg (dict | list[dict], optional): Initialization config. The
             default reproduces the CRD init: Kaiming-normal (``fan_out``,
             ReLU) for convs, weight 1 / bias 0 for BN.
+        width_ratio (float): Width ratio in (0, 1]: every channel count ``n``
+            becomes ``slim_channels(n, width_ratio, width_divisor,
+            width_min_channels)``, the shapes of that width of a slimmable
+            teacher. Defaults to 1.0 (the benchmark network).
+        width_divisor (int): Narrowed channel counts are multiples of it.
+            Defaults to 1.
+        width_min_channels (int): Least channels of a narrowed layer.
+            Defaults to 1.
 
     Example:
         >>> import torch
@@ -175,14 +226,21 @@ class CIFARResNet(BaseModule):
                          type='Constant',
                          val=1,
                          layer=['_BatchNorm', 'GroupNorm'])
-                 ]) -> None:
+                 ],
+                 width_ratio: float = 1.0,
+                 width_divisor: int = 1,
+                 width_min_channels: int = 1) -> None:
         super().__init__(init_cfg=init_cfg)
         if arch not in self.arch_settings:
             raise ValueError(
                 f'Invalid arch {arch!r} for {type(self).__name__}; valid '
                 f'archs are {sorted(self.arch_settings)}.')
+        scale = _width_scaler(width_ratio, width_divisor, width_min_channels,
+                              type(self).__name__)
+        self.width_ratio = width_ratio
         self.arch = arch
-        depth, channels = self.arch_settings[arch]
+        depth, full_channels = self.arch_settings[arch]
+        channels = tuple(scale(c) for c in full_channels)
         assert (depth - 2) % 6 == 0, depth
         self.depth = depth
         self.num_blocks = (depth - 2) // 6
@@ -201,16 +259,21 @@ class CIFARResNet(BaseModule):
 
         self.res_layers = []
         _in_channels = self.stem_channels
-        for i, (out_channels, stride) in enumerate(
-                zip(self.stage_channels, self.strides)):
+        _full_in = full_channels[0]
+        for i, (out_channels, full_out, stride) in enumerate(
+                zip(self.stage_channels, full_channels[1:], self.strides)):
             blocks = []
             for j in range(self.num_blocks):
+                block_stride = stride if j == 0 else 1
                 blocks.append(
                     CIFARBasicBlock(
                         _in_channels,
                         out_channels,
-                        stride=stride if j == 0 else 1))
+                        stride=block_stride,
+                        with_downsample=block_stride != 1
+                        or _full_in != full_out))
                 _in_channels = out_channels
+                _full_in = full_out
             layer_name = f'layer{i + 1}'
             self.add_module(layer_name, nn.Sequential(*blocks))
             self.res_layers.append(layer_name)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmrazor.registry import MODELS
-from .cifar_resnet import _normalize_out_indices
+from .cifar_resnet import _normalize_out_indices, _width_scaler
 
 
 @MODELS.register_module()
@@ -54,6 +54,14 @@ class CIFARVGG(BaseModule):
         init_cfg (dict | list[dict], optional): Initialization config. The
             default reproduces the CRD init: Kaiming-normal (``fan_out``,
             ReLU) for convs with zero bias, weight 1 / bias 0 for BN.
+        width_ratio (float): Width ratio in (0, 1]: every channel count ``n``
+            becomes ``slim_channels(n, width_ratio, width_divisor,
+            width_min_channels)``, the shapes of that width of a slimmable
+            teacher. Defaults to 1.0 (the benchmark network).
+        width_divisor (int): Narrowed channel counts are multiples of it.
+            Defaults to 1.
+        width_min_channels (int): Least channels of a narrowed layer.
+            Defaults to 1.
 
     Example:
         >>> import torch
@@ -90,12 +98,19 @@ class CIFARVGG(BaseModule):
                          type='Constant',
                          val=1,
                          layer=['_BatchNorm', 'GroupNorm'])
-                 ]) -> None:
+                 ],
+                 width_ratio: float = 1.0,
+                 width_divisor: int = 1,
+                 width_min_channels: int = 1) -> None:
         super().__init__(init_cfg=init_cfg)
         if arch not in self.arch_settings:
             raise ValueError(
                 f'Invalid arch {arch!r} for {type(self).__name__}; valid '
                 f'archs are {sorted(self.arch_settings)}.')
+        scale = _width_scaler(width_ratio, width_divisor, width_min_channels,
+                              type(self).__name__)
+        self.width_ratio = width_ratio
+        group_channels = tuple(scale(c) for c in self.group_channels)
         self.arch = arch
         self.stage_blocks = self.arch_settings[arch]
         self.with_pool3 = with_pool3
@@ -104,7 +119,7 @@ class CIFARVGG(BaseModule):
 
         _in_channels = in_channels
         for i, (num_convs, channels) in enumerate(
-                zip(self.stage_blocks, self.group_channels)):
+                zip(self.stage_blocks, group_channels)):
             layers = []
             for _ in range(num_convs):
                 layers += [
@@ -120,7 +135,7 @@ class CIFARVGG(BaseModule):
         self.pool_indices = (0, 1, 2, 3) if with_pool3 else (0, 1, 2)
         for i in self.pool_indices:
             self.add_module(f'pool{i}', nn.MaxPool2d(kernel_size=2, stride=2))
-        self.feat_dim = self.group_channels[-1]
+        self.feat_dim = group_channels[-1]
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Forward the backbone.

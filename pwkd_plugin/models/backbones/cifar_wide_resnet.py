@@ -20,14 +20,21 @@ a thin subclass that maps the benchmark arch names to ``(depth,
 widen_factor)``, and adds ``out_indices`` (mmrazor's ``WideResNet`` only
 returns the last feature map). Its parameter names are those of mmrazor's
 ``WideResNet``.
+
+A narrowed network (``width_ratio < 1``) hooks the two construction steps of
+``WideResNet`` that take channel counts (``_make_stem_layer`` and
+``make_res_layer``) and rebuilds its final norm, so that every channel count
+``n`` of the whole network becomes ``slim_channels(n, width_ratio, ...)``;
+the module structure and parameter names stay those of ``WideResNet``.
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+from mmcv.cnn import build_norm_layer
 from mmrazor.models.architectures.backbones.wideresnet import WideResNet
 from mmrazor.registry import MODELS
 
-from .cifar_resnet import _normalize_out_indices
+from .cifar_resnet import _normalize_out_indices, _width_scaler
 
 
 @MODELS.register_module()
@@ -52,6 +59,14 @@ class CIFARWideResNet(WideResNet):
         init_cfg (dict | list[dict], optional): Initialization config. The
             default reproduces the CRD init: Kaiming-normal (``fan_out``,
             ReLU) for convs, weight 1 / bias 0 for BN.
+        width_ratio (float): Width ratio in (0, 1]: every channel count ``n``
+            becomes ``slim_channels(n, width_ratio, width_divisor,
+            width_min_channels)``, the shapes of that width of a slimmable
+            teacher. Defaults to 1.0 (the benchmark network).
+        width_divisor (int): Narrowed channel counts are multiples of it.
+            Defaults to 1.
+        width_min_channels (int): Least channels of a narrowed layer.
+            Defaults to 1.
 
     Example:
         >>> import torch
@@ -84,11 +99,19 @@ class CIFARWideResNet(WideResNet):
                          type='Constant',
                          val=1,
                          layer=['_BatchNorm', 'GroupNorm'])
-                 ]) -> None:
+                 ],
+                 width_ratio: float = 1.0,
+                 width_divisor: int = 1,
+                 width_min_channels: int = 1) -> None:
         if arch not in self.arch_settings:
             raise ValueError(
                 f'Invalid arch {arch!r} for {type(self).__name__}; valid '
                 f'archs are {sorted(self.arch_settings)}.')
+        # Read by the construction hooks below, which WideResNet.__init__
+        # calls (a plain function, so nn.Module allows it before __init__).
+        self._scale_channels = _width_scaler(width_ratio, width_divisor,
+                                             width_min_channels,
+                                             type(self).__name__)
         depth, widen_factor = self.arch_settings[arch]
         super().__init__(
             depth=depth,
@@ -102,8 +125,25 @@ class CIFARWideResNet(WideResNet):
             zero_init_residual=False,
             init_cfg=init_cfg)
         self.arch = arch
+        self.width_ratio = width_ratio
+        if width_ratio < 1:
+            # WideResNet builds its final norm on the whole width's channels.
+            self.norm1_name, norm1 = build_norm_layer(
+                self.norm_cfg,
+                self._scale_channels(self.norm1.num_features),
+                postfix=1)
+            self.add_module(self.norm1_name, norm1)
         self.out_indices = _normalize_out_indices(out_indices,
                                                   len(self.res_layers))
+
+    def _make_stem_layer(self, in_channels: int, base_channels: int) -> None:
+        super()._make_stem_layer(in_channels,
+                                 self._scale_channels(base_channels))
+
+    def make_res_layer(self, **kwargs):
+        kwargs['in_channels'] = self._scale_channels(kwargs['in_channels'])
+        kwargs['out_channels'] = self._scale_channels(kwargs['out_channels'])
+        return super().make_res_layer(**kwargs)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Forward the backbone.

@@ -1,0 +1,36 @@
+"""Checks shared by the plugin's config blocks; errors name the key."""
+import os.path as osp
+from numbers import Real
+
+
+def check_keys(block: dict, allowed: dict, name: str) -> None:
+    """Refuse keys a block does not know."""
+    unknown = sorted(set(block) - set(allowed))
+    if unknown:
+        raise ValueError(f'{name}: unknown key(s) {unknown}; the keys are '
+                         f'{sorted(allowed)}')
+
+
+def check_positive_int(value, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'{key} must be a positive integer, got {value!r}')
+    return value
+
+
+def check_positive_number(value, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or value <= 0:
+        raise ValueError(f'{key} must be a positive number, got {value!r}')
+    return float(value)
+
+
+def check_bool(value, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f'{key} must be True or False, got {value!r}')
+    return value
+
+
+def check_existing_file(value, key: str) -> str:
+    if not isinstance(value, str) or not osp.isfile(value):
+        raise ValueError(f'{key} must be an existing checkpoint file, got '
+                         f'{value!r}')
+    return value

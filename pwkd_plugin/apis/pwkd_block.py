@@ -1,0 +1,255 @@
+"""The ``pwkd`` config block: any single-teacher distillation config -> PWKD.
+
+Add ``pwkd = dict(teacher_ckpt=...)`` to an mmrazor distillation config
+(``SingleTeacherDistill`` or a subclass) and nothing else. Keys:
+
+======================  ===========================  ==========================
+key                     default                      meaning
+======================  ===========================  ==========================
+teacher_ckpt            (required)                   slimmable teacher
+                                                     checkpoint (a ``slimmable``
+                                                     run of the teacher)
+widths                  the checkpoint's widths      teacher width per stage,
+                                                     ascending, ending at 1.0
+stage_lengths           equal split of the training  epochs (or iterations, for
+                        length                       iteration-based training)
+                                                     per stage; they add up to
+                                                     the training length
+lr_cycle                cosine, restarted per stage  the per-stage learning
+                                                     rate cycle (below); None
+                                                     keeps the base schedule
+reset_optimizer_state   False                        clear optimizer state
+                                                     (momentum) at each stage
+======================  ===========================  ==========================
+
+``lr_cycle`` keys: ``mode`` ('cosine' | 'step' | 'constant', default
+'cosine'), ``eta_min_ratio`` (cosine floor / base lr, 0.01), ``eta_min``
+(absolute floor, None), ``warmup_length`` (per stage, in the unit of the
+stage lengths, 0), ``warmup_start_ratio`` (0.1), ``step_milestones``
+(fractions of a stage, (0.5, 0.75)), ``gamma`` (0.1), and
+``convert_to_iter_based`` (update every iteration in epoch-based training,
+True). The base recipe's learning-rate schedulers are replaced, not stacked.
+"""
+import copy
+
+from mmengine.config import Config, ConfigDict
+from mmrazor.models import SingleTeacherDistill
+from mmrazor.registry import MODELS
+
+from ..engine.schedulers import check_cycle
+from ..models.algorithms import read_slimmable_teacher
+from ..models.utils import check_widths, equal_stage_lengths
+from .block_checks import check_bool, check_existing_file, check_keys
+from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
+
+LR_CYCLE_DEFAULTS = dict(
+    mode='cosine',
+    eta_min=None,
+    eta_min_ratio=0.01,
+    warmup_length=0,
+    warmup_start_ratio=0.1,
+    step_milestones=(0.5, 0.75),
+    gamma=0.1,
+    convert_to_iter_based=True)
+
+PWKD_DEFAULTS = dict(
+    teacher_ckpt=None,
+    widths=None,
+    stage_lengths=None,
+    lr_cycle=LR_CYCLE_DEFAULTS,
+    reset_optimizer_state=False)
+
+#: Methods PWKD cannot apply to, and why.
+UNSUPPORTED_METHODS = {
+    'SelfDistill':
+    'self-distillation (e.g. BYOT) distils a network into itself; it has no '
+    'separate pre-trained teacher to decompose into widths',
+    'DataFreeDistillation':
+    'data-free distillation (e.g. DAFL, DFAD, ZSKT) trains a generator '
+    'against the teacher; PWKD plugs into offline distillation from a '
+    'pre-trained teacher on real data',
+    'DAFLDataFreeDistillation':
+    'data-free distillation (DAFL) trains a generator against the teacher; '
+    'PWKD plugs into offline distillation from a pre-trained teacher on '
+    'real data',
+}
+
+
+def _base_type(model: dict) -> str:
+    type_name = model.get('type')
+    if not isinstance(type_name, str):
+        raise ValueError('pwkd: the config\'s model has no type; PWKD plugs '
+                         'into an mmrazor distillation model')
+    name = type_name.split('.')[-1]
+    if name in UNSUPPORTED_METHODS:
+        raise ValueError(
+            f'pwkd cannot apply to {name}: {UNSUPPORTED_METHODS[name]}')
+    if 'teacher' not in model or 'distiller' not in model:
+        missing = [k for k in ('teacher', 'distiller') if k not in model]
+        raise ValueError(
+            f'pwkd: the config\'s model ({type_name}) has no {missing[0]}; '
+            'PWKD plugs into a distillation config (mmrazor '
+            'SingleTeacherDistill or a subclass, with a teacher and a '
+            'distiller)')
+    cls = MODELS.get(name)
+    if not (isinstance(cls, type) and issubclass(cls, SingleTeacherDistill)):
+        raise ValueError(
+            f'pwkd plugs into SingleTeacherDistill or a subclass of it, got '
+            f'{type_name}')
+    return name
+
+
+def _training_length(cfg: Config):
+    train_cfg = cfg.get('train_cfg') or {}
+    by_epoch = train_cfg.get('by_epoch',
+                             'Iter' not in str(train_cfg.get('type', '')))
+    key = 'max_epochs' if by_epoch else 'max_iters'
+    if not isinstance(train_cfg.get(key), int):
+        raise ValueError(f'pwkd needs train_cfg.{key} to split the training '
+                         'into stages')
+    return by_epoch, train_cfg[key], key
+
+
+def check_pwkd_block(cfg: Config, block: dict) -> dict:
+    """Validate a ``pwkd`` block against its config; fill in defaults.
+
+    Every check runs here, when the config is read: before any data is
+    loaded or any model is built.
+
+    Args:
+        cfg (Config): The distillation config.
+        block (dict): The ``pwkd`` block.
+
+    Returns:
+        dict: Every key, with ``base_type``, ``by_epoch`` and the resolved
+        ``widths`` and ``stage_lengths``.
+    """
+    if not isinstance(block, dict):
+        raise ValueError(f'pwkd must be a dict, got {block!r}')
+    check_keys(block, PWKD_DEFAULTS, 'pwkd')
+    settings = dict(PWKD_DEFAULTS, **block)
+    settings['base_type'] = _base_type(cfg.model)
+    if settings['teacher_ckpt'] is None:
+        raise ValueError('pwkd.teacher_ckpt is required: the checkpoint of a '
+                         'slimmable teacher (a `slimmable` run)')
+    check_existing_file(settings['teacher_ckpt'], 'pwkd.teacher_ckpt')
+    trained = [
+        float(w) for w in read_slimmable_teacher(
+            settings['teacher_ckpt'])['mutator']['widths']
+    ]
+    widths = settings['widths'] if settings['widths'] is not None else trained
+    widths = check_widths(widths, 'pwkd.widths')
+    missing = [w for w in widths if w not in trained]
+    if missing:
+        raise ValueError(
+            f'pwkd.widths {missing} are not in the teacher checkpoint '
+            f'{settings["teacher_ckpt"]}, which has widths {trained}')
+    settings['widths'] = widths
+    by_epoch, total, key = _training_length(cfg)
+    settings['by_epoch'] = by_epoch
+    if settings['stage_lengths'] is None:
+        settings['stage_lengths'] = equal_stage_lengths(total, len(widths))
+    lengths = settings['stage_lengths']
+    check_cycle(lengths, 'constant', 0, 0.1, (0.5, ), 0.1, None, 0.01,
+                prefix='pwkd.')
+    if len(lengths) != len(widths):
+        raise ValueError(f'pwkd.stage_lengths {list(lengths)} must have one '
+                         f'length per width {list(widths)}')
+    if sum(lengths) != total:
+        raise ValueError(
+            f'pwkd.stage_lengths {list(lengths)} add up to {sum(lengths)}, '
+            f'but train_cfg.{key} is {total}')
+    check_bool(settings['reset_optimizer_state'], 'pwkd.reset_optimizer_state')
+    if settings['lr_cycle'] is not None:
+        if not isinstance(settings['lr_cycle'], dict):
+            raise ValueError('pwkd.lr_cycle must be a dict or None, got '
+                             f'{settings["lr_cycle"]!r}')
+        check_keys(settings['lr_cycle'], LR_CYCLE_DEFAULTS, 'pwkd.lr_cycle')
+        cycle = dict(LR_CYCLE_DEFAULTS, **settings['lr_cycle'])
+        check_bool(cycle['convert_to_iter_based'],
+                   'pwkd.lr_cycle.convert_to_iter_based')
+        check_cycle(
+            lengths,
+            cycle['mode'],
+            cycle['warmup_length'],
+            cycle['warmup_start_ratio'],
+            cycle['step_milestones'],
+            cycle['gamma'],
+            cycle['eta_min'],
+            cycle['eta_min_ratio'],
+            prefix='pwkd.lr_cycle.')
+        settings['lr_cycle'] = cycle
+    return settings
+
+
+def pwkd_model(cfg: Config, settings: dict) -> ConfigDict:
+    """The ``PWKDDistill`` model config around the config's distiller."""
+    model = copy.deepcopy(cfg.model)
+    model.pop('teacher_ckpt', None)
+    model.pop('type')
+    model['_scope_'] = 'mmrazor'
+    return ConfigDict(
+        type='PWKDDistill',
+        base_type=settings['base_type'],
+        teacher_ckpt=settings['teacher_ckpt'],
+        widths=list(settings['widths']),
+        **model)
+
+
+def _lr_schedule(cfg: Config, settings: dict) -> list:
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    kept = [
+        s for s in schedulers
+        if not str(s.get('type', '')).split('.')[-1].endswith('LR')
+    ]
+    cycle = dict(settings['lr_cycle'])
+    convert = cycle.pop('convert_to_iter_based') and settings['by_epoch']
+    return kept + [
+        dict(
+            type='mmrazor.PWKDCyclicLR',
+            stage_lengths=list(settings['stage_lengths']),
+            by_epoch=settings['by_epoch'],
+            convert_to_iter_based=convert,
+            **cycle)
+    ]
+
+
+def expand_pwkd_train(cfg: Config) -> Config:
+    """Turn a distillation config with a ``pwkd`` block into a PWKD run.
+
+    The model becomes ``PWKDDistill`` around the config's own algorithm, a
+    ``PWKDStageHook`` is added, and (with ``lr_cycle``) the learning-rate
+    schedulers are replaced by ``PWKDCyclicLR``.
+
+    Args:
+        cfg (Config): The config; its ``pwkd`` block is removed.
+
+    Returns:
+        Config: The expanded config.
+    """
+    settings = check_pwkd_block(cfg, cfg.pop('pwkd'))
+    cfg.model = pwkd_model(cfg, settings)
+    if settings['lr_cycle'] is not None:
+        cfg.param_scheduler = _lr_schedule(cfg, settings)
+    cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+        dict(
+            type='mmrazor.PWKDStageHook',
+            widths=list(settings['widths']),
+            stage_lengths=list(settings['stage_lengths']),
+            by_epoch=settings['by_epoch'],
+            reset_optimizer_state=settings['reset_optimizer_state'])
+    ]
+    return cfg
+
+
+def expand_pwkd_test(cfg: Config) -> Config:
+    """The test-time counterpart: the same model, the teacher at full width."""
+    settings = check_pwkd_block(cfg, cfg.pop('pwkd'))
+    cfg.model = pwkd_model(cfg, settings)
+    return cfg
+
+
+TRAIN_BLOCK_EXPANDERS['pwkd'] = expand_pwkd_train
+TEST_BLOCK_EXPANDERS['pwkd'] = expand_pwkd_test

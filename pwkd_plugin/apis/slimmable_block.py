@@ -1,0 +1,162 @@
+"""The ``slimmable`` config block: any classifier config -> slimmable teacher.
+
+A ``slimmable = dict(...)`` block on top of an mmpretrain classifier config
+trains all widths jointly. Every key has a default:
+
+=========================  ===================  ===============================
+key                        default              meaning
+=========================  ===================  ===============================
+widths                     (0.25, 0.5, 0.75, 1)  width ratios, strictly
+                                                ascending, in (0, 1], ending
+                                                at 1.0
+divisor                    1                    channel counts are multiples
+min_channels               1                    least channels of a layer
+input_shape                (3, 32, 32)          (C, H, W) the tracer feeds
+inplace_distill            False                narrower widths learn from
+                                                the whole width's output
+inplace_distill_tau        1.0                  its temperature
+init_from                  None                 ordinary full-width
+                                                checkpoint to fine-tune from
+bn_recalibration_batches   20                   batches per width to
+                                                recalibrate batch norms with
+                                                (with ``init_from``)
+=========================  ===================  ===============================
+"""
+import copy
+
+from mmengine.config import Config, ConfigDict
+
+from ..models.utils import DEFAULT_WIDTHS, check_widths
+from .block_checks import (check_bool, check_existing_file, check_keys,
+                           check_positive_int, check_positive_number)
+from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
+
+SLIMMABLE_DEFAULTS = dict(
+    widths=DEFAULT_WIDTHS,
+    divisor=1,
+    min_channels=1,
+    input_shape=(3, 32, 32),
+    inplace_distill=False,
+    inplace_distill_tau=1.0,
+    init_from=None,
+    bn_recalibration_batches=20,
+)
+
+SLIMMABLE_MODEL_TYPES = ('SlimmableTeacher', 'SlimmableNetwork')
+
+
+def check_slimmable_block(block: dict, for_training: bool = True) -> dict:
+    """Validate a ``slimmable`` block and fill in its defaults.
+
+    Args:
+        block (dict): The block as the config has it.
+        for_training (bool): Whether ``init_from`` must exist. Defaults to
+            True.
+
+    Returns:
+        dict: Every key, defaults filled in.
+    """
+    if not isinstance(block, dict):
+        raise ValueError(f'slimmable must be a dict, got {block!r}')
+    check_keys(block, SLIMMABLE_DEFAULTS, 'slimmable')
+    settings = dict(SLIMMABLE_DEFAULTS, **block)
+    settings['widths'] = check_widths(settings['widths'], 'slimmable.widths')
+    for key in ('divisor', 'min_channels', 'bn_recalibration_batches'):
+        check_positive_int(settings[key], f'slimmable.{key}')
+    check_bool(settings['inplace_distill'], 'slimmable.inplace_distill')
+    check_positive_number(settings['inplace_distill_tau'],
+                          'slimmable.inplace_distill_tau')
+    shape = settings['input_shape']
+    if not isinstance(shape, (list, tuple)) or len(shape) != 3:
+        raise ValueError('slimmable.input_shape must be (channels, height, '
+                         f'width), got {shape!r}')
+    for value in shape:
+        check_positive_int(value, 'slimmable.input_shape')
+    if settings['init_from'] is not None and for_training:
+        check_existing_file(settings['init_from'], 'slimmable.init_from')
+    return settings
+
+
+def _data_preprocessor(cfg: Config, classifier: dict) -> dict:
+    preprocessor = copy.deepcopy(
+        classifier.pop('data_preprocessor', None)
+        or cfg.get('data_preprocessor', None) or {})
+    preprocessor.setdefault('type', 'mmpretrain.ClsDataPreprocessor')
+    return preprocessor
+
+
+def slimmable_model(cfg: Config, settings: dict) -> ConfigDict:
+    """The ``SlimmableTeacher`` model config around ``cfg.model``."""
+    classifier = copy.deepcopy(cfg.model)
+    if classifier.get('type') in SLIMMABLE_MODEL_TYPES:
+        raise ValueError(
+            f'the config has a slimmable block, but its model is already a '
+            f'{classifier["type"]}; remove one of the two')
+    classifier.setdefault('_scope_', cfg.get('default_scope') or 'mmpretrain')
+    return ConfigDict(
+        _scope_='mmrazor',
+        type='SlimmableTeacher',
+        data_preprocessor=_data_preprocessor(cfg, classifier),
+        architecture=classifier,
+        mutator=dict(
+            type='SlimmableTeacherMutator',
+            widths=list(settings['widths']),
+            divisor=settings['divisor'],
+            min_channels=settings['min_channels'],
+            parse_cfg=dict(
+                type='ChannelAnalyzer',
+                demo_input=(1, *settings['input_shape']),
+                tracer_type='FxTracer')),
+        inplace_distill=settings['inplace_distill'],
+        inplace_distill_tau=settings['inplace_distill_tau'],
+        init_from=settings['init_from'])
+
+
+def _every_width_loop(loop_cfg, loop_type: str):
+    if loop_cfg is None:
+        return None
+    return dict(type=loop_type, fp16=loop_cfg.get('fp16', False))
+
+
+def expand_slimmable_train(cfg: Config) -> Config:
+    """Turn a classifier config with a ``slimmable`` block into a slimmable
+    teacher's training config.
+
+    Args:
+        cfg (Config): The config; the block is removed, the model, loops and
+            DDP wrapper are replaced.
+
+    Returns:
+        Config: The expanded config.
+    """
+    settings = check_slimmable_block(cfg.pop('slimmable'))
+    cfg.model = slimmable_model(cfg, settings)
+    cfg.val_cfg = _every_width_loop(cfg.get('val_cfg'), 'mmrazor.WidthsValLoop')
+    cfg.test_cfg = _every_width_loop(
+        cfg.get('test_cfg'), 'mmrazor.WidthsTestLoop')
+    cfg.model_wrapper_cfg = dict(
+        type='mmrazor.SlimmableTeacherDDP',
+        broadcast_buffers=False,
+        find_unused_parameters=True)
+    if settings['init_from'] is not None:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+            dict(
+                type='mmrazor.SlimmableBNRecalibrationHook',
+                num_batches=settings['bn_recalibration_batches'])
+        ]
+    return cfg
+
+
+def expand_slimmable_test(cfg: Config) -> Config:
+    """The test-time counterpart of :func:`expand_slimmable_train`."""
+    settings = check_slimmable_block(cfg.pop('slimmable'), for_training=False)
+    settings['init_from'] = None
+    cfg.model = slimmable_model(cfg, settings)
+    cfg.val_cfg = _every_width_loop(cfg.get('val_cfg'), 'mmrazor.WidthsValLoop')
+    cfg.test_cfg = _every_width_loop(
+        cfg.get('test_cfg'), 'mmrazor.WidthsTestLoop')
+    return cfg
+
+
+TRAIN_BLOCK_EXPANDERS['slimmable'] = expand_slimmable_train
+TEST_BLOCK_EXPANDERS['slimmable'] = expand_slimmable_test

@@ -1,0 +1,541 @@
+"""Taking a width out of a slimmable teacher.
+
+:func:`export_width` turns a checkpoint of a slimmable teacher (a classifier
+config with a ``slimmable`` block, see :mod:`.slimmable_block`) at one of its
+widths into an ordinary mmpretrain classifier: a Python config whose
+backbone / neck / head arguments give exactly the channel counts of that
+width, and a checkpoint of its weights (the first channels of every layer and
+that width's private batch norms). Plain mmpretrain loads the pair with
+``load_checkpoint(..., strict=True)``; the plugin is needed only to build the
+plugin's own backbones (``CIFARResNet``, ``CIFARVGG``, ``CIFARWideResNet``).
+
+How a backbone config expresses a width is a *width recipe*
+(:data:`WIDTH_RECIPES`). Every export is verified: the exported config's
+model is built and every parameter and buffer name and shape is compared with
+the deployed network, and the two networks' outputs on a fixed input are
+compared; any difference is an error (:class:`WidthExportError`) naming the
+backbone, the first mismatching parameter and its two shapes.
+"""
+import contextlib
+import copy
+import logging
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import MMLogger
+from mmengine.registry import DefaultScope
+
+from ..models.utils import DEFAULT_WIDTHS, check_widths, slim_channels
+from .slimmable_block import (SLIMMABLE_MODEL_TYPES, check_slimmable_block,
+                              expand_slimmable_test)
+
+
+class WidthExportError(ValueError):
+    """A width cannot be exported, or its export would not be exact."""
+
+
+# ---------------------------------------------------------------------------
+# Width recipes: backbone config at the whole width -> config at ``width``.
+# ---------------------------------------------------------------------------
+def _resnet_recipe(backbone: dict, scale: Callable[[int], int],
+                   width: float, divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``ResNet`` family: stage ``i`` has ``base_channels * 2**i
+    * expansion`` output channels and ``base_channels * 2**i`` inside a
+    bottleneck; the stem ``stem_channels`` (``stem_channels // 2`` in the
+    first two convs of a deep stem)."""
+    backbone['stem_channels'] = scale(backbone.get('stem_channels', 64))
+    backbone['base_channels'] = scale(backbone.get('base_channels', 64))
+    return backbone
+
+
+def _mobilenet_v2_recipe(backbone: dict, scale: Callable[[int], int],
+                         width: float, divisor: int,
+                         min_channels: int) -> dict:
+    """mmpretrain ``MobileNetV2``: ``widen_factor`` times ``width``."""
+    backbone['widen_factor'] = backbone.get('widen_factor', 1.0) * width
+    return backbone
+
+
+def _plugin_recipe(backbone: dict, scale: Callable[[int], int], width: float,
+                   divisor: int, min_channels: int) -> dict:
+    """The plugin's CIFAR backbones narrow every layer with the mutator's
+    own rule (``width_ratio``, ``width_divisor``, ``width_min_channels``)."""
+    if backbone.get('width_ratio', 1.0) != 1.0:
+        raise WidthExportError(
+            f'backbone {backbone["type"]!r} is already narrowed '
+            f'(width_ratio={backbone["width_ratio"]!r}); a slimmable teacher '
+            'is expected to be built on the whole network')
+    backbone.update(
+        width_ratio=float(width),
+        width_divisor=divisor,
+        width_min_channels=min_channels)
+    return backbone
+
+
+#: backbone type (without registry scope) -> (recipe, what it scales). A
+#: recipe takes the whole width's backbone config (a copy), the channel rule
+#: ``scale(n)`` of the teacher, the width, the divisor and min_channels, and
+#: returns the backbone config at that width.
+WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
+    'ResNet': (_resnet_recipe, 'stem_channels, base_channels'),
+    'ResNet_CIFAR': (_resnet_recipe, 'stem_channels, base_channels'),
+    'ResNetV1c': (_resnet_recipe, 'stem_channels, base_channels'),
+    'ResNetV1d': (_resnet_recipe, 'stem_channels, base_channels'),
+    'MobileNetV2': (_mobilenet_v2_recipe,
+                    'widen_factor (exact only where make_divisible(., 8) '
+                    'agrees with the teacher, and never below width 1.0 for '
+                    'the last 1280-channel conv, which mmpretrain keeps '
+                    'whole for widen_factor <= 1)'),
+    'CIFARResNet': (_plugin_recipe, 'width_ratio'),
+    'CIFARVGG': (_plugin_recipe, 'width_ratio'),
+    'CIFARWideResNet': (_plugin_recipe, 'width_ratio'),
+}
+
+#: backbones of the plugin (registered in mmrazor's registry): an exported
+#: config of one of them imports ``pwkd_plugin.models.backbones``.
+PLUGIN_BACKBONES = ('CIFARResNet', 'CIFARVGG', 'CIFARWideResNet')
+
+#: channel arguments of necks and heads that the teacher narrows.
+_CHANNEL_KEYS = ('in_channels', 'mid_channels', 'hid_channels',
+                 'out_channels')
+
+#: sections of the source config copied to the exported one.
+_COPIED_KEYS = ('data_preprocessor', 'test_pipeline', 'test_dataloader',
+                'test_evaluator', 'val_dataloader', 'val_evaluator',
+                'env_cfg', 'default_hooks', 'log_processor', 'visualizer',
+                'log_level')
+
+#: largest output difference an export may have.
+TOLERANCE = 1e-5
+
+
+def supported_backbones() -> str:
+    """The backbones with a width recipe, as a sentence for messages."""
+    names = ', '.join(sorted(WIDTH_RECIPES))
+    return (f'width recipes exist for: {names}. Backbones whose arguments '
+            'cannot give every layer the slimmable channel counts have none '
+            "(e.g. ShuffleNetV2, whose fixed widen factors 0.5/1.0/1.5/2.0 "
+            'cannot express arbitrary widths)')
+
+
+def _type_name(type_: object) -> str:
+    if isinstance(type_, str):
+        return type_.split('.')[-1]
+    return getattr(type_, '__name__', repr(type_))
+
+
+def _scale_channel_args(cfg: Optional[dict],
+                        scale: Callable[[int], int]) -> Optional[dict]:
+    if cfg is None:
+        return None
+    cfg = copy.deepcopy(cfg)
+    for key in _CHANNEL_KEYS:
+        value = cfg.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            cfg[key] = scale(value)
+        elif isinstance(value, (list, tuple)) and all(
+                isinstance(v, int) for v in value):
+            cfg[key] = type(value)(scale(v) for v in value)
+    return cfg
+
+
+def static_classifier_config(classifier: dict, width: float, divisor: int = 1,
+                             min_channels: int = 1) -> dict:
+    """The classifier config at ``width``, from the whole width's one.
+
+    Args:
+        classifier (dict): The whole width's classifier config (the
+            slimmable teacher's ``architecture``).
+        width (float): The width ratio.
+        divisor (int): The teacher's channel divisor. Defaults to 1.
+        min_channels (int): The teacher's least channels. Defaults to 1.
+
+    Returns:
+        dict: The classifier config at ``width``.
+
+    Raises:
+        WidthExportError: The backbone has no width recipe (and ``width`` is
+            not 1.0).
+    """
+    classifier = copy.deepcopy(dict(classifier))
+    if width >= 1:
+        return classifier
+
+    def scale(num_channels: int) -> int:
+        return slim_channels(num_channels, width, divisor, min_channels)
+
+    backbone = copy.deepcopy(dict(classifier['backbone']))
+    name = _type_name(backbone.get('type'))
+    if name not in WIDTH_RECIPES:
+        raise WidthExportError(
+            f'no width recipe for backbone type {name!r}: an ordinary config '
+            f'of it cannot be given width {width:g}; {supported_backbones()}')
+    recipe, _ = WIDTH_RECIPES[name]
+    classifier['backbone'] = recipe(backbone, scale, width, divisor,
+                                    min_channels)
+    for key in ('neck', 'head'):
+        if classifier.get(key) is not None:
+            if isinstance(classifier[key], (list, tuple)):
+                classifier[key] = [
+                    _scale_channel_args(part, scale)
+                    for part in classifier[key]
+                ]
+            else:
+                classifier[key] = _scale_channel_args(classifier[key], scale)
+    return classifier
+
+
+def compare_state_shapes(static: Dict[str, torch.Tensor],
+                         deployed: Dict[str, torch.Tensor],
+                         backbone_type: str) -> None:
+    """Raise unless two state dicts have the same names and shapes.
+
+    Args:
+        static (dict): The exported config's model state dict.
+        deployed (dict): The deployed slimmable network's state dict.
+        backbone_type (str): Named in the error.
+
+    Raises:
+        WidthExportError: Naming the first mismatching parameter or buffer
+            and its two shapes.
+    """
+    problem = None
+    for name, tensor in deployed.items():
+        if name not in static:
+            problem = (f'{name!r} is missing from the exported config\'s '
+                       f'model (deployed shape {tuple(tensor.shape)})')
+        elif tuple(static[name].shape) != tuple(tensor.shape):
+            problem = (f'{name!r} has shape {tuple(static[name].shape)} in '
+                       f'the exported config\'s model but '
+                       f'{tuple(tensor.shape)} in the deployed network')
+        if problem:
+            break
+    if problem is None:
+        extra = [name for name in static if name not in deployed]
+        if extra:
+            problem = (f'{extra[0]!r} (shape {tuple(static[extra[0]].shape)}'
+                       ') of the exported config\'s model is not in the '
+                       'deployed network')
+    if problem is not None:
+        raise WidthExportError(
+            f'the width recipe of backbone {backbone_type!r} does not '
+            f'reproduce the deployed network: {problem}; '
+            f'{supported_backbones()}')
+
+
+# ---------------------------------------------------------------------------
+# Helpers.
+# ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def _quiet_logger(level: int = logging.WARNING):
+    """Hide the channel tracer's INFO lines."""
+    logger = MMLogger.get_current_instance()
+    previous = logger.level
+    logger.setLevel(max(level, previous))
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _load_config(cfg: Union[str, Config]) -> Tuple[Config, Optional[str]]:
+    if isinstance(cfg, Config):
+        return copy.deepcopy(cfg), cfg.filename
+    if not isinstance(cfg, str) or not osp.isfile(cfg):
+        raise WidthExportError(f'config must be a Config or an existing '
+                               f'config file, got {cfg!r}')
+    return Config.fromfile(cfg), osp.abspath(cfg)
+
+
+def _slimmable_settings(cfg: Config) -> Tuple[ConfigDict, tuple]:
+    """The expanded SlimmableTeacher model config and the input shape."""
+    if cfg.get('slimmable') is not None:
+        settings = check_slimmable_block(
+            cfg.slimmable, for_training=False)
+        expanded = expand_slimmable_test(copy.deepcopy(cfg))
+        return expanded.model, tuple(settings['input_shape'])
+    model = cfg.get('model') or {}
+    if model.get('type', '').split('.')[-1] not in SLIMMABLE_MODEL_TYPES:
+        raise WidthExportError(
+            'the config is not a slimmable teacher: it has no `slimmable` '
+            f'block and its model is {model.get("type")!r}, not one of '
+            f'{list(SLIMMABLE_MODEL_TYPES)}')
+    model = copy.deepcopy(model)
+    model['init_from'] = None
+    demo = model.get('mutator', {}).get('parse_cfg', {}).get('demo_input')
+    shape = tuple(demo[1:]) if demo else (3, 32, 32)
+    return model, shape
+
+
+def build_classifier(model_cfg: dict) -> nn.Module:
+    """Build an mmpretrain classifier config in mmpretrain's scope."""
+    from mmpretrain.registry import MODELS
+    model_cfg = copy.deepcopy(dict(model_cfg))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MODELS.build(model_cfg)
+
+
+def model_complexity(model: nn.Module,
+                     input_shape: Sequence[int]) -> Dict[str, int]:
+    """Parameters and FLOPs of a classifier on one ``input_shape`` image.
+
+    Args:
+        model (nn.Module): A classifier whose ``forward(inputs)`` gives its
+            output (``mode='tensor'``).
+        input_shape (Sequence[int]): ``(C, H, W)``.
+
+    Returns:
+        dict: ``params`` and ``flops`` (mmengine's
+        ``get_model_complexity_info``; multiply-adds).
+    """
+    from mmengine.analysis import get_model_complexity_info
+    was_training = model.training
+    model.eval()
+    try:
+        info = get_model_complexity_info(
+            model,
+            input_shape=tuple(input_shape),
+            show_table=False,
+            show_arch=False)
+    finally:
+        model.train(was_training)
+    return dict(params=int(info['params']), flops=int(info['flops']))
+
+
+def classifier_complexity(classifier: dict,
+                          input_shape: Sequence[int]) -> Dict[str, int]:
+    """:func:`model_complexity` of a classifier config."""
+    return model_complexity(build_classifier(classifier), input_shape)
+
+
+def _out_paths(out_dir: str, stem: str, width: float) -> Tuple[str, str]:
+    name = f'{stem}_width{width:g}'.replace('.', '_')
+    return (osp.join(out_dir, name + '.py'), osp.join(out_dir, name + '.pth'))
+
+
+def _plugin_types(value) -> list:
+    """``mmrazor.*`` type names (plugin components) inside a config value."""
+    found = []
+    if isinstance(value, dict):
+        type_ = value.get('type')
+        if isinstance(type_, str) and type_.startswith('mmrazor.'):
+            found.append(type_)
+        for item in value.values():
+            found += _plugin_types(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found += _plugin_types(item)
+    return found
+
+
+def _strip_model_scope(classifier: dict) -> dict:
+    """The classifier config in the exported config's default scope."""
+    classifier = copy.deepcopy(dict(classifier))
+    if classifier.get('_scope_') == 'mmpretrain':
+        classifier.pop('_scope_')
+    if isinstance(classifier.get('type'), str) and \
+            classifier['type'].split('.')[-1] == 'ImageClassifier':
+        classifier['type'] = 'ImageClassifier'
+    return classifier
+
+
+def _exported_config_text(source: Config, classifier: dict,
+                          data_preprocessor: Optional[dict], width: float,
+                          backbone_type: str, source_config: Optional[str],
+                          checkpoint: str) -> str:
+    """The Python text of the exported config."""
+    exported = OrderedDict()
+    exported['default_scope'] = 'mmpretrain'
+    imports = [
+        name for name in (source.get('custom_imports') or {}).get(
+            'imports', []) if not name.split('.')[0] == 'pwkd_plugin'
+    ]
+    if backbone_type in PLUGIN_BACKBONES:
+        imports.append('pwkd_plugin.models.backbones')
+    if imports:
+        exported['custom_imports'] = dict(
+            imports=imports, allow_failed_imports=False)
+    model = dict(classifier)
+    if data_preprocessor is not None:
+        model['data_preprocessor'] = copy.deepcopy(dict(data_preprocessor))
+    exported['model'] = model
+    for key in _COPIED_KEYS:
+        if source.get(key) is not None:
+            exported[key] = copy.deepcopy(source[key])
+    for loop in ('val', 'test'):
+        if exported.get(f'{loop}_dataloader') is not None:
+            exported[f'{loop}_cfg'] = dict()
+    text = Config(dict(exported)).pretty_text
+
+    header = [
+        f'# Width {width:g} of a slimmable teacher, exported as an ordinary',
+        '# mmpretrain classifier by pwkd_plugin (tools/export_width.py).',
+        f'# Source config: {source_config or "(in memory)"}',
+        f'# Source checkpoint: {osp.abspath(checkpoint)}',
+    ]
+    if backbone_type in PLUGIN_BACKBONES:
+        header += [
+            f'# The backbone ({backbone_type}) is the plugin\'s: '
+            'custom_imports imports',
+            '# pwkd_plugin.models.backbones to register it.',
+        ]
+    plugin_types = sorted(
+        set(
+            _plugin_types([
+                exported[key] for key in _COPIED_KEYS if key in exported
+            ])))
+    if plugin_types:
+        header += [
+            '# The data / runtime settings name plugin components '
+            f'({", ".join(plugin_types)}):',
+            "# add 'pwkd_plugin' to custom_imports to test with them.",
+        ]
+    return '\n'.join(header) + '\n' + text
+
+
+# ---------------------------------------------------------------------------
+# The export.
+# ---------------------------------------------------------------------------
+def export_width(cfg: Union[str, Config],
+                 checkpoint: str,
+                 width: float,
+                 out_dir: str,
+                 input_shape: Optional[Sequence[int]] = None) -> dict:
+    """Export one width of a slimmable teacher as an ordinary classifier.
+
+    Args:
+        cfg (str | Config): The teacher's config: a classifier config with a
+            ``slimmable`` block, or its expansion (a ``SlimmableTeacher``
+            model).
+        checkpoint (str): A checkpoint of that teacher.
+        width (float): One of the teacher's widths.
+        out_dir (str): Where to write ``<config>_width<w>.py`` and
+            ``<config>_width<w>.pth``; created if missing. Existing files are
+            never overwritten.
+        input_shape (Sequence[int], optional): ``(C, H, W)`` for the output
+            check and the FLOPs. Defaults to the slimmable block's
+            ``input_shape`` (the tracer's input of an expanded config).
+
+    Returns:
+        dict: ``config`` and ``checkpoint`` (the written paths), ``params``
+        and ``flops`` of the exported network, ``width`` and
+        ``input_shape``.
+
+    Raises:
+        WidthExportError: The config is not a slimmable teacher's, ``width``
+            is not one of its widths, an output file exists, the backbone
+            has no width recipe, or the exported network does not match the
+            deployed one (names, shapes or outputs).
+    """
+    from mmengine.runner import load_checkpoint
+    from mmrazor.models.architectures.dynamic_ops import DynamicMixin
+    from mmrazor.registry import MODELS as RAZOR_MODELS
+
+    source, source_config = _load_config(cfg)
+    teacher_cfg, default_shape = _slimmable_settings(source)
+    input_shape = tuple(input_shape or default_shape)
+    if len(input_shape) != 3:
+        raise WidthExportError(
+            f'input_shape must be (C, H, W), got {input_shape!r}')
+
+    mutator_cfg = teacher_cfg.get('mutator', {})
+    widths = check_widths(mutator_cfg.get('widths', DEFAULT_WIDTHS))
+    divisor = mutator_cfg.get('divisor', 1)
+    min_channels = mutator_cfg.get('min_channels', 1)
+    if not any(abs(w - float(width)) < 1e-9 for w in widths):
+        raise WidthExportError(
+            f'width {width!r} is not one of the teacher\'s widths '
+            f'{list(widths)}')
+    width = next(w for w in widths if abs(w - float(width)) < 1e-9)
+    if not isinstance(checkpoint, str) or not osp.isfile(checkpoint):
+        raise WidthExportError(
+            f'checkpoint must be an existing file, got {checkpoint!r}')
+
+    classifier = _strip_model_scope(teacher_cfg['architecture'])
+    classifier.pop('data_preprocessor', None)
+    backbone_type = _type_name(classifier['backbone'].get('type'))
+    static_cfg = static_classifier_config(classifier, width, divisor,
+                                          min_channels)
+
+    stem = osp.splitext(osp.basename(source_config))[0] \
+        if source_config else 'slimmable'
+    config_path, ckpt_path = _out_paths(out_dir, stem, width)
+    existing = [p for p in (config_path, ckpt_path) if osp.exists(p)]
+    if existing:
+        raise WidthExportError(
+            f'refusing to overwrite existing output file(s) {existing}; '
+            'remove them or choose another --out-dir')
+
+    # The teacher, its weights, and the reference output at ``width``.
+    with _quiet_logger():
+        teacher = RAZOR_MODELS.build(teacher_cfg)
+        checkpoint_dict = load_checkpoint(
+            teacher, checkpoint, map_location='cpu', strict=True)
+    teacher.eval()
+    teacher.mutator.set_width(width)
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn((2, *input_shape), generator=generator)
+    with torch.no_grad():
+        expected = teacher(inputs, mode='tensor')
+
+    # Deploy: fix the subnet, replace every dynamic op by a static one.
+    teacher._deploy(teacher.mutator.width_index(width))
+    deployed = teacher.architecture
+    dynamic = [
+        name for name, module in deployed.named_modules()
+        if isinstance(module, DynamicMixin)
+    ]
+    if dynamic:
+        raise WidthExportError(
+            f'deploying width {width:g} left dynamic modules {dynamic[:3]}')
+    state = OrderedDict(
+        (name, tensor.detach().cpu().clone().contiguous())
+        for name, tensor in deployed.state_dict().items())
+
+    # The exported config's model must be the deployed network.
+    plain = build_classifier(static_cfg)
+    compare_state_shapes(plain.state_dict(), state, backbone_type)
+    plain.load_state_dict(state, strict=True)
+    plain.eval()
+    with torch.no_grad():
+        actual = plain(inputs, mode='tensor')
+    difference = (actual - expected).abs().max().item()
+    if not difference <= TOLERANCE:
+        raise WidthExportError(
+            f'the exported {backbone_type} at width {width:g} differs from '
+            f'the slimmable teacher by {difference:.3g} (> {TOLERANCE:g})')
+    complexity = model_complexity(plain, input_shape)
+
+    source_meta = (checkpoint_dict or {}).get('meta') or {}
+    meta = dict(
+        width=width,
+        widths=list(widths),
+        divisor=divisor,
+        min_channels=min_channels,
+        backbone=backbone_type,
+        source_checkpoint=osp.abspath(checkpoint),
+        source_config=source_config,
+        exported_by='pwkd_plugin.apis.width_export.export_width')
+    if source_meta.get('dataset_meta') is not None:
+        meta['dataset_meta'] = source_meta['dataset_meta']
+
+    text = _exported_config_text(source, static_cfg,
+                                 teacher_cfg.get('data_preprocessor'), width,
+                                 backbone_type, source_config, checkpoint)
+    os.makedirs(out_dir, exist_ok=True)
+    with open(config_path, 'x') as f:
+        f.write(text)
+    with open(ckpt_path, 'xb') as f:
+        torch.save(dict(meta=meta, state_dict=state), f)
+    return dict(
+        config=config_path,
+        checkpoint=ckpt_path,
+        params=complexity['params'],
+        flops=complexity['flops'],
+        width=width,
+        input_shape=input_shape)

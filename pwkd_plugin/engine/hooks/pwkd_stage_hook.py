@@ -1,0 +1,104 @@
+"""Sets the teacher's width from the training progress, stage by stage."""
+from typing import Optional, Sequence
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapperDict
+from mmrazor.registry import HOOKS
+
+from ...models.utils import check_widths, stage_index
+
+
+@HOOKS.register_module()
+class PWKDStageHook(Hook):
+    """Partial to whole: stage ``k`` distils from teacher width ``widths[k]``.
+
+    The stage follows from the training progress alone (the epoch, or the
+    iteration for iteration-based training), so a resumed run lands in the
+    right stage at the right width. Every iteration logs ``pwkd/stage``
+    (1-based) and ``pwkd/teacher_width`` next to the learning rate.
+
+    Args:
+        widths (Sequence[float]): The teacher width of each stage,
+            ascending, ending at 1.0.
+        stage_lengths (Sequence[int]): Length of each stage, in epochs when
+            ``by_epoch`` else in iterations; they add up to the training
+            length.
+        by_epoch (bool): Whether stage lengths count epochs. Defaults to
+            True.
+        reset_optimizer_state (bool): Clear the optimizer state (e.g. SGD
+            momentum) when a new stage starts. Defaults to False (the state
+            carries over).
+    """
+
+    priority = 'ABOVE_NORMAL'
+
+    def __init__(self,
+                 widths: Sequence[float],
+                 stage_lengths: Sequence[int],
+                 by_epoch: bool = True,
+                 reset_optimizer_state: bool = False) -> None:
+        self.widths = check_widths(widths)
+        if len(stage_lengths) != len(self.widths):
+            raise ValueError(
+                f'stage_lengths {list(stage_lengths)} must have one length '
+                f'per width {list(self.widths)}')
+        self.stage_lengths = [int(length) for length in stage_lengths]
+        self.by_epoch = by_epoch
+        self.reset_optimizer_state = reset_optimizer_state
+        self.stage: Optional[int] = None
+
+    def _teacher_mutator(self, runner):
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        mutator = getattr(model, 'teacher_mutator', None)
+        if mutator is None:
+            raise TypeError(
+                f'PWKDStageHook needs a PWKDDistill model, got '
+                f'{type(model).__name__}')
+        return mutator
+
+    def before_train(self, runner) -> None:
+        total = runner.max_epochs if self.by_epoch else runner.max_iters
+        if sum(self.stage_lengths) != total:
+            unit = 'epochs' if self.by_epoch else 'iterations'
+            raise ValueError(
+                f'stage_lengths {self.stage_lengths} add up to '
+                f'{sum(self.stage_lengths)} {unit}, but the run trains '
+                f'{total} {unit}')
+        self.stage = None
+        self._enter_stage(runner, new_stage=False)
+
+    def before_train_epoch(self, runner) -> None:
+        if self.by_epoch:
+            self._enter_stage(runner, new_stage=True)
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if not self.by_epoch:
+            self._enter_stage(runner, new_stage=True)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
+                         outputs=None) -> None:
+        runner.message_hub.update_scalar('train/pwkd/stage', self.stage + 1)
+        runner.message_hub.update_scalar('train/pwkd/teacher_width',
+                                         self.widths[self.stage])
+
+    def _enter_stage(self, runner, new_stage: bool) -> None:
+        progress = runner.epoch if self.by_epoch else runner.iter
+        stage = stage_index(progress, self.stage_lengths)
+        if stage == self.stage:
+            return
+        self._teacher_mutator(runner).set_width(self.widths[stage])
+        if new_stage and self.reset_optimizer_state:
+            wrappers = runner.optim_wrapper
+            for wrapper in (wrappers.values() if isinstance(
+                    wrappers, OptimWrapperDict) else [wrappers]):
+                wrapper.optimizer.state.clear()
+        self.stage = stage
+        runner.logger.info(
+            f'PWKD stage {stage + 1}/{len(self.widths)}: teacher width '
+            f'{self.widths[stage]:g} from '
+            f'{"epoch" if self.by_epoch else "iteration"} {progress + 1}')

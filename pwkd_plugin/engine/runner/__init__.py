@@ -1,0 +1,3 @@
+from .widths_loops import WidthsTestLoop, WidthsValLoop
+
+__all__ = ['WidthsValLoop', 'WidthsTestLoop']

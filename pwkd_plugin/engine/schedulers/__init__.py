@@ -1,0 +1,6 @@
+from .stage_cyclic_scheduler import (CYCLE_MODES, PWKDCyclicLR,
+                                     StageCyclicParamScheduler, check_cycle)
+
+__all__ = [
+    'StageCyclicParamScheduler', 'PWKDCyclicLR', 'check_cycle', 'CYCLE_MODES'
+]

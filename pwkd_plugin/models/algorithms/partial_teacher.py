@@ -1,0 +1,101 @@
+"""A distillation teacher rebuilt from a slimmable teacher checkpoint.
+
+The teacher keeps its own class and module names (so every recorder of a
+distiller finds its modules); its layers become slimmable in place, and its
+width is set through the mutator attached as ``teacher.width_mutator``.
+"""
+import copy
+from typing import Dict
+
+import torch
+from mmengine.config import Config
+from mmengine.runner import CheckpointLoader
+from mmrazor.registry import MODELS
+
+WIDTH_MUTATOR = 'width_mutator'
+
+
+class NotASlimmableCheckpointError(ValueError):
+    """A teacher checkpoint that holds no slimmable teacher."""
+
+
+def read_slimmable_teacher(path: str) -> Dict:
+    """Read a slimmable teacher checkpoint written by a ``slimmable`` run.
+
+    Args:
+        path (str): The checkpoint.
+
+    Returns:
+        dict: ``state_dict`` (the classifier's weights, slimmable form) and
+        ``mutator`` (the mutator config the teacher was trained with).
+
+    Raises:
+        NotASlimmableCheckpointError: For an ordinary classifier checkpoint
+            or one without the training config in its meta.
+    """
+    checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    state = checkpoint.get('state_dict', checkpoint)
+    if not any('.candidate_bn.' in key for key in state):
+        raise NotASlimmableCheckpointError(
+            f'teacher checkpoint {path} is an ordinary (not slimmable) '
+            'checkpoint. Make a slimmable teacher from it first: train its '
+            'config with a `slimmable = dict(init_from="<this checkpoint>")` '
+            'block (python tools/train.py TEACHER_CONFIG), then give that '
+            "run's checkpoint as pwkd.teacher_ckpt")
+    text = checkpoint.get('meta', {}).get('cfg')
+    if not text:
+        raise NotASlimmableCheckpointError(
+            f'teacher checkpoint {path} has no training config in its meta, '
+            'so its widths are unknown; use a checkpoint written by '
+            'tools/train.py with a `slimmable` block')
+    model_cfg = Config.fromstring(text, '.py').model
+    if model_cfg.get('type') not in ('SlimmableTeacher',
+                                     'mmrazor.SlimmableTeacher'):
+        raise NotASlimmableCheckpointError(
+            f'teacher checkpoint {path} was trained as a '
+            f'{model_cfg.get("type")}, not a SlimmableTeacher')
+    prefix = 'architecture.'
+    weights = {
+        key[len(prefix):]: value
+        for key, value in state.items() if key.startswith(prefix)
+    }
+    return dict(state_dict=weights, mutator=model_cfg.mutator.to_dict())
+
+
+def build_partial_teacher(teacher: Dict, teacher_ckpt: str,
+                          widths=None) -> torch.nn.Module:
+    """Build the teacher, make it slimmable, load the slimmable checkpoint.
+
+    Args:
+        teacher (dict): The distillation config's teacher (a classifier).
+        teacher_ckpt (str): A slimmable teacher checkpoint.
+        widths (Sequence[float], optional): The widths to use; each must be
+            one the teacher was trained with. Defaults to all of them.
+
+    Returns:
+        nn.Module: The teacher, width set to the whole width.
+    """
+    saved = read_slimmable_teacher(teacher_ckpt)
+    mutator_cfg = copy.deepcopy(saved['mutator'])
+    trained_widths = [float(w) for w in mutator_cfg['widths']]
+    if widths is not None:
+        missing = [w for w in widths if float(w) not in trained_widths]
+        if missing:
+            raise ValueError(
+                f'widths {missing} are not in teacher checkpoint '
+                f'{teacher_ckpt}, which has {trained_widths}')
+    model = MODELS.build(teacher) if isinstance(teacher, dict) else teacher
+    mutator = MODELS.build(mutator_cfg)
+    mutator.prepare_from_supernet(model)
+    missing, unexpected = model.load_state_dict(
+        saved['state_dict'], strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f'teacher checkpoint {teacher_ckpt} does not fit the config\'s '
+            f'teacher {type(model).__name__}: missing {missing[:8]}, '
+            f'unexpected {unexpected[:8]}')
+    model.add_module(WIDTH_MUTATOR, mutator)
+    mutator.set_width(1.0)
+    # Keep the loaded weights through the Runner's init_weights().
+    model._is_init = True
+    return model

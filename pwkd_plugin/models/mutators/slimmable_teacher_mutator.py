@@ -1,0 +1,141 @@
+"""A slimmable-channel mutator that derives every layer's widths itself."""
+import traceback
+from typing import Dict, List, Optional, Sequence
+
+import torch.nn as nn
+from mmrazor.models.mutators import SlimmableChannelMutator
+from mmrazor.registry import MODELS
+
+from ..utils import DEFAULT_WIDTHS, check_widths, slim_channels
+
+
+class UntraceableModelError(RuntimeError):
+    """The channel tracer could not follow a model."""
+
+
+def _failing_module(model: nn.Module, error: BaseException) -> str:
+    """Name the innermost module of ``model`` whose code raised ``error``."""
+    names = {id(module): name for name, module in model.named_modules()}
+    failing = None
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        module = frame.f_locals.get('self')
+        if isinstance(module, nn.Module) and id(module) in names:
+            failing = module
+    if failing is None:
+        return f'{type(model).__name__} (the model itself)'
+    name = names[id(failing)] or '<root>'
+    return f"'{name}' ({type(failing).__name__})"
+
+
+@MODELS.register_module()
+class SlimmableTeacherMutator(SlimmableChannelMutator):
+    """Slimmable channels for any traceable CNN, from width ratios alone.
+
+    mmrazor's :class:`SlimmableChannelMutator` needs a file of channel counts
+    per layer. This mutator traces the model (mmrazor's ``ChannelAnalyzer``
+    with torch.fx), and gives every mutable channel unit one channel count
+    per width: ``width * channels`` rounded to a multiple of ``divisor``,
+    never zero, all channels at width 1.0. Layers that the tracer groups
+    together (convolutions joined by a residual addition) form one unit and
+    so share their count; the image input channels and the classifier's
+    outputs belong to no unit and stay whole. Batch norms become
+    ``SwitchableBatchNorm2d``: private statistics and affine parameters per
+    width.
+
+    Subnet ``i`` (``self.subnets[i]``) is width ``widths[i]``.
+
+    Args:
+        widths (Sequence[float]): Width ratios, strictly ascending, in
+            (0, 1], ending at 1.0. Defaults to (0.25, 0.5, 0.75, 1.0).
+        divisor (int): Channel counts are multiples of it (e.g. 8 for fast
+            kernels). Defaults to 1.
+        min_channels (int): Least channels of any layer. Defaults to 1.
+        parse_cfg (dict): The tracer config. Defaults to mmrazor's
+            ``ChannelAnalyzer`` with ``FxTracer`` on a 1x3x32x32 input; give
+            ``demo_input`` the shape the model expects.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+    """
+
+    def __init__(self,
+                 widths: Sequence[float] = DEFAULT_WIDTHS,
+                 divisor: int = 1,
+                 min_channels: int = 1,
+                 parse_cfg: Dict = dict(
+                     type='ChannelAnalyzer',
+                     demo_input=(1, 3, 32, 32),
+                     tracer_type='FxTracer'),
+                 init_cfg: Optional[Dict] = None) -> None:
+        self.widths = check_widths(widths)
+        for key, value in (('divisor', divisor),
+                           ('min_channels', min_channels)):
+            if isinstance(value, bool) or not isinstance(value,
+                                                         int) or value < 1:
+                raise ValueError(
+                    f'{key} must be a positive integer, got {value!r}')
+        self.divisor = divisor
+        self.min_channels = min_channels
+        super().__init__(
+            channel_unit_cfg=dict(type='SlimmableChannelUnit', units={}),
+            parse_cfg=dict(parse_cfg),
+            init_cfg=init_cfg)
+
+    def channels_at(self, num_channels: int) -> List[int]:
+        """Channel count of a unit of ``num_channels`` at every width."""
+        return [
+            slim_channels(num_channels, width, self.divisor,
+                          self.min_channels) for width in self.widths
+        ]
+
+    def prepare_from_supernet(self, supernet: nn.Module) -> None:
+        """Trace ``supernet``, make its layers slimmable, list the subnets."""
+        try:
+            super().prepare_from_supernet(supernet)
+        except Exception as error:
+            raise UntraceableModelError(
+                f'the channel tracer cannot follow {type(supernet).__name__}:'
+                f' it failed in module {_failing_module(supernet, error)}: '
+                f'{type(error).__name__}: {error}. Make that module '
+                'traceable by torch.fx (no Python control flow on tensor '
+                'values) or give a traceable equivalent.') from error
+        if not self.mutable_units:
+            raise UntraceableModelError(
+                f'the channel tracer found no layer of '
+                f'{type(supernet).__name__} whose channels can be slimmed')
+        self.subnets = [{
+            unit.name: unit.candidate_choices[index]
+            for unit in self.mutable_units
+        } for index in range(len(self.widths))]
+        self.set_width(1.0)
+
+    def _convert_channel_unit_to_mutable(self, units):
+        """Give every traced unit its channel count per width."""
+        for unit in units:
+            self.units_cfg[unit.name] = dict(
+                init_args=dict(
+                    num_channels=unit.num_channels,
+                    candidate_choices=self.channels_at(unit.num_channels),
+                    choice_mode='number'))
+        return super()._convert_channel_unit_to_mutable(units)
+
+    def set_width(self, width: float) -> None:
+        """Activate one of the width ratios.
+
+        Args:
+            width (float): One of ``self.widths``.
+        """
+        self.set_choices(self.subnets[self.width_index(width)])
+        self._current_width = float(width)
+
+    def width_index(self, width: float) -> int:
+        """Index of ``width`` in ``self.widths``."""
+        for index, candidate in enumerate(self.widths):
+            if abs(candidate - width) < 1e-9:
+                return index
+        raise ValueError(
+            f'width {width!r} is not one of this teacher\'s widths '
+            f'{list(self.widths)}')
+
+    @property
+    def current_width(self) -> float:
+        """The active width ratio."""
+        return self._current_width

@@ -1,0 +1,38 @@
+"""The partial-to-whole stage plan: which stage (and width) a step is in."""
+from itertools import accumulate
+from typing import List, Sequence
+
+
+def equal_stage_lengths(total: int, num_stages: int) -> List[int]:
+    """Split ``total`` epochs or iterations into ``num_stages`` near-equal
+    stages; the later stages take the remainder (the whole teacher last).
+
+    Args:
+        total (int): The training length.
+        num_stages (int): The number of stages.
+
+    Returns:
+        List[int]: The stage lengths; they add up to ``total``.
+    """
+    if num_stages < 1 or total < num_stages:
+        raise ValueError(f'cannot split a training length of {total} into '
+                         f'{num_stages} stages of at least 1')
+    base, extra = divmod(total, num_stages)
+    return [base + (1 if index >= num_stages - extra else 0)
+            for index in range(num_stages)]
+
+
+def stage_boundaries(stage_lengths: Sequence[int]) -> List[int]:
+    """Where each stage starts: ``[0, l0, l0 + l1, ...]`` (one per stage)."""
+    return [0] + list(accumulate(stage_lengths))[:-1]
+
+
+def stage_index(progress: int, stage_lengths: Sequence[int]) -> int:
+    """The stage that epoch or iteration ``progress`` (0-based) belongs to.
+
+    Progress past the end stays in the last stage.
+    """
+    for index, end in enumerate(accumulate(stage_lengths)):
+        if progress < end:
+            return index
+    return len(stage_lengths) - 1
