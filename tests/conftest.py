@@ -62,3 +62,15 @@ def digits_teacher_ckpt(tmp_path_factory):
         Config.fromfile(config_path('demo/resnet20_digits.py')), work_dir)
     Runner.from_cfg(cfg).train()
     return osp.join(work_dir, 'epoch_1.pth')
+
+
+@pytest.fixture(scope='session')
+def digits_slimmable_teacher_ckpt(tmp_path_factory):
+    """A real checkpoint of the demo slimmable teacher (one short epoch)."""
+    from pwkd_plugin.apis import prepare_train_config
+    work_dir = str(tmp_path_factory.mktemp('digits_slimmable_teacher'))
+    cfg = prepare_train_config(
+        Config.fromfile(config_path('pwkd/teachers/'
+                                    'slimmable_resnet20_digits.py')))
+    Runner.from_cfg(shrink(cfg, work_dir)).train()
+    return osp.join(work_dir, 'epoch_1.pth')

@@ -1,6 +1,6 @@
 # Logit KD, ResNet32x4 -> ResNet8x4 on CIFAR-100, the standard recipe:
 # temperature 4, CE weight 0.1, KL weight 0.9, 240 epochs.
-# teacher_ckpt: a checkpoint of configs/resnet/resnet32x4_cifar100.py.
+# teacher_ckpt: a checkpoint of configs/cifar100/resnet32x4_cifar100.py.
 _base_ = [
     '../_base_/models/cifar100_resnet8x4.py',
     '../_base_/datasets/cifar100_bs64.py',

@@ -3,6 +3,6 @@
 # 0.25/0.5/0.75/1.0 trained jointly. To fine-tune an ordinary ResNet32x4
 # checkpoint instead of training from scratch, set
 # slimmable.init_from='path/to/resnet32x4.pth' (and a shorter schedule).
-_base_ = ['../../resnet/resnet32x4_cifar100.py']
+_base_ = ['../../cifar100/resnet32x4_cifar100.py']
 
 slimmable = dict(widths=(0.25, 0.5, 0.75, 1.0), input_shape=(3, 32, 32))

@@ -1,0 +1,6 @@
+# The resnet56 teacher of the CIFAR-100 benchmark, trained alone.
+_base_ = ['./resnet32x4_cifar100.py']
+
+model = dict(
+    backbone=dict(type='mmrazor.CIFARResNet', arch='resnet56', _delete_=True),
+    head=dict(in_channels=64))

@@ -1,0 +1,12 @@
+# Logit KD, resnet56 -> resnet20 on CIFAR-100, the standard recipe (temperature 4,
+# CE weight 0.1, KL weight 0.9, 240 epochs).
+_base_ = ['./kd_resnet32x4_resnet8x4_cifar100.py']
+
+model = dict(
+    architecture=dict(
+        backbone=dict(type='mmrazor.CIFARResNet', arch='resnet20', _delete_=True),
+        head=dict(in_channels=64)),
+    teacher=dict(
+        backbone=dict(type='mmrazor.CIFARResNet', arch='resnet56', _delete_=True),
+        head=dict(in_channels=64)),
+    teacher_ckpt='work_dirs/resnet56_cifar100/best.pth')

@@ -1,0 +1,7 @@
+# PWKD on top of logit KD, wrn-40-2 -> wrn-40-1 on CIFAR-100. pwkd.teacher_ckpt: a
+# checkpoint of configs/pwkd/teachers/slimmable_wrn-40-2_cifar100.py.
+_base_ = ['../kd/kd_wrn-40-2_wrn-40-1_cifar100.py']
+
+pwkd = dict(
+    teacher_ckpt='work_dirs/slimmable_wrn-40-2_cifar100/epoch_240.pth',
+    widths=(0.25, 0.5, 0.75, 1.0))

@@ -1,0 +1,114 @@
+"""The pwkd config block: defaults, expansion, and every refusal."""
+import re
+
+import pytest
+from mmengine.config import Config
+
+from pwkd_plugin.apis import PWKD_DEFAULTS, prepare_train_config
+
+from ..conftest import config_path
+
+PWKD_DIGITS = config_path('pwkd/pwkd_kd_resnet20_resnet8_digits.py')
+
+
+def digits_cfg(teacher_ckpt, **pwkd):
+    cfg = Config.fromfile(PWKD_DIGITS)
+    cfg.pwkd.teacher_ckpt = teacher_ckpt
+    cfg.pwkd.update(pwkd)
+    # Errors must come before any data is touched: a data set that cannot
+    # be built shows that nothing was built.
+    cfg.train_dataloader.dataset.type = 'NoSuchDataset'
+    return cfg
+
+
+def test_expansion_with_defaults(digits_slimmable_teacher_ckpt):
+    cfg = Config.fromfile(PWKD_DIGITS)
+    cfg.pwkd = dict(teacher_ckpt=digits_slimmable_teacher_ckpt)
+    cfg = prepare_train_config(cfg)
+    assert 'pwkd' not in cfg
+    assert cfg.model.type == 'PWKDDistill'
+    assert cfg.model.base_type == 'SingleTeacherDistill'
+    assert cfg.model.widths == [0.25, 0.5, 0.75, 1.0]
+    assert 'teacher_ckpt' in cfg.model and 'distiller' in cfg.model
+    # The base recipe's cosine schedule is replaced, not stacked.
+    assert [s.type for s in cfg.param_scheduler] == ['mmrazor.PWKDCyclicLR']
+    scheduler = cfg.param_scheduler[0]
+    assert scheduler.stage_lengths == [5, 5, 5, 5]
+    assert scheduler.by_epoch and scheduler.convert_to_iter_based
+    assert scheduler.mode == 'cosine'
+    hook = [h for h in cfg.custom_hooks if h.type == 'mmrazor.PWKDStageHook']
+    assert len(hook) == 1 and hook[0].stage_lengths == [5, 5, 5, 5]
+    assert set(PWKD_DEFAULTS) == {
+        'teacher_ckpt', 'widths', 'stage_lengths', 'lr_cycle',
+        'reset_optimizer_state'
+    }
+
+
+def test_uneven_split_and_lr_cycle_none(digits_slimmable_teacher_ckpt):
+    cfg = Config.fromfile(PWKD_DIGITS)
+    cfg.pwkd = dict(teacher_ckpt=digits_slimmable_teacher_ckpt,
+                    widths=(0.5, 1.0), lr_cycle=None)
+    cfg.train_cfg.max_epochs = 7
+    before = cfg.param_scheduler
+    cfg = prepare_train_config(cfg)
+    assert cfg.custom_hooks[-1].stage_lengths == [3, 4]
+    assert cfg.param_scheduler == before
+
+
+@pytest.mark.parametrize('pwkd, message', [
+    (dict(stage_lengths=[5, 5, 5, 4]),
+     'pwkd.stage_lengths [5, 5, 5, 4] add up to 19, but '
+     'train_cfg.max_epochs is 20'),
+    (dict(stage_lengths=[10, 10]), 'one length per width'),
+    (dict(stage_lengths=[10, 0, 5, 5]), 'pwkd.stage_lengths must be a list '
+     'of positive integers'),
+    (dict(widths=(0.3, 1.0)), 'pwkd.widths [0.3] are not in the teacher '
+     'checkpoint'),
+    (dict(widths=(1.0, 0.5)), 'pwkd.widths must be strictly ascending'),
+    (dict(widths=(0.25, 0.5)), 'pwkd.widths must end at 1.0'),
+    (dict(stages=4), "pwkd: unknown key(s) ['stages']"),
+    (dict(lr_cycle=dict(mode='linear')), 'pwkd.lr_cycle.mode must be one of'),
+    (dict(lr_cycle=dict(warmup_length=5)), 'pwkd.lr_cycle.warmup_length'),
+    (dict(lr_cycle=dict(restart=True)), 'pwkd.lr_cycle: unknown key(s)'),
+    (dict(reset_optimizer_state='yes'),
+     'pwkd.reset_optimizer_state must be True or False'),
+])
+def test_refusals_name_the_key(digits_slimmable_teacher_ckpt, pwkd, message):
+    cfg = digits_cfg(digits_slimmable_teacher_ckpt, **pwkd)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        prepare_train_config(cfg)
+
+
+def test_teacher_checkpoint_refusals(tmp_path, digits_teacher_ckpt):
+    with pytest.raises(ValueError, match='pwkd.teacher_ckpt must be an '
+                       'existing checkpoint file'):
+        prepare_train_config(digits_cfg(str(tmp_path / 'missing.pth')))
+    # An ordinary teacher: the message says how to make a slimmable one.
+    with pytest.raises(ValueError) as error:
+        prepare_train_config(digits_cfg(digits_teacher_ckpt))
+    assert 'ordinary (not slimmable)' in str(error.value)
+    assert 'slimmable = dict(init_from=' in str(error.value)
+
+
+def test_configs_without_a_teacher_are_refused(digits_slimmable_teacher_ckpt):
+    plain = Config.fromfile(config_path('demo/resnet8_digits.py'))
+    plain.pwkd = dict(teacher_ckpt=digits_slimmable_teacher_ckpt)
+    with pytest.raises(ValueError, match='has no teacher'):
+        prepare_train_config(plain)
+    no_distiller = digits_cfg(digits_slimmable_teacher_ckpt)
+    no_distiller.model.pop('distiller')
+    with pytest.raises(ValueError, match='has no distiller'):
+        prepare_train_config(no_distiller)
+
+
+@pytest.mark.parametrize('model_type, reason', [
+    ('SelfDistill', 'self-distillation'),
+    ('DataFreeDistillation', 'data-free distillation'),
+    ('mmrazor.DAFLDataFreeDistillation', 'data-free distillation'),
+])
+def test_methods_pwkd_cannot_apply_to(digits_slimmable_teacher_ckpt,
+                                      model_type, reason):
+    cfg = digits_cfg(digits_slimmable_teacher_ckpt)
+    cfg.model.type = model_type
+    with pytest.raises(ValueError, match=f'pwkd cannot apply to .*{reason}'):
+        prepare_train_config(cfg)

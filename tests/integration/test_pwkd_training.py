@@ -1,0 +1,139 @@
+"""PWKD student training in real Runners: stages, widths, LR cycle, resume."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+from mmengine.runner import Runner
+
+from pwkd_plugin.apis import prepare_train_config
+
+from ..conftest import config_path, shrink
+
+
+@HOOKS.register_module(force=True)
+class RecordPWKDProgress(Hook):
+    """Records (epoch, iter, stage, teacher width, lr) of every iteration,
+    width and lr as the iteration used them."""
+
+    records = []
+    priority = 'LOWEST'
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        self.used = (model.teacher_mutator.current_width,
+                     runner.optim_wrapper.get_lr()['lr'][0])
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        stage = runner.message_hub.get_scalar('train/pwkd/stage').current()
+        RecordPWKDProgress.records.append(
+            (runner.epoch, runner.iter - 1, stage) + self.used)
+
+
+def pwkd_digits_cfg(work_dir, teacher_ckpt, max_epochs=8, **pwkd):
+    cfg = Config.fromfile(config_path('pwkd/pwkd_kd_resnet20_resnet8_digits.py'))
+    cfg.pwkd.teacher_ckpt = teacher_ckpt
+    cfg.pwkd.update(pwkd)
+    shrink(cfg, work_dir, num_train=24, num_val=8, max_epochs=max_epochs,
+           batch_size=8)
+    # Without random augmentation, a resumed run sees the same batches.
+    cfg.train_dataloader.dataset.pipeline = [dict(type='PackInputs')]
+    cfg.randomness = dict(seed=0, deterministic=True)
+    cfg.custom_hooks = [dict(type='RecordPWKDProgress')]
+    return prepare_train_config(cfg)
+
+
+def run(cfg):
+    RecordPWKDProgress.records = []
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner, list(RecordPWKDProgress.records)
+
+
+def test_stages_widths_and_lr_cycle_by_epoch(tmp_path,
+                                             digits_slimmable_teacher_ckpt):
+    runner, records = run(
+        pwkd_digits_cfg(str(tmp_path), digits_slimmable_teacher_ckpt))
+    # 8 epochs of 3 iterations; stages of 2 epochs at widths .25 .. 1.
+    assert len(records) == 24
+    for epoch, _, stage, width, _ in records:
+        assert stage == epoch // 2 + 1
+        assert width == (0.25, 0.5, 0.75, 1.0)[epoch // 2]
+    lrs = [record[4] for record in records]
+    base_lr = 0.1
+    # The cycle restarts at the base lr at every stage start and decays in it.
+    for start in range(0, 24, 6):
+        assert abs(lrs[start] - base_lr) < 1e-9
+        stage = lrs[start:start + 6]
+        assert all(a > b for a, b in zip(stage, stage[1:]))
+    # The teacher is in eval mode and frozen, whatever the stage.
+    model = runner.model
+    model.train()
+    assert model.student.training and not model.teacher.training
+    assert not any(p.requires_grad for p in model.teacher.parameters())
+
+
+def test_iteration_based_stages(tmp_path, digits_slimmable_teacher_ckpt):
+    cfg = Config.fromfile(config_path('pwkd/pwkd_kd_resnet20_resnet8_digits.py'))
+    cfg.pwkd.teacher_ckpt = digits_slimmable_teacher_ckpt
+    shrink(cfg, str(tmp_path), num_train=24, num_val=8, batch_size=8)
+    cfg.train_cfg = dict(by_epoch=False, max_iters=8, val_interval=8)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', by_epoch=False, interval=8)
+    cfg.custom_hooks = [dict(type='RecordPWKDProgress')]
+    cfg = prepare_train_config(cfg)
+    scheduler = cfg.param_scheduler[-1]
+    assert scheduler.type == 'mmrazor.PWKDCyclicLR'
+    assert scheduler.by_epoch is False and scheduler.stage_lengths == [2] * 4
+    _, records = run(cfg)
+    assert [r[3] for r in records] == [0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 1, 1]
+    assert [round(r[4], 9) for r in records[::2]] == [0.1] * 4
+
+
+def _final_weights(work_dir, epoch):
+    return torch.load(osp.join(work_dir, f'epoch_{epoch}.pth'))['state_dict']
+
+
+@HOOKS.register_module(force=True)
+class StopAfterEpoch(Hook):
+    """Ends training after an epoch, as an interrupted job would."""
+
+    priority = 'LOWEST'  # after CheckpointHook has saved the epoch
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def after_train_epoch(self, runner):
+        if runner.epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_resume_inside_a_stage_and_at_a_boundary(
+        tmp_path, digits_slimmable_teacher_ckpt):
+    full_dir = str(tmp_path / 'uninterrupted')
+    _, full = run(pwkd_digits_cfg(full_dir, digits_slimmable_teacher_ckpt))
+    final = _final_weights(full_dir, 8)
+    iters_per_epoch = len(full) // 8
+    # Epoch 3 ends inside stage 2; epoch 4 ends at the stage 2/3 boundary.
+    for stop in (3, 4):
+        work_dir = str(tmp_path / f'stopped_after_{stop}')
+        stopped = pwkd_digits_cfg(work_dir, digits_slimmable_teacher_ckpt)
+        stopped.custom_hooks.append(dict(type='StopAfterEpoch', epoch=stop))
+        with pytest.raises(KeyboardInterrupt):
+            run(stopped)
+        resume_cfg = pwkd_digits_cfg(work_dir, digits_slimmable_teacher_ckpt)
+        resume_cfg.resume = True
+        resume_cfg.load_from = osp.join(work_dir, f'epoch_{stop}.pth')
+        _, resumed = run(resume_cfg)
+        # The same (epoch, iteration, stage, teacher width, lr) sequence ...
+        assert resumed == full[stop * iters_per_epoch:]
+        # ... and the same weights at the end.
+        resumed_final = _final_weights(work_dir, 8)
+        assert resumed_final.keys() == final.keys()
+        for key, value in final.items():
+            assert torch.equal(resumed_final[key], value), key
