@@ -1,12 +1,16 @@
-"""The main job on the embedded digits data, end to end.
+"""The main job on the embedded digits data: the whole PWKD pipeline.
 
-Trains the demo teacher, distils it into the student with mmrazor's KD, and
-prints the teacher's and the student's top-1 with the wall time of each step.
+1. trains the slimmable ResNet20 teacher (widths 0.25/0.5/0.75/1.0 jointly),
+2. distils it into ResNet8 with PWKD on top of mmrazor's KD,
+3. evaluates both and prints the teacher's top-1 per width, the student's
+   top-1 and the wall time of each step.
+
 Every run writes into a new folder under ``--work-dir`` (default
 ``work_dirs/demo/<time>``), so nothing of an earlier run is overwritten.
 
 Usage:
-    python tools/demo.py [--work-dir DIR] [--epochs N]
+    python tools/demo.py [--work-dir DIR] [--teacher-epochs N]
+        [--student-epochs N]
 """
 import argparse
 import os.path as osp
@@ -19,10 +23,12 @@ import pwkd_plugin  # noqa: E402,F401  (applies the compatibility fixes)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from pwkd_plugin.apis import guard_work_dir  # noqa: E402
+from pwkd_plugin.apis import guard_work_dir, prepare_train_config  # noqa: E402
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                       'configs')
+TEACHER = 'pwkd/teachers/slimmable_resnet20_digits.py'
+STUDENT = 'pwkd/pwkd_kd_resnet20_resnet8_digits.py'
 
 
 def parse_args():
@@ -31,26 +37,27 @@ def parse_args():
         '--work-dir',
         default=osp.join('work_dirs', 'demo', time.strftime('%Y%m%d_%H%M%S')),
         help='folder for the runs (default: work_dirs/demo/<time>)')
-    parser.add_argument(
-        '--epochs', type=int, default=20, help='epochs of each training run')
+    parser.add_argument('--teacher-epochs', type=int, default=15)
+    parser.add_argument('--student-epochs', type=int, default=20)
     return parser.parse_args()
 
 
-def train(config: str, work_dir: str, epochs: int, **options) -> dict:
-    """Train one config; return its last validation metrics and wall time."""
+def train(step: str, config: str, work_dir: str, epochs: int,
+          **options) -> dict:
+    """Train one config; return its final validation metrics and wall time."""
+    start = time.perf_counter()
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
     cfg.work_dir = work_dir
     cfg.train_cfg.max_epochs = epochs
     cfg.merge_from_dict(options)
+    cfg = prepare_train_config(cfg)
     guard_work_dir(cfg)
-    print(f'==> training {config} ({epochs} epochs) in {work_dir}',
-          flush=True)
-    start = time.perf_counter()
+    print(f'==> {step}: {config}, {epochs} epochs, in {work_dir}', flush=True)
     runner = Runner.from_cfg(cfg)
     runner.train()
     runner.val_loop.run()
-    # mmrazor's distillation val loop returns nothing; RuntimeInfoHook keeps
-    # the metrics of every val loop in the message hub.
+    # RuntimeInfoHook keeps the metrics of the last val loop in the message
+    # hub (mmrazor's distillation val loop returns none).
     metrics = {
         key[len('val/'):]: buffer.current()
         for key, buffer in runner.message_hub.log_scalars.items()
@@ -62,23 +69,30 @@ def train(config: str, work_dir: str, epochs: int, **options) -> dict:
 def main():
     args = parse_args()
     start = time.perf_counter()
-    teacher_dir = osp.join(args.work_dir, 'teacher')
-    teacher = train('demo/resnet20_digits.py', teacher_dir, args.epochs)
+    teacher_dir = osp.join(args.work_dir, 'slimmable_teacher')
+    teacher = train('1/2 slimmable teacher', TEACHER, teacher_dir,
+                    args.teacher_epochs)
     student = train(
-        'demo/kd_resnet20_resnet8_digits.py',
-        osp.join(args.work_dir, 'student_kd'),
-        args.epochs,
+        '2/2 PWKD student',
+        STUDENT,
+        osp.join(args.work_dir, 'pwkd_student'),
+        args.student_epochs,
         **{
-            'model.teacher_ckpt':
-            osp.join(teacher_dir, f'epoch_{args.epochs}.pth')
+            'pwkd.teacher_ckpt':
+            osp.join(teacher_dir, f'epoch_{args.teacher_epochs}.pth')
         })
-    rows = [
-        ('teacher ResNet20', teacher['accuracy/top1'], teacher['seconds']),
-        ('student ResNet8, KD', student['accuracy/top1'], student['seconds']),
-    ]
     print('\n| model | top-1 (%) | wall time (s) |\n|---|---|---|')
-    for name, top1, seconds in rows:
-        print(f'| {name} | {top1:.2f} | {seconds:.0f} |')
+    widths = sorted(
+        float(key.split('/')[0][len('width_'):]) for key in teacher
+        if key.startswith('width_') and key.endswith('accuracy/top1'))
+    for width in widths:
+        top1 = teacher[f'width_{width:g}/accuracy/top1']
+        seconds = f'{teacher["seconds"]:.0f} (all widths)' \
+            if width == widths[-1] else ''
+        print(f'| teacher ResNet20, width {width:g} | {top1:.2f} | '
+              f'{seconds} |')
+    print(f'| student ResNet8, PWKD+KD | {student["accuracy/top1"]:.2f} | '
+          f'{student["seconds"]:.0f} |')
     print(f'\ntotal wall time: {time.perf_counter() - start:.0f} s; '
           f'checkpoints and logs in {args.work_dir}')
 

@@ -87,10 +87,11 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
     'ResNetV1c': (_resnet_recipe, 'stem_channels, base_channels'),
     'ResNetV1d': (_resnet_recipe, 'stem_channels, base_channels'),
     'MobileNetV2': (_mobilenet_v2_recipe,
-                    'widen_factor (exact only where make_divisible(., 8) '
-                    'agrees with the teacher, and never below width 1.0 for '
-                    'the last 1280-channel conv, which mmpretrain keeps '
-                    'whole for widen_factor <= 1)'),
+                    'widen_factor; in practice exact only at width 1.0: '
+                    'mmpretrain rounds every layer to a multiple of 8 its own '
+                    'way and keeps the last 1x1 conv at 1280 channels for '
+                    'widen_factor <= 1, where the slimmable teacher narrows '
+                    'it'),
     'CIFARResNet': (_plugin_recipe, 'width_ratio'),
     'CIFARVGG': (_plugin_recipe, 'width_ratio'),
     'CIFARWideResNet': (_plugin_recipe, 'width_ratio'),
@@ -222,8 +223,10 @@ def compare_state_shapes(static: Dict[str, torch.Tensor],
                        ') of the exported config\'s model is not in the '
                        'deployed network')
     if problem is not None:
+        recipe = WIDTH_RECIPES.get(backbone_type)
+        sets = f' (it sets {recipe[1]})' if recipe else ''
         raise WidthExportError(
-            f'the width recipe of backbone {backbone_type!r} does not '
+            f'the width recipe of backbone {backbone_type!r}{sets} does not '
             f'reproduce the deployed network: {problem}; '
             f'{supported_backbones()}')
 
@@ -245,7 +248,8 @@ def _quiet_logger(level: int = logging.WARNING):
 
 def _load_config(cfg: Union[str, Config]) -> Tuple[Config, Optional[str]]:
     if isinstance(cfg, Config):
-        return copy.deepcopy(cfg), cfg.filename
+        return copy.deepcopy(cfg), (osp.abspath(cfg.filename)
+                                    if cfg.filename else None)
     if not isinstance(cfg, str) or not osp.isfile(cfg):
         raise WidthExportError(f'config must be a Config or an existing '
                                f'config file, got {cfg!r}')
@@ -260,11 +264,13 @@ def _slimmable_settings(cfg: Config) -> Tuple[ConfigDict, tuple]:
         expanded = expand_slimmable_test(copy.deepcopy(cfg))
         return expanded.model, tuple(settings['input_shape'])
     model = cfg.get('model') or {}
-    if model.get('type', '').split('.')[-1] not in SLIMMABLE_MODEL_TYPES:
+    model_type = _type_name(model.get('type'))
+    if model_type != 'SlimmableTeacher':
+        known = ' (only SlimmableTeacher models can be exported)' \
+            if model_type in SLIMMABLE_MODEL_TYPES else ''
         raise WidthExportError(
             'the config is not a slimmable teacher: it has no `slimmable` '
-            f'block and its model is {model.get("type")!r}, not one of '
-            f'{list(SLIMMABLE_MODEL_TYPES)}')
+            f'block and its model is {model.get("type")!r}{known}')
     model = copy.deepcopy(model)
     model['init_from'] = None
     demo = model.get('mutator', {}).get('parse_cfg', {}).get('demo_input')
@@ -297,20 +303,40 @@ def model_complexity(model: nn.Module,
     was_training = model.training
     model.eval()
     try:
-        info = get_model_complexity_info(
-            model,
-            input_shape=tuple(input_shape),
-            show_table=False,
-            show_arch=False)
+        # The counter warns about every operator it does not count (batch
+        # norms, additions, pooling): FLOPs are those of convs and linears.
+        with _quiet_logger(logging.ERROR):
+            info = get_model_complexity_info(
+                model,
+                input_shape=tuple(input_shape),
+                show_table=False,
+                show_arch=False)
     finally:
         model.train(was_training)
     return dict(params=int(info['params']), flops=int(info['flops']))
 
 
-def classifier_complexity(classifier: dict,
-                          input_shape: Sequence[int]) -> Dict[str, int]:
-    """:func:`model_complexity` of a classifier config."""
-    return model_complexity(build_classifier(classifier), input_shape)
+def whole_width_complexity(
+        cfg: Union[str, Config],
+        input_shape: Optional[Sequence[int]] = None) -> Dict[str, int]:
+    """:func:`model_complexity` of a slimmable teacher's whole width.
+
+    Args:
+        cfg (str | Config): The teacher's config, as for
+            :func:`export_width`.
+        input_shape (Sequence[int], optional): ``(C, H, W)``; defaults as
+            for :func:`export_width`.
+
+    Returns:
+        dict: ``params`` and ``flops`` of the ordinary classifier at width
+        1.0.
+    """
+    source, _ = _load_config(cfg)
+    teacher_cfg, default_shape = _slimmable_settings(source)
+    classifier = _strip_model_scope(teacher_cfg['architecture'])
+    classifier.pop('data_preprocessor', None)
+    return model_complexity(
+        build_classifier(classifier), tuple(input_shape or default_shape))
 
 
 def _out_paths(out_dir: str, stem: str, width: float) -> Tuple[str, str]:
@@ -344,11 +370,22 @@ def _strip_model_scope(classifier: dict) -> dict:
     return classifier
 
 
-def _exported_config_text(source: Config, classifier: dict,
-                          data_preprocessor: Optional[dict], width: float,
-                          backbone_type: str, source_config: Optional[str],
-                          checkpoint: str) -> str:
-    """The Python text of the exported config."""
+def ordinary_config_text(source: Config, classifier: dict,
+                         data_preprocessor: Optional[dict],
+                         header: Sequence[str]) -> str:
+    """The Python text of an ordinary mmpretrain classifier config.
+
+    Args:
+        source (Config): The config the classifier comes from; its data
+            preprocessing, test data and runtime settings are copied.
+        classifier (dict): The classifier's model config.
+        data_preprocessor (dict, optional): Its data preprocessor.
+        header (Sequence[str]): Comment lines that say where it comes from.
+
+    Returns:
+        str: The config file's text.
+    """
+    backbone_type = _type_name(classifier['backbone'].get('type'))
     exported = OrderedDict()
     exported['default_scope'] = 'mmpretrain'
     imports = [
@@ -372,12 +409,7 @@ def _exported_config_text(source: Config, classifier: dict,
             exported[f'{loop}_cfg'] = dict()
     text = Config(dict(exported)).pretty_text
 
-    header = [
-        f'# Width {width:g} of a slimmable teacher, exported as an ordinary',
-        '# mmpretrain classifier by pwkd_plugin (tools/export_width.py).',
-        f'# Source config: {source_config or "(in memory)"}',
-        f'# Source checkpoint: {osp.abspath(checkpoint)}',
-    ]
+    header = [f'# {line}' if line else '#' for line in header]
     if backbone_type in PLUGIN_BACKBONES:
         header += [
             f'# The backbone ({backbone_type}) is the plugin\'s: '
@@ -396,6 +428,27 @@ def _exported_config_text(source: Config, classifier: dict,
             "# add 'pwkd_plugin' to custom_imports to test with them.",
         ]
     return '\n'.join(header) + '\n' + text
+
+
+def write_new_files(contents: Dict[str, Callable]) -> None:
+    """Write files that must not exist yet; on failure, remove what was
+    written.
+
+    Args:
+        contents (dict): path -> function(file object) writing it; paths
+            ending in ``.py`` are written as text, others as binary.
+    """
+    written = []
+    try:
+        for path, write in contents.items():
+            # 'x': fail rather than overwrite a file created meanwhile.
+            with open(path, 'x' if path.endswith('.py') else 'xb') as f:
+                written.append(path)
+                write(f)
+    except BaseException:
+        for path in written:
+            os.remove(path)
+        raise
 
 
 # ---------------------------------------------------------------------------
@@ -475,7 +528,11 @@ def export_width(cfg: Union[str, Config],
     with _quiet_logger():
         teacher = RAZOR_MODELS.build(teacher_cfg)
         checkpoint_dict = load_checkpoint(
-            teacher, checkpoint, map_location='cpu', strict=True)
+            teacher,
+            checkpoint,
+            map_location='cpu',
+            strict=True,
+            logger='current')
     teacher.eval()
     teacher.mutator.set_width(width)
     generator = torch.Generator().manual_seed(0)
@@ -524,14 +581,19 @@ def export_width(cfg: Union[str, Config],
     if source_meta.get('dataset_meta') is not None:
         meta['dataset_meta'] = source_meta['dataset_meta']
 
-    text = _exported_config_text(source, static_cfg,
-                                 teacher_cfg.get('data_preprocessor'), width,
-                                 backbone_type, source_config, checkpoint)
+    text = ordinary_config_text(
+        source, static_cfg, teacher_cfg.get('data_preprocessor'), [
+            f'Width {width:g} of a slimmable teacher, exported as an '
+            'ordinary', 'mmpretrain classifier by pwkd_plugin '
+            '(tools/export_width.py).',
+            f'Source config: {source_config or "(in memory)"}',
+            f'Source checkpoint: {osp.abspath(checkpoint)}'
+        ])
     os.makedirs(out_dir, exist_ok=True)
-    with open(config_path, 'x') as f:
-        f.write(text)
-    with open(ckpt_path, 'xb') as f:
-        torch.save(dict(meta=meta, state_dict=state), f)
+    write_new_files({
+        config_path: lambda f: f.write(text),
+        ckpt_path: lambda f: torch.save(dict(meta=meta, state_dict=state), f)
+    })
     return dict(
         config=config_path,
         checkpoint=ckpt_path,

@@ -2,10 +2,10 @@
 
 mmrazor builds ``dict(cfg_path=..., pretrained=...)`` models with
 :func:`mmengine.hub.get_model`, which accepts only configs inside an installed
-package (mmrazor issue #460), and imports ``<package>.utils`` of the prefix, so
-``mmcls::`` paths fail even though their files resolve. The replacement accepts
-``pkg::path`` (aliases included) and local config files, and builds the model
-in the config's own default scope.
+package (mmrazor issue #460): a teacher of the user's own config file is
+refused. The replacement accepts ``pkg::path`` and local config files, and
+builds the model in the config's own default scope (instead of importing
+``<package>.utils`` of the prefix).
 """
 import importlib
 import os.path as osp

@@ -51,9 +51,12 @@ class _AliasModule(types.ModuleType):
         self._target = target
 
     def __getattr__(self, name):
-        if name.startswith('__'):
+        if name.startswith('__') and name not in ('__all__', '__version__'):
             raise AttributeError(name)
         return getattr(self._target, RENAMED_NAMES.get(name, name))
+
+    def __dir__(self):
+        return sorted(set(dir(self._target)) | set(RENAMED_NAMES))
 
 
 class MmclsModuleAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -2,7 +2,8 @@
 
 mmengine 0.10.7 resolves ``mmpretrain::...`` and ``mmrazor::...`` config paths
 with ``pkg_resources``, which setuptools >= 81 no longer ships, so every such
-path fails with FileNotFoundError there. The replacements below use
+path fails there (FileNotFoundError or ModuleNotFoundError, depending on
+what is left of ``pkg_resources``). The replacements below use
 :mod:`importlib.metadata` and :mod:`importlib.util` and work with any
 setuptools.
 """

@@ -20,7 +20,8 @@ COMPAT_DIR = osp.join(REPO_ROOT, 'pwkd_plugin', 'compat')
 RESULT_MARK = '@@RESULT@@ '
 
 #: Code that defines ``report(dict)`` (prints the result line),
-#: ``outcome(fn)`` (``{'ok': ...}`` or ``{'error': type, 'msg': str}``) and
+#: ``outcome(fn)`` (``{'ok': value or type name}`` or
+#: ``{'error': type name, 'msg': str, 'mro': [type names]}``) and
 #: ``load_fix(name)`` (one fix module loaded from its file, standalone).
 PRELUDE = f'''
 import importlib.util as _ilu
@@ -36,10 +37,13 @@ def report(result):
 
 def outcome(fn):
     try:
-        return {{'ok': fn()}}
+        value = fn()
     except BaseException as e:  # noqa: B902
         return {{'error': type(e).__name__, 'msg': str(e),
                  'mro': [c.__name__ for c in type(e).__mro__]}}
+    if not isinstance(value, (type(None), bool, int, float, str, list, dict)):
+        value = type(value).__name__  # an object: its type is enough
+    return {{'ok': value}}
 
 
 def load_fix(name):

@@ -67,7 +67,8 @@ def tiny_runner(work_dir: str, max_epochs: int, name: str, **kwargs):
             collate_fn=dict(type='default_collate')),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
-        param_scheduler=dict(type='MultiStepLR', milestones=[1], gamma=0.5),
+        param_scheduler=dict(
+            type='MultiStepLR', milestones=[1], gamma=0.5, begin=0, end=10),
         default_hooks=dict(
             checkpoint=dict(type='CheckpointHook', interval=1),
             logger=dict(type='LoggerHook', interval=1)),

@@ -1,5 +1,7 @@
 """PWKD student training in real Runners: stages, widths, LR cycle, resume."""
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -11,7 +13,7 @@ from mmengine.runner import Runner
 
 from pwkd_plugin.apis import prepare_train_config
 
-from ..conftest import config_path, shrink
+from ..conftest import REPO_ROOT, config_path, shrink
 
 
 @HOOKS.register_module(force=True)
@@ -137,3 +139,45 @@ def test_resume_inside_a_stage_and_at_a_boundary(
         assert resumed_final.keys() == final.keys()
         for key, value in final.items():
             assert torch.equal(resumed_final[key], value), key
+
+
+def test_student_taken_out_loads_with_plain_mmpretrain(
+        tmp_path, digits_slimmable_teacher_ckpt):
+    work_dir = str(tmp_path / 'run')
+    runner, _ = run(
+        pwkd_digits_cfg(work_dir, digits_slimmable_teacher_ckpt,
+                        max_epochs=4))
+    out_dir = str(tmp_path / 'student')
+    tool = subprocess.run([
+        sys.executable,
+        osp.join(REPO_ROOT, 'tools', 'extract_student.py'),
+        config_path('pwkd/pwkd_kd_resnet20_resnet8_digits.py'),
+        osp.join(work_dir, 'epoch_4.pth'), '--out-dir', out_dir,
+        '--cfg-options', f'pwkd.teacher_ckpt={digits_slimmable_teacher_ckpt}'
+    ], capture_output=True, text=True, timeout=300)
+    assert tool.returncode == 0, tool.stderr[-2000:]
+    assert 'student checkpoint' in tool.stdout
+    # Loaded by mmpretrain alone (the plugin only for the CIFAR backbone).
+    inputs = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    torch.save(inputs, str(tmp_path / 'inputs.pth'))
+    script = (
+        'import sys, torch\n'
+        'from mmpretrain.apis import init_model\n'
+        f'model = init_model({out_dir!r} + "/student.py", '
+        f'{out_dir!r} + "/student.pth", device="cpu")\n'
+        f'inputs = torch.load({str(tmp_path / "inputs.pth")!r})\n'
+        'out = model(model.data_preprocessor({"inputs": list(inputs * 127.5 '
+        '+ 127.5)})["inputs"], mode="tensor")\n'
+        'assert type(model).__module__.startswith("mmpretrain.")\n'
+        f'torch.save(out, {str(tmp_path / "out.pth")!r})\n')
+    loaded = subprocess.run([sys.executable, '-c', script],
+                            capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    student = runner.model.student.eval()
+    with torch.no_grad():
+        expected = student(
+            runner.model.data_preprocessor(
+                {'inputs': list(inputs * 127.5 + 127.5)})['inputs'],
+            mode='tensor')
+    actual = torch.load(str(tmp_path / 'out.pth'))
+    assert (actual - expected).abs().max() <= 1e-5

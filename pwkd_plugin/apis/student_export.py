@@ -1,0 +1,90 @@
+"""Taking the student out of a finished distillation run."""
+import os
+import os.path as osp
+from typing import Union
+
+import torch
+from mmengine.config import Config
+from mmengine.runner import CheckpointLoader
+
+from .width_export import (WidthExportError, _strip_model_scope,
+                           build_classifier, ordinary_config_text,
+                           write_new_files)
+
+STUDENT_PREFIX = 'architecture.'
+
+
+def _student_classifier(cfg: Config) -> dict:
+    model = cfg.model
+    student = model.get('architecture')
+    if student is None or 'distiller' not in model:
+        raise WidthExportError(
+            f'the config\'s model ({model.get("type")}) is not a '
+            'distillation model with a student (`architecture`)')
+    if 'cfg_path' in student and 'type' not in student:
+        from mmengine.hub import get_config
+        student = get_config(student['cfg_path']).model
+    return _strip_model_scope(student)
+
+
+def export_student(cfg: Union[str, Config], checkpoint: str,
+                   out_dir: str) -> dict:
+    """Write the student of a distillation checkpoint as an ordinary
+    mmpretrain classifier: a config and a checkpoint with plain keys.
+
+    Works for any mmrazor single-teacher distillation run, PWKD or not.
+
+    Args:
+        cfg (str | Config): The distillation config (with or without a
+            ``pwkd`` block).
+        checkpoint (str): A checkpoint of that run.
+        out_dir (str): Where to write ``student.py`` and ``student.pth``;
+            existing files are never overwritten.
+
+    Returns:
+        dict: ``config``, ``checkpoint`` (the written paths) and ``params``.
+    """
+    source = Config.fromfile(cfg) if isinstance(cfg, str) else cfg
+    classifier = _student_classifier(source)
+    if not osp.isfile(checkpoint):
+        raise WidthExportError(f'checkpoint {checkpoint!r} does not exist')
+    config_path = osp.join(out_dir, 'student.py')
+    ckpt_path = osp.join(out_dir, 'student.pth')
+    existing = [p for p in (config_path, ckpt_path) if osp.exists(p)]
+    if existing:
+        raise WidthExportError(
+            f'refusing to overwrite existing output file(s) {existing}; '
+            'remove them or choose another --out-dir')
+    saved = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    state = {
+        key[len(STUDENT_PREFIX):]: value
+        for key, value in saved.get('state_dict', saved).items()
+        if key.startswith(STUDENT_PREFIX)
+    }
+    if not state:
+        raise WidthExportError(
+            f'checkpoint {checkpoint} holds no student weights '
+            f'(no "{STUDENT_PREFIX}" keys): is it a distillation checkpoint?')
+    data_preprocessor = source.model.get('data_preprocessor')
+    plain = build_classifier(
+        dict(classifier, data_preprocessor=data_preprocessor)
+        if data_preprocessor else classifier)
+    plain.load_state_dict(state, strict=True)
+    meta = dict(
+        source_checkpoint=osp.abspath(checkpoint),
+        dataset_meta=(saved.get('meta') or {}).get('dataset_meta'),
+        exported_by='pwkd_plugin.apis.student_export.export_student')
+    text = ordinary_config_text(source, classifier, data_preprocessor, [
+        'The student of a distillation run, as an ordinary mmpretrain',
+        'classifier (tools/extract_student.py).',
+        f'Source checkpoint: {osp.abspath(checkpoint)}'
+    ])
+    os.makedirs(out_dir, exist_ok=True)
+    write_new_files({
+        config_path: lambda f: f.write(text),
+        ckpt_path: lambda f: torch.save(dict(meta=meta, state_dict=state), f)
+    })
+    return dict(
+        config=config_path,
+        checkpoint=ckpt_path,
+        params=sum(p.numel() for p in plain.parameters()))
