@@ -16,7 +16,6 @@ the deployed network, and the two networks' outputs on a fixed input are
 compared; any difference is an error (:class:`WidthExportError`) naming the
 backbone, the first mismatching parameter and its two shapes.
 """
-import contextlib
 import copy
 import logging
 import os
@@ -27,10 +26,10 @@ from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
-from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
-from ..models.utils import DEFAULT_WIDTHS, check_widths, slim_channels
+from ..models.utils import (DEFAULT_WIDTHS, check_widths, quiet_logger,
+                            slim_channels)
 from .slimmable_block import (SLIMMABLE_MODEL_TYPES, check_slimmable_block,
                               expand_slimmable_test)
 
@@ -234,18 +233,6 @@ def compare_state_shapes(static: Dict[str, torch.Tensor],
 # ---------------------------------------------------------------------------
 # Helpers.
 # ---------------------------------------------------------------------------
-@contextlib.contextmanager
-def _quiet_logger(level: int = logging.WARNING):
-    """Hide the channel tracer's INFO lines."""
-    logger = MMLogger.get_current_instance()
-    previous = logger.level
-    logger.setLevel(max(level, previous))
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
-
-
 def _load_config(cfg: Union[str, Config]) -> Tuple[Config, Optional[str]]:
     if isinstance(cfg, Config):
         return copy.deepcopy(cfg), (osp.abspath(cfg.filename)
@@ -305,7 +292,7 @@ def model_complexity(model: nn.Module,
     try:
         # The counter warns about every operator it does not count (batch
         # norms, additions, pooling): FLOPs are those of convs and linears.
-        with _quiet_logger(logging.ERROR):
+        with quiet_logger(logging.ERROR):
             info = get_model_complexity_info(
                 model,
                 input_shape=tuple(input_shape),
@@ -525,7 +512,7 @@ def export_width(cfg: Union[str, Config],
             'remove them or choose another --out-dir')
 
     # The teacher, its weights, and the reference output at ``width``.
-    with _quiet_logger():
+    with quiet_logger():
         teacher = RAZOR_MODELS.build(teacher_cfg)
         checkpoint_dict = load_checkpoint(
             teacher,

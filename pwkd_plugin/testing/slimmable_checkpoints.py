@@ -4,6 +4,7 @@ from mmengine.config import Config
 from mmrazor.registry import MODELS
 
 from ..apis import prepare_train_config
+from ..models.utils import quiet_logger
 
 
 def save_untrained_slimmable_teacher(config: str, path: str,
@@ -25,8 +26,9 @@ def save_untrained_slimmable_teacher(config: str, path: str,
     cfg = Config.fromfile(config)
     cfg.merge_from_dict(cfg_options)
     cfg = prepare_train_config(cfg)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
+    with quiet_logger():
+        model = MODELS.build(cfg.model)
+        model.init_weights()
     torch.save({
         'state_dict': model.state_dict(),
         'meta': dict(cfg=cfg.pretty_text)

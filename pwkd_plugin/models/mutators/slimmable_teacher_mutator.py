@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmrazor.models.mutators import SlimmableChannelMutator
 from mmrazor.registry import MODELS
 
-from ..utils import DEFAULT_WIDTHS, check_widths, slim_channels
+from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
 
 
 class UntraceableModelError(RuntimeError):
@@ -89,7 +89,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     def prepare_from_supernet(self, supernet: nn.Module) -> None:
         """Trace ``supernet``, make its layers slimmable, list the subnets."""
         try:
-            super().prepare_from_supernet(supernet)
+            with quiet_logger():
+                super().prepare_from_supernet(supernet)
         except Exception as error:
             raise UntraceableModelError(
                 f'the channel tracer cannot follow {type(supernet).__name__}:'
