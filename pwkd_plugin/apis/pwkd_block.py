@@ -20,6 +20,11 @@ lr_cycle                cosine, restarted per stage  the per-stage learning
                                                      keeps the base schedule
 reset_optimizer_state   False                        clear optimizer state
                                                      (momentum) at each stage
+feature_strategy        'slice'                      feature losses with a
+                                                     narrower teacher: compare
+                                                     its active channels
+                                                     ('slice') or zero-pad its
+                                                     features ('pad')
 ======================  ===========================  ==========================
 
 ``lr_cycle`` keys: ``mode`` ('cosine' | 'step' | 'constant', default
@@ -38,6 +43,7 @@ from mmrazor.registry import MODELS
 
 from ..engine.schedulers import check_cycle
 from ..models.algorithms import read_slimmable_teacher
+from ..models.losses import FEATURE_STRATEGIES
 from ..models.utils import check_widths, equal_stage_lengths
 from .block_checks import check_bool, check_existing_file, check_keys
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
@@ -57,7 +63,8 @@ PWKD_DEFAULTS = dict(
     widths=None,
     stage_lengths=None,
     lr_cycle=LR_CYCLE_DEFAULTS,
-    reset_optimizer_state=False)
+    reset_optimizer_state=False,
+    feature_strategy='slice')
 
 #: Methods PWKD cannot apply to, and why.
 UNSUPPORTED_METHODS = {
@@ -160,6 +167,10 @@ def check_pwkd_block(cfg: Config, block: dict) -> dict:
             f'pwkd.stage_lengths {list(lengths)} add up to {sum(lengths)}, '
             f'but train_cfg.{key} is {total}')
     check_bool(settings['reset_optimizer_state'], 'pwkd.reset_optimizer_state')
+    if settings['feature_strategy'] not in FEATURE_STRATEGIES:
+        raise ValueError(
+            f'pwkd.feature_strategy must be one of {FEATURE_STRATEGIES}, got '
+            f'{settings["feature_strategy"]!r}')
     if settings['lr_cycle'] is not None:
         if not isinstance(settings['lr_cycle'], dict):
             raise ValueError('pwkd.lr_cycle must be a dict or None, got '
@@ -193,6 +204,7 @@ def pwkd_model(cfg: Config, settings: dict) -> ConfigDict:
         base_type=settings['base_type'],
         teacher_ckpt=settings['teacher_ckpt'],
         widths=list(settings['widths']),
+        feature_strategy=settings['feature_strategy'],
         **model)
 
 

@@ -88,10 +88,11 @@ def _data_preprocessor(cfg: Config, classifier: dict) -> dict:
 def slimmable_model(cfg: Config, settings: dict) -> ConfigDict:
     """The ``SlimmableTeacher`` model config around ``cfg.model``."""
     classifier = copy.deepcopy(cfg.model)
-    if classifier.get('type') in SLIMMABLE_MODEL_TYPES:
+    model_type = str(classifier.get('type')).split('.')[-1]
+    if model_type in SLIMMABLE_MODEL_TYPES:
         raise ValueError(
             f'the config has a slimmable block, but its model is already a '
-            f'{classifier["type"]}; remove one of the two')
+            f'{model_type}; remove one of the two')
     classifier.setdefault('_scope_', cfg.get('default_scope') or 'mmpretrain')
     return ConfigDict(
         _scope_='mmrazor',

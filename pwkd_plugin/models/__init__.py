@@ -1,1 +1,1 @@
-from . import algorithms, backbones, mutators  # noqa: F401
+from . import algorithms, backbones, losses, mutators  # noqa: F401

@@ -203,18 +203,8 @@ def test_prepare_test_config_evaluates_every_width_and_ignores_init_from(
 
 
 @pytest.mark.parametrize('model_type', [
-    'SlimmableTeacher', 'SlimmableNetwork',
-    pytest.param(
-        'mmrazor.SlimmableTeacher',
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason='BUG: slimmable_block.slimmable_model compares the raw '
-            'type with SLIMMABLE_MODEL_TYPES, so a scope-prefixed type is '
-            'not refused')),
-    pytest.param(
-        'mmrazor.SlimmableNetwork',
-        marks=pytest.mark.xfail(
-            strict=True, reason='BUG: as above, scope-prefixed type'))
+    'SlimmableTeacher', 'SlimmableNetwork', 'mmrazor.SlimmableTeacher',
+    'mmrazor.SlimmableNetwork'
 ])
 def test_an_already_slimmable_model_is_refused(model_type):
     cfg = digits_cfg()

@@ -90,12 +90,22 @@ def test_slimmable_teacher_trains_validates_and_tests(tmp_path):
 
 
 def _bn_state(model):
-    """{(layer, channels): running stats} of every candidate BN."""
+    """{(layer, channels): running stats} of every width's batch norm.
+
+    The whole width uses the SwitchableBatchNorm2d's own statistics, a
+    narrower one its ``candidate_bn`` of that many channels.
+    """
     state = {}
     for name, module in model.architecture.named_modules():
         if isinstance(module, SwitchableBatchNorm2d):
-            for key, bn in module.candidate_bn.items():
-                state[(name, int(key))] = dict(
+            bns = {module.num_features: module}
+            bns.update({
+                int(key): bn
+                for key, bn in module.candidate_bn.items()
+                if int(key) < module.num_features
+            })
+            for channels, bn in bns.items():
+                state[(name, channels)] = dict(
                     mean=bn.running_mean.clone(),
                     var=bn.running_var.clone(),
                     tracked=int(bn.num_batches_tracked))

@@ -5,6 +5,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmrazor.models.architectures.dynamic_ops import SwitchableBatchNorm2d
+from torch.nn.modules.batchnorm import _BatchNorm
 from mmrazor.registry import HOOKS
 
 
@@ -27,6 +28,7 @@ def recalibrate_bn_statistics(model, dataloader, num_batches: int) -> None:
     switchable = [
         m for m in model.modules() if isinstance(m, SwitchableBatchNorm2d)
     ]
+    every_bn = [m for m in model.modules() if isinstance(m, _BatchNorm)]
     model.train()
     for width in mutator.widths[:-1]:
         mutator.set_width(width)
@@ -35,6 +37,13 @@ def recalibrate_bn_statistics(model, dataloader, num_batches: int) -> None:
             channels = module.activated_channel_num()
             if channels != module.num_features:
                 active.append(module.candidate_bn[str(channels)])
+        # Batch norms that stay whole at this width (rounding, or layers the
+        # tracer keeps whole) run too: keep their statistics as they are.
+        kept = {
+            bn: [buffer.clone() for buffer in bn.buffers(recurse=False)]
+            for bn in every_bn if bn.track_running_stats and all(
+                bn is not other for other in active)
+        }
         momenta = [bn.momentum for bn in active]
         for bn in active:
             bn.reset_running_stats()
@@ -44,6 +53,9 @@ def recalibrate_bn_statistics(model, dataloader, num_batches: int) -> None:
             model(data['inputs'], data['data_samples'], mode='tensor')
         for bn, momentum in zip(active, momenta):
             bn.momentum = momentum
+        for bn, saved in kept.items():
+            for buffer, value in zip(bn.buffers(recurse=False), saved):
+                buffer.copy_(value)
     mutator.set_width(previous_width)
     model.train(was_training)
 

@@ -5,6 +5,7 @@ from typing import Dict, Optional, Sequence
 from mmrazor.models import SingleTeacherDistill
 from mmrazor.registry import MODELS
 
+from ..losses import adapt_distiller
 from .partial_teacher import WIDTH_MUTATOR, build_partial_teacher
 
 
@@ -27,6 +28,10 @@ class PWKDDistill(SingleTeacherDistill):
         teacher_ckpt (str): A slimmable teacher checkpoint.
         widths (Sequence[float], optional): The stage widths (each one the
             teacher was trained with). Defaults to all the teacher's widths.
+        feature_strategy (str): How feature losses meet a teacher of fewer
+            channels: ``'slice'`` (compare only the teacher's active
+            channels) or ``'pad'`` (zero-pad the teacher's features). See
+            :func:`adapt_distiller`. Defaults to ``'slice'``.
         **kwargs: The wrapped algorithm's other arguments (``architecture``,
             ``distiller``, ...).
     """
@@ -45,11 +50,14 @@ class PWKDDistill(SingleTeacherDistill):
                  teacher_ckpt: str,
                  base_type: str = 'SingleTeacherDistill',
                  widths: Optional[Sequence[float]] = None,
+                 feature_strategy: str = 'slice',
                  **kwargs) -> None:
         teacher = build_partial_teacher(teacher, teacher_ckpt, widths)
         super().__init__(teacher=teacher, teacher_ckpt=None, **kwargs)
         self.base_type = base_type
         self.teacher_ckpt = teacher_ckpt
+        self.loss_adaptation = adapt_distiller(self.distiller,
+                                               feature_strategy)
         self.teacher.eval()
 
     @property

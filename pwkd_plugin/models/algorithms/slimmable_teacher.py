@@ -35,6 +35,15 @@ def train_widths_jointly(algorithm: 'SlimmableTeacher', forward,
     """
     mutator = algorithm.mutator
     if not algorithm._optim_wrapper_count_status_reinitialized:
+        # Accumulate the gradients of all widths; step once, after the last.
+        counts = getattr(optim_wrapper, '_accumulative_counts', None)
+        if counts == 1:
+            optim_wrapper._accumulative_counts = len(mutator.widths)
+        elif counts != len(mutator.widths):
+            raise ValueError(
+                f'optim_wrapper.accumulative_counts is {counts}; a slimmable '
+                f'teacher accumulates its {len(mutator.widths)} widths itself '
+                '(leave it at 1)')
         reinitialize_optim_wrapper_count_status(
             model=forward,
             optim_wrapper=optim_wrapper,
@@ -61,6 +70,7 @@ def train_widths_jointly(algorithm: 'SlimmableTeacher', forward,
         parsed_losses, _ = algorithm.parse_losses(losses)
         optim_wrapper.update_params(parsed_losses)
         total_losses.update(add_prefix(losses, width_tag(width)))
+    mutator.set_width(1.0)
     return total_losses
 
 
@@ -105,7 +115,8 @@ class SlimmableTeacher(SlimmableNetwork):
             mutator=mutator,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        if inplace_distill and not hasattr(self.architecture, 'head'):
+        if inplace_distill and getattr(self.architecture, 'head',
+                                       None) is None:
             raise ValueError(
                 'inplace_distill needs a classifier with a `head`, got '
                 f'{type(self.architecture).__name__}')

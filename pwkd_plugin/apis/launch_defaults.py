@@ -1,0 +1,203 @@
+"""Launch settings that let multi-process runs work with and without a GPU.
+
+OpenMMLab configs are written for GPU clusters: mmpretrain's default runtime
+sets ``env_cfg.dist_cfg.backend='nccl'``, mmengine's ``Runner.wrap_model``
+hands ``device_ids=[LOCAL_RANK]`` to every ``DistributedDataParallel``
+wrapper, and mmengine's ``init_dist`` calls ``torch.cuda.set_device``. On a
+machine without CUDA all three fail. :func:`setup_launch` (called by
+``tools/train.py`` and ``tools/test.py``) changes nothing when CUDA is
+available or the launcher is ``'none'``; otherwise it
+
+* uses the ``gloo`` backend instead of a GPU-only one (``nccl``, ...),
+* gives the DDP model wrapper ``device_ids=None`` (what torch's DDP wants
+  for a CPU module), for mmengine's default wrapper as for a configured
+  ``model_wrapper_cfg`` such as the slimmable teacher's
+  ``SlimmableTeacherDDP``,
+* initialises the process group itself, with the environment mmengine's
+  ``init_dist`` would set (``pytorch``: torchrun's variables; ``slurm``:
+  ``SLURM_PROCID``/``SLURM_NTASKS``/``SLURM_LOCALID``, the first host of
+  ``SLURM_NODELIST`` as ``MASTER_ADDR``; ``mpi``: Open MPI's variables), so
+  that the Runner finds it initialised and skips ``init_dist``.
+"""
+import copy
+import datetime
+import os
+import subprocess
+from typing import Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
+
+#: Backends that need an accelerator; replaced by ``gloo`` without CUDA.
+GPU_ONLY_BACKENDS = ('nccl', 'hccl', 'cncl', 'mccl', 'smddp')
+CPU_BACKEND = 'gloo'
+DEFAULT_MASTER_PORT = '29500'
+
+_logged = False
+
+
+def _is_ddp_wrapper(wrapper_type) -> bool:
+    """Whether a ``model_wrapper_cfg`` type builds a torch DDP subclass."""
+    from mmengine.registry import MODEL_WRAPPERS
+    from torch.nn.parallel import DistributedDataParallel
+    cls = wrapper_type
+    if isinstance(wrapper_type, str):
+        try:
+            cls = MODEL_WRAPPERS.get(wrapper_type)
+        except Exception:  # an unknown scope: the Runner reports it
+            cls = None
+    return isinstance(cls, type) and issubclass(cls, DistributedDataParallel)
+
+
+def set_launch_defaults(cfg: Config,
+                        cuda_available: Optional[bool] = None) -> list:
+    """Adapt a runner config to a CPU-only distributed launch, in place.
+
+    Nothing changes when ``cfg.launcher`` is ``'none'`` (or missing) or CUDA
+    is available. Otherwise a GPU-only ``env_cfg.dist_cfg.backend`` (or
+    none, mmengine's default being ``nccl``) becomes ``'gloo'``, and the
+    model wrapper gets ``device_ids=None``: mmengine's default wrapper is
+    written out as the config it would build (``MMDistributedDataParallel``
+    with ``broadcast_buffers=False`` and the config's
+    ``find_unused_parameters``), a configured DDP wrapper (e.g.
+    ``mmrazor.SlimmableTeacherDDP``) keeps its settings. A ``device_ids``
+    the config sets itself is kept.
+
+    Args:
+        cfg (Config): The runner config (after the plugin blocks are
+            expanded).
+        cuda_available (bool, optional): Overrides
+            ``torch.cuda.is_available()``, for tests.
+
+    Returns:
+        list[str]: One line per change made (empty when none).
+    """
+    if not needs_cpu_launch(cfg, cuda_available):
+        return []
+    changes = []
+    env_cfg = copy.deepcopy(cfg.get('env_cfg', None) or ConfigDict())
+    dist_cfg = env_cfg.get('dist_cfg', None) or ConfigDict()
+    backend = dist_cfg.get('backend', 'nccl')
+    if backend in GPU_ONLY_BACKENDS:
+        dist_cfg['backend'] = CPU_BACKEND
+        changes.append(f'env_cfg.dist_cfg.backend: {backend!r} needs a GPU '
+                       f'and none is available, using {CPU_BACKEND!r} on '
+                       'the CPU')
+    env_cfg['dist_cfg'] = dist_cfg
+    cfg.env_cfg = env_cfg
+
+    wrapper = cfg.get('model_wrapper_cfg', None)
+    if wrapper is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False),
+            device_ids=None)
+        changes.append('model wrapper: MMDistributedDataParallel with '
+                       'device_ids=None (CPU module)')
+    elif 'device_ids' not in wrapper and _is_ddp_wrapper(
+            wrapper.get('type', 'MMDistributedDataParallel')):
+        wrapper = copy.deepcopy(wrapper)
+        wrapper['device_ids'] = None
+        cfg.model_wrapper_cfg = wrapper
+        changes.append(f'model wrapper: {wrapper.get("type")} with '
+                       'device_ids=None (CPU module)')
+    return changes
+
+
+def _timeout(dist_cfg: dict) -> dict:
+    kwargs = dict(dist_cfg)
+    kwargs.pop('backend', None)
+    kwargs.pop('port', None)
+    if kwargs.get('timeout') is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=kwargs['timeout'])
+    return kwargs
+
+
+def _set_slurm_env(port) -> None:
+    """The environment mmengine's ``_init_dist_slurm`` sets."""
+    node_list = os.environ['SLURM_NODELIST']
+    if port is not None:
+        os.environ['MASTER_PORT'] = str(port)
+    os.environ.setdefault('MASTER_PORT', DEFAULT_MASTER_PORT)
+    if 'MASTER_ADDR' not in os.environ:
+        os.environ['MASTER_ADDR'] = subprocess.getoutput(
+            f'scontrol show hostname {node_list} | head -n1')
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+
+
+def _set_mpi_env() -> None:
+    """The environment mmengine's ``_init_dist_mpi`` sets."""
+    os.environ.setdefault('MASTER_PORT', DEFAULT_MASTER_PORT)
+    if 'MASTER_ADDR' not in os.environ:
+        raise KeyError('The environment variable MASTER_ADDR is not set')
+    os.environ['WORLD_SIZE'] = os.environ['OMPI_COMM_WORLD_SIZE']
+    os.environ['RANK'] = os.environ['OMPI_COMM_WORLD_RANK']
+    os.environ['LOCAL_RANK'] = os.environ['OMPI_COMM_WORLD_LOCAL_RANK']
+
+
+def init_cpu_distributed(launcher: str, dist_cfg: dict) -> None:
+    """Initialise the default process group without touching CUDA.
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device``, which raises
+    on a machine without a GPU driver; this sets the same environment and
+    calls ``torch.distributed.init_process_group`` alone.
+
+    Args:
+        launcher (str): ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        dist_cfg (dict): ``env_cfg.dist_cfg`` (``backend``, optional
+            ``timeout`` in seconds, ``port`` for Slurm, other keyword
+            arguments of ``init_process_group``).
+    """
+    if torch_dist.is_initialized():
+        return
+    if launcher == 'slurm':
+        _set_slurm_env(dist_cfg.get('port'))
+    elif launcher == 'mpi':
+        _set_mpi_env()
+    elif launcher != 'pytorch':
+        raise ValueError(f'Invalid launcher type: {launcher}')
+    torch_dist.init_process_group(
+        backend=dist_cfg.get('backend', CPU_BACKEND), **_timeout(dist_cfg))
+
+
+def needs_cpu_launch(cfg: Config,
+                     cuda_available: Optional[bool] = None) -> bool:
+    """Whether ``cfg`` launches several processes on a machine without
+    CUDA."""
+    if cuda_available is None:
+        cuda_available = torch.cuda.is_available()
+    return (cfg.get('launcher', 'none') or 'none') != 'none' and \
+        not cuda_available
+
+
+def setup_launch(cfg: Config) -> Config:
+    """The launch defaults of ``tools/train.py`` and ``tools/test.py``.
+
+    Without CUDA and with a launcher, applies :func:`set_launch_defaults`
+    and initialises the process group (:func:`init_cpu_distributed`); the
+    changes are logged once, by rank 0. Otherwise does nothing.
+
+    Args:
+        cfg (Config): The runner config, ``launcher`` set.
+
+    Returns:
+        Config: The same config.
+    """
+    global _logged
+    if not needs_cpu_launch(cfg):
+        return cfg
+    changes = set_launch_defaults(cfg, cuda_available=False)
+    init_cpu_distributed(cfg.launcher, cfg.env_cfg.dist_cfg)
+    if not _logged and torch_dist.get_rank() == 0:
+        _logged = True
+        print_log(
+            f'No CUDA device: {torch_dist.get_world_size()} processes '
+            f'(launcher {cfg.launcher!r}) train on the CPU with the '
+            f'{torch_dist.get_backend()!r} backend. ' + '; '.join(changes),
+            logger='current')
+    return cfg
