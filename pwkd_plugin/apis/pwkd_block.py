@@ -193,12 +193,20 @@ def check_pwkd_block(cfg: Config, block: dict) -> dict:
     return settings
 
 
+#: Distillers that need a partial-teacher variant (the rest are used as
+#: they are, their losses adapted by ``adapt_distiller``).
+PARTIAL_TEACHER_DISTILLERS = {'OFDDistiller': 'PartialTeacherOFDDistiller'}
+
+
 def pwkd_model(cfg: Config, settings: dict) -> ConfigDict:
     """The ``PWKDDistill`` model config around the config's distiller."""
     model = copy.deepcopy(cfg.model)
     model.pop('teacher_ckpt', None)
     model.pop('type')
     model['_scope_'] = 'mmrazor'
+    distiller_type = str(model.distiller.get('type', '')).split('.')[-1]
+    if distiller_type in PARTIAL_TEACHER_DISTILLERS:
+        model.distiller.type = PARTIAL_TEACHER_DISTILLERS[distiller_type]
     return ConfigDict(
         type='PWKDDistill',
         base_type=settings['base_type'],
