@@ -19,6 +19,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from pwkd_plugin.apis import prepare_test_config, set_dataloader_defaults  # noqa: E402,E501
+from pwkd_plugin.apis.launch_defaults import setup_launch  # noqa: E402
 
 
 def parse_args():
@@ -83,6 +84,7 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     cfg = prepare_test_config(cfg)
+    setup_launch(cfg)  # CPU-only multi-process runs: gloo, no device_ids
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:

@@ -18,6 +18,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 from pwkd_plugin.apis import (guard_work_dir, prepare_train_config,  # noqa: E402
                               set_dataloader_defaults)
+from pwkd_plugin.apis.launch_defaults import setup_launch  # noqa: E402
 
 
 def parse_args():
@@ -107,6 +108,7 @@ def main():
     cfg = merge_args(Config.fromfile(args.config), args)
     cfg = prepare_train_config(cfg)
     guard_work_dir(cfg)
+    setup_launch(cfg)  # CPU-only multi-process runs: gloo, no device_ids
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:

@@ -44,10 +44,7 @@ def _is_ddp_wrapper(wrapper_type) -> bool:
     from torch.nn.parallel import DistributedDataParallel
     cls = wrapper_type
     if isinstance(wrapper_type, str):
-        try:
-            cls = MODEL_WRAPPERS.get(wrapper_type)
-        except Exception:  # an unknown scope: the Runner reports it
-            cls = None
+        cls = MODEL_WRAPPERS.get(wrapper_type)  # None when unknown
     return isinstance(cls, type) and issubclass(cls, DistributedDataParallel)
 
 
@@ -107,7 +104,8 @@ def set_launch_defaults(cfg: Config,
     return changes
 
 
-def _timeout(dist_cfg: dict) -> dict:
+def _init_kwargs(dist_cfg: dict) -> dict:
+    """``init_process_group`` keyword arguments of ``dist_cfg``."""
     kwargs = dict(dist_cfg)
     kwargs.pop('backend', None)
     kwargs.pop('port', None)
@@ -162,7 +160,7 @@ def init_cpu_distributed(launcher: str, dist_cfg: dict) -> None:
     elif launcher != 'pytorch':
         raise ValueError(f'Invalid launcher type: {launcher}')
     torch_dist.init_process_group(
-        backend=dist_cfg.get('backend', CPU_BACKEND), **_timeout(dist_cfg))
+        backend=dist_cfg.get('backend', CPU_BACKEND), **_init_kwargs(dist_cfg))
 
 
 def needs_cpu_launch(cfg: Config,
