@@ -5,6 +5,7 @@ import pytest
 
 import pwkd_plugin  # noqa: F401  (compat fixes before mmrazor.models)
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -52,6 +53,19 @@ def shrink(cfg: Config,
     cfg.log_level = 'WARNING'
     cfg.randomness = dict(seed=0)
     return cfg
+
+
+@pytest.fixture(autouse=True)
+def no_default_scope_from_other_tests():
+    """Every test starts without a default registry scope.
+
+    A Runner leaves its config's default scope (mmpretrain) behind as the
+    current one; unscoped mmrazor types built afterwards would be looked up
+    in mmpretrain's registry.
+    """
+    DefaultScope._instance_dict.clear()
+    yield
+    DefaultScope._instance_dict.clear()
 
 
 @pytest.fixture(scope='session')

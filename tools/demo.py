@@ -37,18 +37,26 @@ def parse_args():
         '--work-dir',
         default=osp.join('work_dirs', 'demo', time.strftime('%Y%m%d_%H%M%S')),
         help='folder for the runs (default: work_dirs/demo/<time>)')
-    parser.add_argument('--teacher-epochs', type=int, default=15)
-    parser.add_argument('--student-epochs', type=int, default=20)
+    parser.add_argument(
+        '--teacher-epochs',
+        type=int,
+        help='epochs of the teacher (default: its config\'s, 20)')
+    parser.add_argument(
+        '--student-epochs',
+        type=int,
+        help='epochs of the student (default: its config\'s, 20)')
     return parser.parse_args()
 
 
-def train(step: str, config: str, work_dir: str, epochs: int,
-          **options) -> dict:
-    """Train one config; return its final validation metrics and wall time."""
+def train(step: str, config: str, work_dir: str, epochs, **options) -> dict:
+    """Train one config; return its final validation metrics, wall time and
+    last checkpoint."""
     start = time.perf_counter()
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
     cfg.work_dir = work_dir
-    cfg.train_cfg.max_epochs = epochs
+    if epochs is not None:
+        cfg.train_cfg.max_epochs = epochs
+    epochs = cfg.train_cfg.max_epochs
     cfg.merge_from_dict(options)
     cfg = prepare_train_config(cfg)
     guard_work_dir(cfg)
@@ -63,7 +71,10 @@ def train(step: str, config: str, work_dir: str, epochs: int,
         for key, buffer in runner.message_hub.log_scalars.items()
         if key.startswith('val/')
     }
-    return dict(metrics, seconds=time.perf_counter() - start)
+    return dict(
+        metrics,
+        seconds=time.perf_counter() - start,
+        checkpoint=osp.join(work_dir, f'epoch_{epochs}.pth'))
 
 
 def main():
@@ -77,10 +88,7 @@ def main():
         STUDENT,
         osp.join(args.work_dir, 'pwkd_student'),
         args.student_epochs,
-        **{
-            'pwkd.teacher_ckpt':
-            osp.join(teacher_dir, f'epoch_{args.teacher_epochs}.pth')
-        })
+        **{'pwkd.teacher_ckpt': teacher['checkpoint']})
     print('\n| model | top-1 (%) | wall time (s) |\n|---|---|---|')
     widths = sorted(
         float(key.split('/')[0][len('width_'):]) for key in teacher

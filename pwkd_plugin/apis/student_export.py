@@ -9,7 +9,7 @@ from mmengine.runner import CheckpointLoader
 
 from .width_export import (WidthExportError, _strip_model_scope,
                            build_classifier, ordinary_config_text,
-                           write_new_files)
+                           refuse_existing, write_new_files)
 
 STUDENT_PREFIX = 'architecture.'
 
@@ -50,11 +50,7 @@ def export_student(cfg: Union[str, Config], checkpoint: str,
         raise WidthExportError(f'checkpoint {checkpoint!r} does not exist')
     config_path = osp.join(out_dir, 'student.py')
     ckpt_path = osp.join(out_dir, 'student.pth')
-    existing = [p for p in (config_path, ckpt_path) if osp.exists(p)]
-    if existing:
-        raise WidthExportError(
-            f'refusing to overwrite existing output file(s) {existing}; '
-            'remove them or choose another --out-dir')
+    refuse_existing((config_path, ckpt_path))
     saved = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     state = {
         key[len(STUDENT_PREFIX):]: value

@@ -417,6 +417,15 @@ def ordinary_config_text(source: Config, classifier: dict,
     return '\n'.join(header) + '\n' + text
 
 
+def refuse_existing(paths: Sequence[str]) -> None:
+    """Refuse to write outputs over files that exist."""
+    existing = [path for path in paths if osp.exists(path)]
+    if existing:
+        raise WidthExportError(
+            f'refusing to overwrite existing output file(s) {existing}; '
+            'remove them or choose another --out-dir')
+
+
 def write_new_files(contents: Dict[str, Callable]) -> None:
     """Write files that must not exist yet; on failure, remove what was
     written.
@@ -505,11 +514,7 @@ def export_width(cfg: Union[str, Config],
     stem = osp.splitext(osp.basename(source_config))[0] \
         if source_config else 'slimmable'
     config_path, ckpt_path = _out_paths(out_dir, stem, width)
-    existing = [p for p in (config_path, ckpt_path) if osp.exists(p)]
-    if existing:
-        raise WidthExportError(
-            f'refusing to overwrite existing output file(s) {existing}; '
-            'remove them or choose another --out-dir')
+    refuse_existing((config_path, ckpt_path))
 
     # The teacher, its weights, and the reference output at ``width``.
     with quiet_logger():
