@@ -3,6 +3,8 @@ import traceback
 from typing import Dict, List, Optional, Sequence
 
 import torch.nn as nn
+from mmengine.logging import MMLogger
+from torch.nn.modules.batchnorm import _BatchNorm
 from mmrazor.models.mutators import SlimmableChannelMutator
 from mmrazor.registry import MODELS
 
@@ -102,11 +104,46 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
             raise UntraceableModelError(
                 f'the channel tracer found no layer of '
                 f'{type(supernet).__name__} whose channels can be slimmed')
+        self._warn_about_whole_layers(supernet)
         self.subnets = [{
             unit.name: unit.candidate_choices[index]
             for unit in self.mutable_units
         } for index in range(len(self.widths))]
         self.set_width(1.0)
+
+    def _warn_about_whole_layers(self, supernet: nn.Module) -> None:
+        """Name the layers the tracer could not make slimmable.
+
+        They keep all their channels at every width: layers whose outputs
+        go through operations the tracer does not follow (channel shuffles,
+        or a module it could only wrap, e.g. one with Python control flow
+        on tensor values).
+        """
+        sliced = {
+            channel.name
+            for unit in self.mutable_units for channel in unit.output_related
+        }
+        layers = [
+            name for name, module in supernet.named_modules()
+            if isinstance(module, (nn.Conv2d, nn.Linear, _BatchNorm))
+            and '.candidate_bn.' not in name
+        ]
+        linears = [
+            name for name, module in supernet.named_modules()
+            if isinstance(module, nn.Linear)
+        ]
+        # The classifier's output layer keeps its class outputs by design.
+        whole = [
+            name for name in layers
+            if name not in sliced and name not in linears[-1:]
+        ]
+        if whole:
+            MMLogger.get_current_instance().warning(
+                f'{len(whole)} layer(s) of {type(supernet).__name__} keep all '
+                f'their channels at every width (the channel tracer could '
+                f'not follow them): {whole[:12]}'
+                f'{" ..." if len(whole) > 12 else ""}')
+        self.whole_layers = whole
 
     def _convert_channel_unit_to_mutable(self, units):
         """Give every traced unit its channel count per width."""

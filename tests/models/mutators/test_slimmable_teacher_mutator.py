@@ -513,6 +513,17 @@ def test_untraceable_submodule_is_named(container):
                 mutator=mutator_cfg(16)))
 
 
+def test_layers_the_tracer_cannot_follow_are_named():
+    model = MODELS.build(
+        dict(
+            type='SlimmableTeacher',
+            architecture=untraceable_classifier(),
+            mutator=mutator_cfg(16)))
+    assert 'backbone.conv2' in model.mutator.whole_layers
+    assert 'backbone.bn2' in model.mutator.whole_layers
+    assert 'backbone.conv1' not in model.mutator.whole_layers
+
+
 def test_model_without_slimmable_layers_is_refused():
 
     class Tiny(nn.Module):
