@@ -41,7 +41,7 @@ from mmengine.config import Config, ConfigDict
 from mmrazor.models import SingleTeacherDistill
 from mmrazor.registry import MODELS
 
-from ..engine.schedulers import check_cycle
+from ..engine.schedulers import check_cycle, check_stage_lengths
 from ..models.algorithms import read_slimmable_teacher
 from ..models.losses import FEATURE_STRATEGIES
 from ..models.utils import check_widths, equal_stage_lengths
@@ -157,8 +157,7 @@ def check_pwkd_block(cfg: Config, block: dict) -> dict:
     if settings['stage_lengths'] is None:
         settings['stage_lengths'] = equal_stage_lengths(total, len(widths))
     lengths = settings['stage_lengths']
-    check_cycle(lengths, 'constant', 0, 0.1, (0.5, ), 0.1, None, 0.01,
-                prefix='pwkd.')
+    check_stage_lengths(lengths, 'pwkd.stage_lengths')
     if len(lengths) != len(widths):
         raise ValueError(f'pwkd.stage_lengths {list(lengths)} must have one '
                          f'length per width {list(widths)}')

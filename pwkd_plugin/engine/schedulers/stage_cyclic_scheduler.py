@@ -151,16 +151,21 @@ class PWKDCyclicLR(LRSchedulerMixin, StageCyclicParamScheduler):
     """
 
 
-def check_cycle(stage_lengths, mode, warmup_length, warmup_start_ratio,
-                step_milestones, gamma, eta_min, eta_min_ratio,
-                prefix: str = '') -> None:
-    """Validate a cycle's settings; errors name the key (with ``prefix``)."""
+def check_stage_lengths(stage_lengths, key: str = 'stage_lengths') -> None:
+    """Refuse stage lengths that are not a list of positive integers."""
     if isinstance(stage_lengths, (str, bytes)) or not isinstance(
             stage_lengths, Sequence) or not stage_lengths or any(
                 isinstance(v, bool) or not isinstance(v, int) or v < 1
                 for v in stage_lengths):
-        raise ValueError(f'{prefix}stage_lengths must be a list of positive '
-                         f'integers, got {stage_lengths!r}')
+        raise ValueError(f'{key} must be a list of positive integers, got '
+                         f'{stage_lengths!r}')
+
+
+def check_cycle(stage_lengths, mode, warmup_length, warmup_start_ratio,
+                step_milestones, gamma, eta_min, eta_min_ratio,
+                prefix: str = '') -> None:
+    """Validate a cycle's settings; errors name the key (with ``prefix``)."""
+    check_stage_lengths(stage_lengths, f'{prefix}stage_lengths')
     if mode not in CYCLE_MODES:
         raise ValueError(
             f'{prefix}mode must be one of {CYCLE_MODES}, got {mode!r}')
