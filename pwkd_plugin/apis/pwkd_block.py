@@ -23,8 +23,10 @@ reset_optimizer_state   False                        clear optimizer state
 feature_strategy        'slice'                      feature losses with a
                                                      narrower teacher: compare
                                                      its active channels
-                                                     ('slice') or zero-pad its
-                                                     features ('pad')
+                                                     ('slice'), zero-pad its
+                                                     features ('pad'), or one
+                                                     student connector per
+                                                     stage ('per_stage')
 ======================  ===========================  ==========================
 
 ``lr_cycle`` keys: ``mode`` ('cosine' | 'step' | 'constant', default

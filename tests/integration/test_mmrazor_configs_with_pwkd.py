@@ -89,6 +89,43 @@ def batch(num_classes, size=4):
     return dict(inputs=inputs, data_samples=samples)
 
 
+def train_every_width(model, data):
+    """Two steps at every width; the distillation losses of the last."""
+    optim_wrapper = OptimWrapper(
+        torch.optim.SGD(
+            [p for p in model.parameters() if p.requires_grad], lr=0.01))
+    model.train()
+    for width in WIDTHS:
+        model.teacher_mutator.set_width(width)
+        for _ in range(2):
+            losses = model.train_step(data, optim_wrapper)
+        distill = {k: v for k, v in losses.items() if 'distill' in k}
+        assert distill, f'no distillation loss at width {width}'
+        for name, value in distill.items():
+            assert torch.isfinite(value), (width, name)
+            assert value.abs() > 0, (width, name)
+
+
+@pytest.mark.parametrize('strategy', ['pad', 'per_stage'])
+def test_fitnets_with_other_feature_strategies(tmp_path, strategy):
+    config = osp.join(SHIPPED, 'fitnets',
+                      'fitnets_backbone_logits_resnet50_resnet18_8xb32_in1k.py')
+    cfg = Config.fromfile(config)
+    offline(cfg._cfg_dict)
+    cfg.pwkd = dict(
+        teacher_ckpt=slimmable_teacher_checkpoint(
+            cfg.model.teacher, str(tmp_path / 'teacher.pth')),
+        feature_strategy=strategy)
+    model = MODELS.build(prepare_train_config(cfg).model)
+    adapted = {k: v for k, v in model.loss_adaptation.items() if v != 'none'}
+    assert adapted == {'loss_s4': strategy, 'loss_s3': strategy}
+    if strategy == 'per_stage':
+        connector = model.distiller.connectors['loss_s4_sfeat']
+        outs = [c.conv_module.conv.out_channels for c in connector.connectors]
+        assert outs == [512, 1024, 1536, 2048]
+    train_every_width(model, batch(1000))
+
+
 @pytest.mark.parametrize('config', CONFIGS, ids=osp.basename)
 def test_shipped_config_with_a_pwkd_block(tmp_path, config):
     method = osp.basename(osp.dirname(config))
@@ -107,18 +144,6 @@ def test_shipped_config_with_a_pwkd_block(tmp_path, config):
             cfg.model.teacher, str(tmp_path / 'teacher.pth')))
     cfg = prepare_train_config(cfg)
     model = MODELS.build(cfg.model)
-    optim_wrapper = OptimWrapper(
-        torch.optim.SGD(
-            [p for p in model.parameters() if p.requires_grad], lr=0.01))
-    data = batch(10 if 'cifar10' in osp.basename(config) else 1000)
-    model.train()
-    for width in WIDTHS:
-        model.teacher_mutator.set_width(width)
-        for _ in range(2):
-            losses = model.train_step(data, optim_wrapper)
-        distill = {k: v for k, v in losses.items() if 'distill' in k}
-        assert distill, f'no distillation loss at width {width}'
-        for name, value in distill.items():
-            assert torch.isfinite(value), (width, name)
-            assert value.abs() > 0, (width, name)
+    train_every_width(
+        model, batch(10 if 'cifar10' in osp.basename(config) else 1000))
     assert not any(p.requires_grad for p in model.teacher.parameters())

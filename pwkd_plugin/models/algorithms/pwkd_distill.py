@@ -30,7 +30,8 @@ class PWKDDistill(SingleTeacherDistill):
             teacher was trained with). Defaults to all the teacher's widths.
         feature_strategy (str): How feature losses meet a teacher of fewer
             channels: ``'slice'`` (compare only the teacher's active
-            channels) or ``'pad'`` (zero-pad the teacher's features). See
+            channels), ``'pad'`` (zero-pad the teacher's features) or
+            ``'per_stage'`` (one student-side connector per width). See
             :func:`adapt_distiller`. Defaults to ``'slice'``.
         **kwargs: The wrapped algorithm's other arguments (``architecture``,
             ``distiller``, ...).
@@ -56,8 +57,10 @@ class PWKDDistill(SingleTeacherDistill):
         super().__init__(teacher=teacher, teacher_ckpt=None, **kwargs)
         self.base_type = base_type
         self.teacher_ckpt = teacher_ckpt
-        self.loss_adaptation = adapt_distiller(self.distiller,
-                                               feature_strategy)
+        self.loss_adaptation = adapt_distiller(
+            self.distiller, feature_strategy,
+            dict(kwargs.get('distiller') or {}).get('connectors') or {},
+            self.teacher_mutator)
         self.teacher.eval()
 
     @property

@@ -4,7 +4,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 
-FEATURE_STRATEGIES = ('slice', 'pad')
+#: How feature losses meet a narrower teacher (see ``adapt_distiller``).
+FEATURE_STRATEGIES = ('slice', 'pad', 'per_stage')
+LOSS_STRATEGIES = ('slice', 'pad')
 
 
 def _pad_channels(tensor: torch.Tensor, channels: int) -> torch.Tensor:
@@ -37,8 +39,8 @@ class ChannelAdaptedLoss(nn.Module):
 
     def __init__(self, loss: nn.Module, strategy: str = 'slice') -> None:
         super().__init__()
-        if strategy not in FEATURE_STRATEGIES:
-            raise ValueError(f'strategy must be one of {FEATURE_STRATEGIES}, '
+        if strategy not in LOSS_STRATEGIES:
+            raise ValueError(f'strategy must be one of {LOSS_STRATEGIES}, '
                              f'got {strategy!r}')
         self.loss = loss
         self.strategy = strategy

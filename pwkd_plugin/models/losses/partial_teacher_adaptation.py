@@ -1,11 +1,12 @@
 """Making a configured distiller accept a partial teacher."""
-from typing import Dict
+from typing import Dict, Optional
 
 import torch.nn as nn
 
 from .channel_adapted_loss import FEATURE_STRATEGIES, ChannelAdaptedLoss
 from .padded_teacher_connector import (PaddedTeacherConnector,
                                        expected_in_channels)
+from .per_stage_connector import PerStageConnector
 
 #: mmrazor distillation losses and what a partial teacher needs for each.
 #: ``None``: nothing (they compare logits, whose class outputs every width
@@ -57,18 +58,45 @@ def _wrap_teacher_connector(distiller, name: str, index) -> None:
         distiller.connectors[name][index] = wrapped
 
 
-def adapt_distiller(distiller: nn.Module, strategy: str = 'slice') -> Dict:
+def _per_stage_connectors(distiller, forward_mappings, connector_cfgs,
+                          mutator) -> bool:
+    """Give the student-side connectors of a loss one copy per width."""
+    replaced = False
+    for record in forward_mappings.values():
+        name = record.get('connector')
+        if not record.get('from_student', True) or name is None or \
+                record.get('connector_idx') is not None:
+            continue
+        if not isinstance(distiller.connectors[name], PerStageConnector):
+            distiller.connectors[name] = PerStageConnector(
+                connector_cfgs[name], mutator)
+        replaced = True
+    return replaced
+
+
+def adapt_distiller(distiller: nn.Module,
+                    strategy: str = 'slice',
+                    connector_cfgs: Optional[Dict] = None,
+                    mutator: Optional[nn.Module] = None) -> Dict:
     """Make every loss and teacher-side connector accept a partial teacher.
 
     Teacher-side connectors get :class:`PaddedTeacherConnector`; losses that
     compare features channel by channel (:data:`LOSS_ADAPTERS`, and any loss
-    not in the table that has teacher inputs) get :class:`ChannelAdaptedLoss`.
-    Logit and relation losses are left as they are.
+    not in the table that has teacher inputs) get :class:`ChannelAdaptedLoss`
+    or, with ``'per_stage'``, one student-side connector per width
+    (:class:`PerStageConnector`; losses without a student-side connector
+    fall back to ``'slice'``). Logit and relation losses are left as they
+    are.
 
     Args:
         distiller (ConfigurableDistiller): The built distiller.
-        strategy (str): ``'slice'`` or ``'pad'`` (see
-            :class:`ChannelAdaptedLoss`). Defaults to ``'slice'``.
+        strategy (str): ``'slice'``, ``'pad'`` (see
+            :class:`ChannelAdaptedLoss`) or ``'per_stage'``. Defaults to
+            ``'slice'``.
+        connector_cfgs (dict, optional): The distiller's connector configs;
+            needed by ``'per_stage'``.
+        mutator (nn.Module, optional): The teacher's width mutator; needed
+            by ``'per_stage'``.
 
     Returns:
         dict: loss name -> what was done (``'none'`` or the strategy).
@@ -91,7 +119,12 @@ def adapt_distiller(distiller: nn.Module, strategy: str = 'slice') -> Dict:
                 loss, ChannelAdaptedLoss):
             done[loss_name] = 'none'
             continue
+        if strategy == 'per_stage' and _per_stage_connectors(
+                distiller, forward_mappings, connector_cfgs or {}, mutator):
+            done[loss_name] = 'per_stage'
+            continue
+        adapted = 'slice' if strategy == 'per_stage' else strategy
         distiller.distill_losses[loss_name] = ChannelAdaptedLoss(
-            loss, strategy)
-        done[loss_name] = strategy
+            loss, adapted)
+        done[loss_name] = adapted
     return done

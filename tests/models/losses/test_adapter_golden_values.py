@@ -18,6 +18,7 @@ from mmrazor.registry import MODELS
 from pwkd_plugin.models.losses import (ChannelAdaptedLoss,
                                        PaddedTeacherConnector,
                                        PartialTeacherOFDDistiller,
+                                       PerStageConnector,
                                        WidthMarginOFDConnector)
 
 GOLDEN = osp.join(osp.dirname(__file__), 'adapter_golden_values.json')
@@ -82,6 +83,21 @@ def computed_values(teacher, features):
     values['PaddedTeacherConnector'] = [
         embed(features[w]).pow(2).mean().item() for w in WIDTHS
     ]
+    torch.manual_seed(4)
+    per_stage = PerStageConnector(
+        dict(
+            type='ConvModuleConnector',
+            in_channel=64,
+            out_channel=64,
+            norm_cfg=None,
+            act_cfg=None), teacher.mutator)
+    values['PerStageConnector+L2Loss'] = []
+    for w in WIDTHS:
+        teacher.mutator.set_width(w)
+        values['PerStageConnector+L2Loss'].append(
+            L2Loss(normalize=False)(
+                s_feature=per_stage(student_feature()),
+                t_feature=features[w]).item())
     distiller = PartialTeacherOFDDistiller.__new__(PartialTeacherOFDDistiller)
     bn = teacher.architecture.backbone.layer3[0].bn2
     margins = {bn.num_features: distiller._get_margin_from_BN(bn)}
