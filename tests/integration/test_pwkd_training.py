@@ -181,3 +181,28 @@ def test_student_taken_out_loads_with_plain_mmpretrain(
             mode='tensor')
     actual = torch.load(str(tmp_path / 'out.pth'))
     assert (actual - expected).abs().max() <= 1e-5
+
+
+def test_parts_work_from_a_plain_config_without_the_block(
+        tmp_path, digits_slimmable_teacher_ckpt):
+    """PWKDDistill, PWKDStageHook and PWKDCyclicLR named in a config by
+    hand, as a user would without the ``pwkd`` block."""
+    cfg = Config.fromfile(config_path('demo/kd_resnet20_resnet8_digits.py'))
+    shrink(cfg, str(tmp_path), num_train=24, num_val=8, max_epochs=4,
+           batch_size=8)
+    cfg.model.type = 'PWKDDistill'
+    cfg.model.teacher_ckpt = digits_slimmable_teacher_ckpt
+    cfg.model.widths = [0.5, 1.0]
+    cfg.param_scheduler = [
+        dict(type='mmrazor.PWKDCyclicLR', stage_lengths=[2, 2], by_epoch=True)
+    ]
+    cfg.custom_hooks = [
+        dict(type='mmrazor.PWKDStageHook', widths=[0.5, 1.0],
+             stage_lengths=[2, 2]),
+        dict(type='RecordPWKDProgress')
+    ]
+    _, records = run(cfg)
+    assert [r[3] for r in records] == [0.5] * 6 + [1.0] * 6
+    lrs = [r[4] for r in records]
+    assert lrs[0] == pytest.approx(0.1) and lrs[6] == pytest.approx(0.1)
+    assert lrs[3] < lrs[0] and lrs[9] < lrs[6]
