@@ -55,8 +55,6 @@ class PWKDDistill(SingleTeacherDistill):
                  **kwargs) -> None:
         teacher = build_partial_teacher(teacher, teacher_ckpt, widths)
         super().__init__(teacher=teacher, teacher_ckpt=None, **kwargs)
-        self.base_type = base_type
-        self.teacher_ckpt = teacher_ckpt
         self.loss_adaptation = adapt_distiller(
             self.distiller, feature_strategy,
             dict(kwargs.get('distiller') or {}).get('connectors') or {},

@@ -125,7 +125,6 @@ class SlimmableTeacher(SlimmableNetwork):
                              f'{inplace_distill_tau!r}')
         self.inplace_distill = inplace_distill
         self.inplace_distill_tau = inplace_distill_tau
-        self.init_from = init_from
         if init_from is not None:
             load_full_width_checkpoint(self.architecture, init_from)
             # Keep the loaded weights through the Runner's init_weights().
