@@ -10,7 +10,9 @@ from typing import Dict
 import torch
 from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
+from mmrazor.models.mutables import BaseMutable
 from mmrazor.registry import MODELS
+from mmrazor.structures.subnet.fix_subnet import _dynamic_to_static
 
 WIDTH_MUTATOR = 'width_mutator'
 
@@ -99,3 +101,40 @@ def build_partial_teacher(teacher: Dict, teacher_ckpt: str,
     # Keep the loaded weights through the Runner's init_weights().
     model._is_init = True
     return model
+
+
+def static_teacher_at_width(teacher: torch.nn.Module) -> torch.nn.Module:
+    """An ordinary (static) copy of a partial teacher at its active width.
+
+    A slimmable layer slices its weights on every forward; the copy holds
+    the active width's weights as ordinary layers, so it runs as fast as a
+    network built at that width. Module names stay the same (recorders find
+    the same modules); the copy carries none of the teacher's hooks, is in
+    eval mode and has no gradients.
+
+    Args:
+        teacher (nn.Module): A teacher made by :func:`build_partial_teacher`.
+
+    Returns:
+        nn.Module: The static copy, on the teacher's device.
+    """
+    width = getattr(teacher, WIDTH_MUTATOR).current_width
+    # The copy starts without hooks: their owners (recorders, the
+    # distillation algorithm) must be neither copied nor called by it.
+    memo = {
+        id(hooks): type(hooks)()
+        for module in teacher.modules()
+        for key, hooks in vars(module).items()
+        if 'hook' in key and isinstance(hooks, dict)
+    }
+    static = copy.deepcopy(teacher, memo)
+    mutator = getattr(static, WIDTH_MUTATOR)
+    mutator.set_width(width)
+    mutator.fix_channel_mutables()
+    for module in static.modules():
+        if isinstance(module, BaseMutable) and not module.is_fixed:
+            module.fix_chosen(None)
+    del static._modules[WIDTH_MUTATOR]
+    _dynamic_to_static(static)
+    static.requires_grad_(False)
+    return static.eval()

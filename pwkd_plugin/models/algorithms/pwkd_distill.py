@@ -1,12 +1,15 @@
 """Partial to whole distillation around any single-teacher mmrazor method."""
 import functools
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
+import torch
 from mmrazor.models import SingleTeacherDistill
+from mmrazor.models.task_modules import ParameterRecorder
 from mmrazor.registry import MODELS
 
 from ..losses import adapt_distiller
-from .partial_teacher import WIDTH_MUTATOR, build_partial_teacher
+from .partial_teacher import (WIDTH_MUTATOR, build_partial_teacher,
+                              static_teacher_at_width)
 
 
 @MODELS.register_module()
@@ -21,6 +24,11 @@ class PWKDDistill(SingleTeacherDistill):
     everything else of the base method stay as they are. The teacher is
     always in eval mode and gets no gradients.
 
+    The teacher forward of a training step runs on an ordinary (static)
+    copy of the active width, made when the width changes, so a narrow
+    teacher costs what a network of that width costs; ``self.teacher``
+    itself stays slimmable (it is what checkpoints hold).
+
     Args:
         base_type (str): The wrapped algorithm's registered type. Defaults to
             ``'SingleTeacherDistill'``.
@@ -33,6 +41,9 @@ class PWKDDistill(SingleTeacherDistill):
             channels), ``'pad'`` (zero-pad the teacher's features) or
             ``'per_stage'`` (one student-side connector per width). See
             :func:`adapt_distiller`. Defaults to ``'slice'``.
+        static_teacher (bool): Run the teacher forward on a static copy of
+            the active width (False: on the slimmable layers, which slice
+            their weights on every forward). Defaults to True.
         **kwargs: The wrapped algorithm's other arguments (``architecture``,
             ``distiller``, ...).
     """
@@ -52,6 +63,7 @@ class PWKDDistill(SingleTeacherDistill):
                  base_type: str = 'SingleTeacherDistill',
                  widths: Optional[Sequence[float]] = None,
                  feature_strategy: str = 'slice',
+                 static_teacher: bool = True,
                  **kwargs) -> None:
         teacher = build_partial_teacher(teacher, teacher_ckpt, widths)
         super().__init__(teacher=teacher, teacher_ckpt=None, **kwargs)
@@ -60,6 +72,45 @@ class PWKDDistill(SingleTeacherDistill):
             dict(kwargs.get('distiller') or {}).get('connectors') or {},
             self.teacher_mutator)
         self.teacher.eval()
+        self.static_teacher = static_teacher
+        self._static_copy = None  # (width, module); not a submodule
+        self.teacher.register_load_state_dict_pre_hook(
+            self._drop_static_copy)
+
+    def _drop_static_copy(self, *args, **kwargs) -> None:
+        self._static_copy = None
+
+    def active_teacher(self) -> torch.nn.Module:
+        """The module that runs the teacher forward at the active width."""
+        if not self.static_teacher:
+            return self.teacher
+        width = self.teacher_mutator.current_width
+        if self._static_copy is None or self._static_copy[0] != width:
+            self._static_copy = None
+            static = static_teacher_at_width(self.teacher)
+            recorders = self.distiller.teacher_recorders.recorders.values()
+            for recorder in recorders:
+                if isinstance(recorder, ParameterRecorder):
+                    recorder.data_buffer.clear()  # it holds parameters
+            self.distiller.teacher_recorders.initialize(static)
+            self._static_copy = (width, static)
+        return self._static_copy[1]
+
+    def loss(self,
+             batch_inputs: torch.Tensor,
+             data_samples: Optional[List] = None) -> Dict[str, torch.Tensor]:
+        """The base method's losses, its teacher at the active width."""
+        teacher = self.teacher
+        self._modules['teacher'] = self.active_teacher()
+        try:
+            return super().loss(batch_inputs, data_samples)
+        finally:
+            self._modules['teacher'] = teacher
+
+    def _apply(self, fn, *args, **kwargs):
+        # A moved or cast teacher needs a new copy.
+        self._static_copy = None
+        return super()._apply(fn, *args, **kwargs)
 
     @property
     def teacher_mutator(self):

@@ -1,0 +1,262 @@
+"""Training-iteration speed of PWKD against KD and student-only training.
+
+ResNet32x4 -> ResNet8x4 at CIFAR shapes (the configs
+``configs/kd/kd_resnet32x4_resnet8x4_cifar100.py`` and
+``configs/pwkd/resnet_cifar100.py``), measured side by side in one process:
+every repeat times one iteration of every case in turn, after warm-up, and
+the median is reported. Cases:
+
+- ``student``: the student alone (cross entropy), the floor;
+- ``kd``: KD with the whole teacher;
+- ``pwkd@W``: PWKD with the teacher at width W, as the plugin runs it;
+- ``pwkd-sliced@W``: the same with ``static_teacher=False`` (the slimmable
+  layers slice their weights on every forward), to show what the static copy
+  saves;
+- ``kd-static@W``: KD whose teacher is an ordinary network built at width W
+  (the floor for ``pwkd@W``).
+
+Teacher forwards alone (no grad) are timed too: the plugin's teacher at each
+width against the ordinary network of that width (``teacher_over_static``).
+
+Example::
+
+    python benchmarks/speed.py --repeats 10 --json benchmarks/results/speed_cpu.json
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+import platform
+import statistics
+import sys
+import tempfile
+import time
+
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import pwkd_plugin  # noqa: E402,F401
+from mmengine.config import Config  # noqa: E402
+from mmengine.optim import OptimWrapper  # noqa: E402
+from mmpretrain.structures import DataSample  # noqa: E402
+from mmrazor.registry import MODELS  # noqa: E402
+
+from pwkd_plugin.apis import prepare_train_config  # noqa: E402
+from pwkd_plugin.apis.width_export import (  # noqa: E402
+    build_classifier, static_classifier_config)
+from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
+from pwkd_plugin.testing import save_untrained_slimmable_teacher  # noqa: E402
+
+KD_CONFIG = osp.join(REPO, 'configs/kd/kd_resnet32x4_resnet8x4_cifar100.py')
+PWKD_CONFIG = osp.join(REPO, 'configs/pwkd/resnet_cifar100.py')
+TEACHER_CONFIG = osp.join(
+    REPO, 'configs/pwkd/teachers/slimmable_resnet32x4_cifar100.py')
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='cpu', help='cpu or cuda')
+    parser.add_argument('--batch-size', type=int, default=64)
+    parser.add_argument('--warmup', type=int, default=2,
+                        help='untimed iterations of every case first')
+    parser.add_argument('--repeats', type=int, default=7,
+                        help='timed iterations of every case')
+    parser.add_argument('--json', help='also write the figures here')
+    args = parser.parse_args()
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        parser.error('--device cuda: no CUDA device is available')
+    if args.repeats < 1 or args.warmup < 0 or args.batch_size < 1:
+        parser.error('--repeats and --batch-size must be positive, '
+                     '--warmup not negative')
+    return args
+
+
+def make_batch(batch_size: int, num_classes: int = 100) -> dict:
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randint(
+        0, 256, (batch_size, 3, 32, 32), generator=generator).float()
+    samples = [
+        DataSample().set_gt_label(i % num_classes) for i in range(batch_size)
+    ]
+    return dict(inputs=list(inputs), data_samples=samples)
+
+
+def build_models(device: str, workdir: str):
+    """Every model the benchmark times, on ``device``.
+
+    Returns:
+        tuple: ``(models, widths, stage_lengths, static_teachers)``:
+        training models by case name, the PWKD plan, and the ordinary
+        teacher network of every width.
+    """
+    kd_cfg = Config.fromfile(KD_CONFIG)
+    kd_model = copy.deepcopy(kd_cfg.model)
+    kd_model.pop('teacher_ckpt', None)  # weights do not change the speed
+    student = dict(kd_model.architecture)
+    student['data_preprocessor'] = kd_model.data_preprocessor
+
+    teacher_ckpt = save_untrained_slimmable_teacher(
+        TEACHER_CONFIG, osp.join(workdir, 'slimmable_teacher.pth'))
+    pwkd_cfg = Config.fromfile(PWKD_CONFIG)
+    pwkd_cfg.pwkd.teacher_ckpt = teacher_ckpt
+    pwkd_cfg = prepare_train_config(pwkd_cfg)
+    hook = next(h for h in pwkd_cfg.custom_hooks
+                if h['type'].endswith('PWKDStageHook'))
+    widths = [float(w) for w in hook['widths']]
+    sliced_cfg = copy.deepcopy(pwkd_cfg.model)
+    sliced_cfg.static_teacher = False
+
+    with quiet_logger():
+        models = dict(
+            student=build_classifier(student), kd=MODELS.build(kd_model))
+        static_teachers = {}
+        for width in widths:
+            # One model per width: the plugin keeps the static copy of one
+            # width, and a run changes width only at stage boundaries.
+            for name, cfg in ((f'pwkd@{width:g}', pwkd_cfg.model),
+                              (f'pwkd-sliced@{width:g}', sliced_cfg)):
+                models[name] = MODELS.build(cfg)
+                models[name].teacher_mutator.set_width(width)
+            static_cfg = static_classifier_config(kd_model.teacher, width)
+            static_teachers[width] = build_classifier(static_cfg)
+            models[f'kd-static@{width:g}'] = MODELS.build(
+                dict(kd_model, teacher=static_cfg))
+    for model in list(models.values()) + list(static_teachers.values()):
+        model.to(device)
+    for model in static_teachers.values():
+        model.eval()
+    return models, widths, list(hook['stage_lengths']), static_teachers
+
+
+def train_step(model, batch):
+    optim_wrapper = OptimWrapper(
+        torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
+                        lr=0.01, momentum=0.9))
+    model.train()
+
+    def step():
+        model.train_step(batch, optim_wrapper)
+
+    return step
+
+
+def teacher_forward(get_module, batch, preprocessor):
+    inputs = preprocessor(batch, False)['inputs']
+
+    def forward():
+        with torch.no_grad():
+            get_module()(inputs, mode='tensor')
+
+    return forward
+
+
+def time_cases(cases: dict, device: str, warmup: int, repeats: int) -> dict:
+    """Median seconds of every case; cases interleaved in each repeat."""
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (
+        lambda: None)
+    times = {name: [] for name in cases}
+    for repeat in range(warmup + repeats):
+        for name, run in cases.items():
+            sync()
+            start = time.perf_counter()
+            run()
+            sync()
+            if repeat >= warmup:
+                times[name].append(time.perf_counter() - start)
+        print(f'  repeat {repeat + 1}/{warmup + repeats}'
+              f'{" (warm-up)" if repeat < warmup else ""}',
+              file=sys.stderr, flush=True)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def main():
+    args = parse_args()
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as workdir:
+        models, widths, lengths, static_teachers = build_models(
+            args.device, workdir)
+    batch = make_batch(args.batch_size)
+    preprocessor = models['kd'].data_preprocessor
+    steps = {
+        name: train_step(model, batch)
+        for name, model in models.items()
+    }
+    forwards = {}
+    for width in widths:
+        plugin = models[f'pwkd@{width:g}']
+        forwards[f'teacher@{width:g}'] = teacher_forward(
+            plugin.active_teacher, batch, preprocessor)
+        forwards[f'teacher-sliced@{width:g}'] = teacher_forward(
+            lambda model=models[f'pwkd-sliced@{width:g}']: model.teacher,
+            batch, preprocessor)
+        forwards[f'static@{width:g}'] = teacher_forward(
+            lambda model=static_teachers[width]: model, batch, preprocessor)
+
+    print(f'timing {len(steps)} training iterations and {len(forwards)} '
+          f'teacher forwards, batch {args.batch_size}, {args.device}',
+          file=sys.stderr)
+    step_times = time_cases(steps, args.device, args.warmup, args.repeats)
+    forward_times = time_cases(forwards, args.device, args.warmup,
+                               args.repeats)
+
+    kd, student = step_times['kd'], step_times['student']
+    weighted = sum(length * step_times[f'pwkd@{w:g}']
+                   for w, length in zip(widths, lengths)) / sum(lengths)
+    teacher_over_static = {
+        f'{w:g}': forward_times[f'teacher@{w:g}'] /
+        forward_times[f'static@{w:g}']
+        for w in widths
+    }
+    result = dict(
+        pair='ResNet32x4 -> ResNet8x4',
+        batch_size=args.batch_size,
+        input_shape=[3, 32, 32],
+        device=args.device,
+        device_name=(torch.cuda.get_device_name(args.device)
+                     if args.device.startswith('cuda') else
+                     platform.processor() or platform.machine()),
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        warmup=args.warmup,
+        repeats=args.repeats,
+        widths=widths,
+        stage_lengths=lengths,
+        iteration_seconds=step_times,
+        teacher_forward_seconds=forward_times,
+        pwkd_weighted_seconds=weighted,
+        pwkd_over_kd=weighted / kd,
+        teacher_over_static=teacher_over_static)
+
+    print(f'\nResNet32x4 -> ResNet8x4, batch {args.batch_size}, 3x32x32, '
+          f'{result["device_name"]} ({args.device}, '
+          f'{result["threads"]} threads), median of {args.repeats}\n')
+    print('| training iteration | ms | / KD | / student-only |')
+    print('|---|---|---|---|')
+    for name, seconds in step_times.items():
+        print(f'| {name} | {seconds * 1e3:.1f} | {seconds / kd:.3f} | '
+              f'{seconds / student:.2f} |')
+    print(f'| PWKD, default plan {lengths} (weighted) | {weighted * 1e3:.1f} '
+          f'| {weighted / kd:.3f} | {weighted / student:.2f} |')
+    print('\n| teacher forward | plugin (ms) | sliced layers (ms) | '
+          'static network (ms) | plugin / static |')
+    print('|---|---|---|---|---|')
+    for width in widths:
+        print(f'| width {width:g} | '
+              f'{forward_times[f"teacher@{width:g}"] * 1e3:.1f} | '
+              f'{forward_times[f"teacher-sliced@{width:g}"] * 1e3:.1f} | '
+              f'{forward_times[f"static@{width:g}"] * 1e3:.1f} | '
+              f'{teacher_over_static[f"{width:g}"]:.3f} |')
+    print(f'\npwkd_over_kd = {result["pwkd_over_kd"]:.3f} '
+          '(the cost model predicts about 0.65)')
+    if args.json:
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
+        with open(args.json, 'w') as file:
+            json.dump(result, file, indent=2)
+        print(f'wrote {args.json}')
+
+
+if __name__ == '__main__':
+    main()
