@@ -21,9 +21,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import pwkd_plugin  # noqa: E402,F401  (applies the compatibility fixes)
 from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from pwkd_plugin.apis import guard_work_dir, prepare_train_config  # noqa: E402
+from pwkd_plugin.apis import (guard_work_dir, prepare_train_config,  # noqa: E402
+                              train_and_validate)
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                       'configs')
@@ -51,7 +51,6 @@ def parse_args():
 def train(step: str, config: str, work_dir: str, epochs, **options) -> dict:
     """Train one config; return its final validation metrics, wall time and
     last checkpoint."""
-    start = time.perf_counter()
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
     cfg.work_dir = work_dir
     if epochs is not None:
@@ -61,20 +60,7 @@ def train(step: str, config: str, work_dir: str, epochs, **options) -> dict:
     cfg = prepare_train_config(cfg)
     guard_work_dir(cfg)
     print(f'==> {step}: {config}, {epochs} epochs, in {work_dir}', flush=True)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    runner.val_loop.run()
-    # RuntimeInfoHook keeps the metrics of the last val loop in the message
-    # hub (mmrazor's distillation val loop returns none).
-    metrics = {
-        key[len('val/'):]: buffer.current()
-        for key, buffer in runner.message_hub.log_scalars.items()
-        if key.startswith('val/')
-    }
-    return dict(
-        metrics,
-        seconds=time.perf_counter() - start,
-        checkpoint=osp.join(work_dir, f'epoch_{epochs}.pth'))
+    return train_and_validate(cfg)
 
 
 def main():

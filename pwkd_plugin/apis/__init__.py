@@ -6,6 +6,7 @@ from .pwkd_block import (LR_CYCLE_DEFAULTS, PWKD_DEFAULTS, check_pwkd_block,
 from .slimmable_block import (SLIMMABLE_DEFAULTS, check_slimmable_block,
                               expand_slimmable_test, expand_slimmable_train)
 from .student_export import export_student
+from .train_and_validate import train_and_validate
 from .width_export import WidthExportError, export_width
 from .work_dir_guard import WorkDirInUseError, guard_work_dir
 
@@ -15,5 +16,5 @@ __all__ = [
     'WorkDirInUseError', 'SLIMMABLE_DEFAULTS', 'check_slimmable_block',
     'expand_slimmable_train', 'expand_slimmable_test', 'PWKD_DEFAULTS',
     'LR_CYCLE_DEFAULTS', 'check_pwkd_block', 'expand_pwkd_train',
-    'expand_pwkd_test', 'export_width', 'export_student', 'WidthExportError'
+    'expand_pwkd_test', 'export_width', 'export_student', 'train_and_validate', 'WidthExportError'
 ]

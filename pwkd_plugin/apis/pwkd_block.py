@@ -38,6 +38,7 @@ stage lengths, 0), ``warmup_start_ratio`` (0.1), ``step_milestones``
 True). The base recipe's learning-rate schedulers are replaced, not stacked.
 """
 import copy
+from typing import Optional, Sequence
 
 from mmengine.config import Config, ConfigDict
 from mmrazor.models import SingleTeacherDistill
@@ -119,7 +120,9 @@ def _training_length(cfg: Config):
     return by_epoch, train_cfg[key], key
 
 
-def check_pwkd_block(cfg: Config, block: dict) -> dict:
+def check_pwkd_block(cfg: Config,
+                     block: dict,
+                     teacher_widths: Optional[Sequence[float]] = None) -> dict:
     """Validate a ``pwkd`` block against its config; fill in defaults.
 
     Every check runs here, when the config is read: before any data is
@@ -128,6 +131,11 @@ def check_pwkd_block(cfg: Config, block: dict) -> dict:
     Args:
         cfg (Config): The distillation config.
         block (dict): The ``pwkd`` block.
+        teacher_widths (Sequence[float], optional): The teacher's widths,
+            when known without reading ``teacher_ckpt`` (which is then
+            neither read nor required to exist; e.g. to plot the schedule
+            before the teacher is trained). Defaults to None (read them
+            from the checkpoint).
 
     Returns:
         dict: Every key, with ``base_type``, ``by_epoch`` and the resolved
@@ -141,11 +149,11 @@ def check_pwkd_block(cfg: Config, block: dict) -> dict:
     if settings['teacher_ckpt'] is None:
         raise ValueError('pwkd.teacher_ckpt is required: the checkpoint of a '
                          'slimmable teacher (a `slimmable` run)')
-    check_existing_file(settings['teacher_ckpt'], 'pwkd.teacher_ckpt')
-    trained = [
-        float(w) for w in read_slimmable_teacher(
+    if teacher_widths is None:
+        check_existing_file(settings['teacher_ckpt'], 'pwkd.teacher_ckpt')
+        teacher_widths = read_slimmable_teacher(
             settings['teacher_ckpt'])['mutator']['widths']
-    ]
+    trained = [float(w) for w in teacher_widths]
     widths = settings['widths'] if settings['widths'] is not None else trained
     widths = check_widths(widths, 'pwkd.widths')
     missing = [w for w in widths if w not in trained]
@@ -237,7 +245,9 @@ def _lr_schedule(cfg: Config, settings: dict) -> list:
     ]
 
 
-def expand_pwkd_train(cfg: Config) -> Config:
+def expand_pwkd_train(cfg: Config,
+                      teacher_widths: Optional[Sequence[float]] = None
+                      ) -> Config:
     """Turn a distillation config with a ``pwkd`` block into a PWKD run.
 
     The model becomes ``PWKDDistill`` around the config's own algorithm, a
@@ -246,11 +256,13 @@ def expand_pwkd_train(cfg: Config) -> Config:
 
     Args:
         cfg (Config): The config; its ``pwkd`` block is removed.
+        teacher_widths (Sequence[float], optional): See
+            :func:`check_pwkd_block`.
 
     Returns:
         Config: The expanded config.
     """
-    settings = check_pwkd_block(cfg, cfg.pop('pwkd'))
+    settings = check_pwkd_block(cfg, cfg.pop('pwkd'), teacher_widths)
     cfg.model = pwkd_model(cfg, settings)
     if settings['lr_cycle'] is not None:
         cfg.param_scheduler = _lr_schedule(cfg, settings)

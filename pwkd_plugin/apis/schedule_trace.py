@@ -1,0 +1,111 @@
+"""The learning rate and teacher width a config trains with, step by step.
+
+The schedule is computed by the config's own parameter schedulers (built as
+mmengine's Runner builds them, on a one-parameter optimizer) and the PWKD
+stage plan, without data or models.
+"""
+import copy
+import os.path as osp
+from typing import Dict, List
+
+import torch
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+from mmengine.registry import PARAM_SCHEDULERS
+
+from ..models.utils import stage_index
+from .plugin_blocks import prepare_train_config
+from .pwkd_block import expand_pwkd_train
+
+
+def expand_for_schedule(cfg: Config) -> Config:
+    """Expand a config's blocks; a ``pwkd`` block whose teacher checkpoint
+    does not exist yet uses its own ``widths``."""
+    block = cfg.get('pwkd')
+    if isinstance(block, dict) and not osp.isfile(
+            str(block.get('teacher_ckpt'))):
+        if block.get('widths') is None:
+            raise ValueError(
+                f'pwkd.teacher_ckpt {block.get("teacher_ckpt")!r} does not '
+                'exist and pwkd.widths is not given, so the teacher widths '
+                'are unknown: give one of them (e.g. --cfg-options '
+                'pwkd.teacher_ckpt=PATH)')
+        cfg = expand_pwkd_train(cfg, teacher_widths=block['widths'])
+    return prepare_train_config(cfg)
+
+
+def _build_schedulers(cfg: Config, optim_wrapper: OptimWrapper,
+                      iters_per_epoch: int) -> list:
+    configs = cfg.get('param_scheduler') or []
+    if isinstance(configs, dict):
+        configs = [configs]
+    schedulers = []
+    for scheduler in copy.deepcopy(list(configs)):
+        scheduler = dict(scheduler)
+        convert = scheduler.pop('convert_to_iter_based', False)
+        if convert:
+            cls = PARAM_SCHEDULERS.get(scheduler.pop('type'))
+            schedulers.append(
+                cls.build_iter_from_epoch(
+                    optim_wrapper, epoch_length=iters_per_epoch,
+                    **scheduler))
+        else:
+            schedulers.append(
+                PARAM_SCHEDULERS.build(
+                    dict(scheduler, optimizer=optim_wrapper)))
+    return schedulers
+
+
+def trace_schedule(cfg: Config, iters_per_epoch: int = 1) -> Dict[str, List]:
+    """The learning rate and teacher width at every training iteration.
+
+    Args:
+        cfg (Config): A training config (blocks not yet expanded).
+        iters_per_epoch (int): Iterations per epoch, for epoch-based
+            training. Defaults to 1.
+
+    Returns:
+        dict: ``progress`` (epochs, or iterations for iteration-based
+        training, at the start of each iteration), ``lr``, ``width`` (the
+        teacher width; None without a PWKD stage plan), ``unit``
+        (``'epoch'`` or ``'iteration'``) and ``stage_lengths``.
+    """
+    if isinstance(iters_per_epoch, bool) or not isinstance(
+            iters_per_epoch, int) or iters_per_epoch < 1:
+        raise ValueError('iters_per_epoch must be a positive integer, got '
+                         f'{iters_per_epoch!r}')
+    cfg = expand_for_schedule(copy.deepcopy(cfg))
+    train_cfg = cfg.train_cfg
+    by_epoch = train_cfg.get('by_epoch',
+                             'Iter' not in str(train_cfg.get('type', '')))
+    if by_epoch:
+        epochs, per_epoch = train_cfg.max_epochs, iters_per_epoch
+    else:
+        epochs, per_epoch = 1, train_cfg.max_iters
+    lr = cfg.optim_wrapper.optimizer.lr
+    optim_wrapper = OptimWrapper(
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr))
+    schedulers = _build_schedulers(cfg, optim_wrapper, iters_per_epoch)
+    hook = next((h for h in cfg.get('custom_hooks') or []
+                 if str(h.get('type', '')).endswith('PWKDStageHook')), None)
+
+    trace = dict(progress=[], lr=[], width=[],
+                 unit='epoch' if by_epoch else 'iteration',
+                 stage_lengths=list(hook['stage_lengths']) if hook else None)
+    for epoch in range(epochs):
+        for index in range(per_epoch):
+            step = epoch if by_epoch else index
+            trace['progress'].append(epoch + index / per_epoch
+                                     if by_epoch else index)
+            trace['lr'].append(optim_wrapper.get_lr()['lr'][0])
+            trace['width'].append(
+                hook['widths'][stage_index(step, hook['stage_lengths'])]
+                if hook else None)
+            optim_wrapper.step()  # no gradients: nothing moves
+            for scheduler in schedulers:
+                if not scheduler.by_epoch:
+                    scheduler.step()
+        for scheduler in schedulers:
+            if scheduler.by_epoch:
+                scheduler.step()
+    return trace

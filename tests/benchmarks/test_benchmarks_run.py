@@ -1,0 +1,68 @@
+"""The benchmarks run end to end at toy sizes and write what they promise.
+
+They measure nothing here: the figures of a toy run mean nothing; only the
+report's form and the plumbing are checked.
+"""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from ..conftest import REPO_ROOT
+
+BENCHMARKS = osp.join(REPO_ROOT, 'benchmarks')
+
+
+def run(script, *args, timeout=600):
+    return subprocess.run([sys.executable, osp.join(BENCHMARKS, script),
+                           *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_speed_prints_ratios_and_writes_json(tmp_path):
+    path = str(tmp_path / 'speed.json')
+    result = run('speed.py', '--batch-size', '2', '--warmup', '0',
+                 '--repeats', '1', '--json', path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'pwkd_over_kd = ' in result.stdout
+    with open(path) as file:
+        figures = json.load(file)
+    assert figures['widths'] == [0.25, 0.5, 0.75, 1.0]
+    assert set(figures['teacher_over_static']) == {'0.25', '0.5', '0.75', '1'}
+    names = set(figures['iteration_seconds'])
+    assert {'student', 'kd', 'pwkd@0.25', 'pwkd@1', 'kd-static@0.5',
+            'pwkd-sliced@0.75'} <= names
+    weighted = sum(figures['iteration_seconds'][f'pwkd@{w:g}']
+                   for w in figures['widths']) / 4
+    assert figures['pwkd_over_kd'] == pytest.approx(
+        weighted / figures['iteration_seconds']['kd'])
+
+
+def test_accuracy_writes_markdown_json_and_png(tmp_path):
+    out_dir = str(tmp_path / 'results')
+    args = ['--seeds', '2', '--epochs', '4', '--teacher-epochs', '1',
+            '--train-samples', '32', '--no-ablations', '--out-dir', out_dir]
+    result = run('accuracy.py', *args, '--work-dir', str(tmp_path / 'w1'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '[students 14/14]' in result.stdout
+    with open(osp.join(out_dir, 'accuracy_digits.json')) as file:
+        report = json.load(file)
+    assert report['main_cases'] == [
+        'scratch', 'KD', 'PWKD+KD', 'DKD', 'PWKD+DKD', 'FitNet',
+        'PWKD+FitNet'
+    ]
+    for case in report['cases'].values():
+        assert case['n'] == 2 and all(0 <= v <= 100 for v in case['values'])
+    pair = report['paired'][0]
+    assert (pair['case'], pair['reference']) == ('PWKD+KD', 'KD')
+    assert pair['ci95'][0] <= pair['mean_diff'] <= pair['ci95'][1]
+    with open(osp.join(out_dir, 'accuracy_digits.md')) as file:
+        assert '| PWKD+KD - KD |' in file.read()
+    with open(osp.join(out_dir, 'accuracy_digits.png'), 'rb') as file:
+        assert file.read(4) == b'\x89PNG'
+
+    # An existing report is kept unless --force.
+    again = run('accuracy.py', *args, '--work-dir', str(tmp_path / 'w2'))
+    assert again.returncode != 0 and 'exists' in again.stderr

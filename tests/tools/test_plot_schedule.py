@@ -1,0 +1,37 @@
+"""tools/plot_schedule.py: the schedule of a config as a PNG."""
+import os.path as osp
+import subprocess
+import sys
+
+from ..conftest import REPO_ROOT, config_path
+
+TOOL = osp.join(REPO_ROOT, 'tools', 'plot_schedule.py')
+
+
+def plot(*args):
+    return subprocess.run([sys.executable, TOOL, *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_plots_a_pwkd_config_and_keeps_an_existing_png(tmp_path):
+    out = str(tmp_path / 'schedule.png')
+    result = plot(config_path('pwkd/resnet_cifar100.py'), '--out', out,
+                  '--iters-per-epoch', '2')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'lr 0.05 .. 0.0005' in result.stdout
+    with open(out, 'rb') as file:
+        assert file.read(8) == b'\x89PNG\r\n\x1a\n'
+    size = osp.getsize(out)
+
+    again = plot(config_path('pwkd/resnet_cifar100.py'), '--out', out)
+    assert again.returncode != 0
+    assert 'exists; give another --out or --force' in again.stderr
+    assert osp.getsize(out) == size
+
+
+def test_unknown_teacher_widths_are_a_clear_error(tmp_path):
+    result = plot(config_path('pwkd/resnet_cifar100.py'), '--out',
+                  str(tmp_path / 'x.png'), '--cfg-options', 'pwkd.widths=None')
+    assert result.returncode != 0
+    assert 'pwkd.widths is not given' in result.stderr
+    assert not osp.exists(tmp_path / 'x.png')
