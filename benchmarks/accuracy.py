@@ -87,8 +87,9 @@ def comparisons(ablation_names):
     pairs = [(f'PWKD+{m}', m) for m in ('KD', 'DKD', 'FitNet')]
     pairs += [('KD', 'scratch')]
     for name in ablation_names:
-        if name.startswith('PWKD'):
-            pairs.append((name, 'PWKD+KD'))
+        if name.startswith('PWKD') and 'in-place' not in name:
+            pairs += [(name, 'PWKD+KD'), (name, 'KD')]
+    pairs.append(('PWKD+KD, in-place distilled teacher', 'PWKD+KD'))
     pairs.append(('PWKD+KD, in-place distilled teacher',
                   'KD, in-place distilled teacher'))
     return pairs
@@ -293,9 +294,11 @@ def markdown(report):
               '| case - reference | mean diff | 95 % interval | better in |',
               '|---|---|---|---|']
     for p in report['paired']:
+        ties = f' ({p["ties"]} tied)' if p['ties'] else ''
         lines.append(f'| {p["case"]} - {p["reference"]} | '
                      f'{p["mean_diff"]:+.2f} | [{p["ci95"][0]:+.2f}, '
-                     f'{p["ci95"][1]:+.2f}] | {p["wins"]}/{p["n"]} seeds |')
+                     f'{p["ci95"][1]:+.2f}] | {p["wins"]}/{p["n"]} seeds'
+                     f'{ties} |')
     return '\n'.join(lines) + '\n'
 
 
@@ -304,29 +307,29 @@ def plot(report, path):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     names = report['main_cases'] + report['ablation_cases']
-    fig, (left, right) = plt.subplots(
-        1, 2, figsize=(13, 0.45 * len(names) + 1.5))
+    pairs = report['paired']
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(9, 0.32 * (len(names) + len(pairs)) + 2.5),
+        gridspec_kw=dict(height_ratios=[len(names), len(pairs)]))
     means = [report['cases'][n]['mean'] for n in names]
     stds = [report['cases'][n]['std'] for n in names]
-    left.barh(range(len(names)), means, xerr=stds, color=[
+    top.barh(range(len(names)), means, xerr=stds, color=[
         'tab:orange' if n.startswith('PWKD') else 'tab:blue' for n in names
     ])
-    left.set_yticks(range(len(names)), names)
-    left.invert_yaxis()
+    top.set_yticks(range(len(names)), names)
+    top.invert_yaxis()
     low = min(m - s for m, s in zip(means, stds))
-    left.set_xlim(max(0, low - 1), 100)
-    left.set_xlabel('top-1 (%), mean and std over seeds')
-    pairs = report['paired']
-    right.errorbar([p['mean_diff'] for p in pairs], range(len(pairs)),
-                   xerr=[[p['mean_diff'] - p['ci95'][0] for p in pairs],
-                         [p['ci95'][1] - p['mean_diff'] for p in pairs]],
-                   fmt='o', capsize=3)
-    right.axvline(0, color='grey', lw=1)
-    right.set_yticks(range(len(pairs)),
-                     [f'{p["case"]} - {p["reference"]}' for p in pairs])
-    right.invert_yaxis()
-    right.yaxis.tick_right()
-    right.set_xlabel('paired difference (points), 95 % interval')
+    top.set_xlim(max(0, low - 1), 100)
+    top.set_xlabel('top-1 (%), mean and std over seeds')
+    bottom.errorbar([p['mean_diff'] for p in pairs], range(len(pairs)),
+                    xerr=[[p['mean_diff'] - p['ci95'][0] for p in pairs],
+                          [p['ci95'][1] - p['mean_diff'] for p in pairs]],
+                    fmt='o', capsize=3)
+    bottom.axvline(0, color='grey', lw=1)
+    bottom.set_yticks(range(len(pairs)),
+                      [f'{p["case"]} - {p["reference"]}' for p in pairs])
+    bottom.invert_yaxis()
+    bottom.set_xlabel('paired difference (points), 95 % interval')
     fig.suptitle(f'ResNet20 -> ResNet8 on digits ({report["train_samples"]} '
                  f'training images), {report["epochs"]} epochs, '
                  f'{report["seeds"]} seeds')
@@ -364,7 +367,7 @@ def main():
     for result in results:
         by_case[result['case']][result['seed']] = result['top1']
     report = dict(
-        command='python benchmarks/accuracy.py ' + ' '.join(sys.argv[1:]),
+        command=' '.join(['python benchmarks/accuracy.py'] + sys.argv[1:]),
         machine=f'{platform.machine()}, {os.cpu_count()} CPUs, '
         f'{args.workers} runs in parallel, one thread each',
         minutes=(time.perf_counter() - start) / 60,
