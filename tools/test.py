@@ -19,7 +19,8 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from pwkd_plugin.apis import prepare_test_config, set_dataloader_defaults  # noqa: E402,E501
-from pwkd_plugin.apis.launch_defaults import setup_launch  # noqa: E402
+from pwkd_plugin.apis.launch_defaults import (  # noqa: E402
+    setup_launch, teardown_launch)
 
 
 def parse_args():
@@ -95,6 +96,7 @@ def main():
     metrics = runner.test()
     if args.out and args.out_item == 'metrics':
         mmengine.dump(metrics, args.out)
+    teardown_launch()
 
 
 if __name__ == '__main__':

@@ -18,7 +18,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 from pwkd_plugin.apis import (guard_work_dir, prepare_train_config,  # noqa: E402
                               set_dataloader_defaults)
-from pwkd_plugin.apis.launch_defaults import setup_launch  # noqa: E402
+from pwkd_plugin.apis.launch_defaults import (  # noqa: E402
+    setup_launch, teardown_launch)
 
 
 def parse_args():
@@ -114,6 +115,7 @@ def main():
     else:
         runner = RUNNERS.build(cfg)
     runner.train()
+    teardown_launch()
 
 
 if __name__ == '__main__':

@@ -199,3 +199,14 @@ def setup_launch(cfg: Config) -> Config:
             f'{torch_dist.get_backend()!r} backend. ' + '; '.join(changes),
             logger='current')
     return cfg
+
+
+def teardown_launch() -> None:
+    """Destroy the process group of a multi-process run, if there is one.
+
+    Called when the run is done: a process that exits with its process group
+    still alive can abort while the interpreter shuts down (its communication
+    threads are still joinable), failing a run that has finished.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()

@@ -67,13 +67,16 @@ class PWKDDistill(SingleTeacherDistill):
                  **kwargs) -> None:
         teacher = build_partial_teacher(teacher, teacher_ckpt, widths)
         super().__init__(teacher=teacher, teacher_ckpt=None, **kwargs)
+        # A tuple keeps it out of the submodules (and the state dict); the
+        # teacher forward swaps self.teacher for a static copy.
+        self._slimmable_teacher = (self.teacher, )
         self.loss_adaptation = adapt_distiller(
             self.distiller, feature_strategy,
             dict(kwargs.get('distiller') or {}).get('connectors') or {},
             self.teacher_mutator)
         self.teacher.eval()
         self.static_teacher = static_teacher
-        self._static_copy = None  # (width, module); not a submodule
+        self._static_copy = None  # (width, module)
         self.teacher.register_load_state_dict_pre_hook(
             self._drop_static_copy)
 
@@ -83,11 +86,11 @@ class PWKDDistill(SingleTeacherDistill):
     def active_teacher(self) -> torch.nn.Module:
         """The module that runs the teacher forward at the active width."""
         if not self.static_teacher:
-            return self.teacher
+            return self._slimmable_teacher[0]
         width = self.teacher_mutator.current_width
         if self._static_copy is None or self._static_copy[0] != width:
             self._static_copy = None
-            static = static_teacher_at_width(self.teacher)
+            static = static_teacher_at_width(self._slimmable_teacher[0])
             recorders = self.distiller.teacher_recorders.recorders.values()
             for recorder in recorders:
                 if isinstance(recorder, ParameterRecorder):
@@ -100,12 +103,11 @@ class PWKDDistill(SingleTeacherDistill):
              batch_inputs: torch.Tensor,
              data_samples: Optional[List] = None) -> Dict[str, torch.Tensor]:
         """The base method's losses, its teacher at the active width."""
-        teacher = self.teacher
         self._modules['teacher'] = self.active_teacher()
         try:
             return super().loss(batch_inputs, data_samples)
         finally:
-            self._modules['teacher'] = teacher
+            self._modules['teacher'] = self._slimmable_teacher[0]
 
     def _apply(self, fn, *args, **kwargs):
         # A moved or cast teacher needs a new copy.
@@ -115,7 +117,7 @@ class PWKDDistill(SingleTeacherDistill):
     @property
     def teacher_mutator(self):
         """The mutator that sets the teacher's width."""
-        return getattr(self.teacher, WIDTH_MUTATOR)
+        return getattr(self._slimmable_teacher[0], WIDTH_MUTATOR)
 
     def train(self, mode: bool = True):
         """Train the student; the teacher stays in eval mode."""

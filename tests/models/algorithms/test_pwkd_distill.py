@@ -103,3 +103,18 @@ def test_static_copy_follows_width_weights_and_moves(model_cfg):
     model.to(torch.float64)
     assert model.active_teacher().head.fc.weight.dtype == torch.float64
     assert model.active_teacher() is not after
+
+
+def test_the_width_is_readable_while_the_static_copy_runs(model_cfg):
+    model = MODELS.build(model_cfg)
+    model.teacher_mutator.set_width(0.5)
+    seen = []
+    model.student.register_forward_hook(
+        lambda *_: seen.append((model.teacher_mutator.current_width,
+                                model.teacher is model.active_teacher())))
+    inputs, samples = batch()
+    model.loss(inputs, samples)
+    assert seen == [(0.5, True)]
+    # Afterwards the model holds its slimmable teacher again.
+    assert any(isinstance(m, DynamicMixin) for m in model.teacher.modules())
+    assert not any(k.startswith('_') for k in model.state_dict())
