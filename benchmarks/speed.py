@@ -74,6 +74,17 @@ def parse_args():
     return args
 
 
+def cpu_name() -> str:
+    try:
+        with open('/proc/cpuinfo') as file:
+            for line in file:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def make_batch(batch_size: int, num_classes: int = 100) -> dict:
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randint(
@@ -216,8 +227,7 @@ def main():
         input_shape=[3, 32, 32],
         device=args.device,
         device_name=(torch.cuda.get_device_name(args.device)
-                     if args.device.startswith('cuda') else
-                     platform.processor() or platform.machine()),
+                     if args.device.startswith('cuda') else cpu_name()),
         threads=torch.get_num_threads(),
         torch=torch.__version__,
         warmup=args.warmup,
