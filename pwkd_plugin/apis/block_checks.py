@@ -34,3 +34,32 @@ def check_existing_file(value, key: str) -> str:
         raise ValueError(f'{key} must be an existing checkpoint file, got '
                          f'{value!r}')
     return value
+
+
+#: Backbones whose layers the slimmable channel units cannot slice, and why.
+UNSLIMMABLE_BACKBONES = {
+    'TIMMBackbone':
+    "timm models (e.g. the RegNetY teacher of mmrazor's DeiT config) are "
+    "built of timm's BatchNormAct2d (batch norm and activation in one "
+    'module) and grouped convolutions, which mmrazor\'s slimmable channel '
+    'units cannot slice, so most of the teacher would keep its whole width '
+    'at every width',
+}
+
+
+def check_slimmable_backbone(classifier, key: str) -> None:
+    """Refuse a classifier config whose backbone cannot be made slimmable.
+
+    Args:
+        classifier (dict): A classifier config (may be anything else, e.g.
+            a ``cfg_path`` teacher, which is not checked here).
+        key (str): The config key, for the message.
+    """
+    backbone = classifier.get('backbone') if isinstance(classifier,
+                                                        dict) else None
+    if not isinstance(backbone, dict):
+        return
+    name = str(backbone.get('type', '')).split('.')[-1]
+    if name in UNSLIMMABLE_BACKBONES:
+        raise ValueError(f'{key}.backbone is a {name}, which cannot be made '
+                         f'slimmable: {UNSLIMMABLE_BACKBONES[name]}')

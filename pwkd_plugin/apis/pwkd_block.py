@@ -48,7 +48,8 @@ from ..engine.schedulers import check_cycle, check_stage_lengths
 from ..models.algorithms import read_slimmable_teacher
 from ..models.losses import FEATURE_STRATEGIES
 from ..models.utils import check_widths, equal_stage_lengths
-from .block_checks import check_bool, check_existing_file, check_keys
+from .block_checks import (check_bool, check_existing_file, check_keys,
+                           check_slimmable_backbone)
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 
 LR_CYCLE_DEFAULTS = dict(
@@ -146,6 +147,7 @@ def check_pwkd_block(cfg: Config,
     check_keys(block, PWKD_DEFAULTS, 'pwkd')
     settings = dict(PWKD_DEFAULTS, **block)
     settings['base_type'] = _base_type(cfg.model)
+    check_slimmable_backbone(cfg.model.teacher, 'model.teacher')
     if settings['teacher_ckpt'] is None:
         raise ValueError('pwkd.teacher_ckpt is required: the checkpoint of a '
                          'slimmable teacher (a `slimmable` run)')

@@ -28,7 +28,8 @@ from mmengine.config import Config, ConfigDict
 
 from ..models.utils import DEFAULT_WIDTHS, check_widths
 from .block_checks import (check_bool, check_existing_file, check_keys,
-                           check_positive_int, check_positive_number)
+                           check_positive_int, check_positive_number,
+                           check_slimmable_backbone)
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 
 SLIMMABLE_DEFAULTS = dict(
@@ -93,6 +94,7 @@ def slimmable_model(cfg: Config, settings: dict) -> ConfigDict:
         raise ValueError(
             f'the config has a slimmable block, but its model is already a '
             f'{model_type}; remove one of the two')
+    check_slimmable_backbone(classifier, 'model')
     classifier.setdefault('_scope_', cfg.get('default_scope') or 'mmpretrain')
     return ConfigDict(
         _scope_='mmrazor',

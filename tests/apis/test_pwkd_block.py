@@ -112,3 +112,12 @@ def test_methods_pwkd_cannot_apply_to(digits_slimmable_teacher_ckpt,
     cfg.model.type = model_type
     with pytest.raises(ValueError, match=f'pwkd cannot apply to .*{reason}'):
         prepare_train_config(cfg)
+
+
+def test_a_timm_teacher_is_refused_before_its_checkpoint_is_read(tmp_path):
+    cfg = digits_cfg(str(tmp_path / 'no_such_teacher.pth'))
+    cfg.model.teacher.backbone = dict(
+        type='mmpretrain.TIMMBackbone', model_name='regnety_160')
+    with pytest.raises(ValueError, match=r'model.teacher.backbone is a '
+                       r'TIMMBackbone, which cannot be made slimmable'):
+        prepare_train_config(cfg)

@@ -265,3 +265,11 @@ def test_tools_train_would_build_the_data_without_the_error(
     ])
     with pytest.raises(KeyError, match='NoSuchDataset'):
         tool.main()
+
+
+def test_a_timm_backbone_is_refused_with_the_reason():
+    cfg = no_dataset(digits_cfg())
+    cfg.model.backbone = dict(type='TIMMBackbone', model_name='regnety_160')
+    with pytest.raises(ValueError, match=r"model.backbone is a TIMMBackbone, "
+                       r"which cannot be made slimmable: .*BatchNormAct2d"):
+        prepare_train_config(cfg)
