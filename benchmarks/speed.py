@@ -45,8 +45,9 @@ from mmpretrain.structures import DataSample  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
 
 from pwkd_plugin.apis import prepare_train_config  # noqa: E402
+from pwkd_plugin.apis.ordinary_config import build_classifier  # noqa: E402
 from pwkd_plugin.apis.width_export import (  # noqa: E402
-    build_classifier, static_classifier_config)
+    static_classifier_config)
 from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
 from pwkd_plugin.testing import save_untrained_slimmable_teacher  # noqa: E402
 

@@ -7,7 +7,8 @@ from .slimmable_block import (SLIMMABLE_DEFAULTS, check_slimmable_block,
                               expand_slimmable_test, expand_slimmable_train)
 from .student_export import export_student
 from .train_and_validate import train_and_validate
-from .width_export import WidthExportError, export_width
+from .ordinary_config import WidthExportError
+from .width_export import export_width
 from .work_dir_guard import WorkDirInUseError, guard_work_dir
 
 __all__ = [
@@ -16,5 +17,6 @@ __all__ = [
     'WorkDirInUseError', 'SLIMMABLE_DEFAULTS', 'check_slimmable_block',
     'expand_slimmable_train', 'expand_slimmable_test', 'PWKD_DEFAULTS',
     'LR_CYCLE_DEFAULTS', 'check_pwkd_block', 'expand_pwkd_train',
-    'expand_pwkd_test', 'export_width', 'export_student', 'train_and_validate', 'WidthExportError'
+    'expand_pwkd_test', 'export_width', 'export_student', 'WidthExportError',
+    'train_and_validate'
 ]

@@ -7,9 +7,9 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
 
-from .width_export import (WidthExportError, _strip_model_scope,
-                           build_classifier, ordinary_config_text,
-                           refuse_existing, write_new_files)
+from .ordinary_config import (WidthExportError, build_classifier,
+                              ordinary_config_text, refuse_existing,
+                              strip_model_scope, write_new_files)
 
 STUDENT_PREFIX = 'architecture.'
 
@@ -24,7 +24,7 @@ def _student_classifier(cfg: Config) -> dict:
     if 'cfg_path' in student and 'type' not in student:
         from mmengine.hub import get_config
         student = get_config(student['cfg_path']).model
-    return _strip_model_scope(student)
+    return strip_model_scope(student)
 
 
 def export_student(cfg: Union[str, Config], checkpoint: str,

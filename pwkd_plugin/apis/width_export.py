@@ -26,16 +26,14 @@ from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
-from mmengine.registry import DefaultScope
 
 from ..models.utils import (DEFAULT_WIDTHS, check_widths, quiet_logger,
                             slim_channels)
+from .ordinary_config import (WidthExportError, build_classifier,
+                              ordinary_config_text, refuse_existing,
+                              strip_model_scope, type_name, write_new_files)
 from .slimmable_block import (SLIMMABLE_MODEL_TYPES, check_slimmable_block,
                               expand_slimmable_test)
-
-
-class WidthExportError(ValueError):
-    """A width cannot be exported, or its export would not be exact."""
 
 
 # ---------------------------------------------------------------------------
@@ -96,19 +94,9 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
     'CIFARWideResNet': (_plugin_recipe, 'width_ratio'),
 }
 
-#: backbones of the plugin (registered in mmrazor's registry): an exported
-#: config of one of them imports ``pwkd_plugin.models.backbones``.
-PLUGIN_BACKBONES = ('CIFARResNet', 'CIFARVGG', 'CIFARWideResNet')
-
 #: channel arguments of necks and heads that the teacher narrows.
 _CHANNEL_KEYS = ('in_channels', 'mid_channels', 'hid_channels',
                  'out_channels')
-
-#: sections of the source config copied to the exported one.
-_COPIED_KEYS = ('data_preprocessor', 'test_pipeline', 'test_dataloader',
-                'test_evaluator', 'val_dataloader', 'val_evaluator',
-                'env_cfg', 'default_hooks', 'log_processor', 'visualizer',
-                'log_level')
 
 #: largest output difference an export may have.
 TOLERANCE = 1e-5
@@ -121,12 +109,6 @@ def supported_backbones() -> str:
             'cannot give every layer the slimmable channel counts have none '
             "(e.g. ShuffleNetV2, whose fixed widen factors 0.5/1.0/1.5/2.0 "
             'cannot express arbitrary widths)')
-
-
-def _type_name(type_: object) -> str:
-    if isinstance(type_, str):
-        return type_.split('.')[-1]
-    return getattr(type_, '__name__', repr(type_))
 
 
 def _scale_channel_args(cfg: Optional[dict],
@@ -170,7 +152,7 @@ def static_classifier_config(classifier: dict, width: float, divisor: int = 1,
         return slim_channels(num_channels, width, divisor, min_channels)
 
     backbone = copy.deepcopy(dict(classifier['backbone']))
-    name = _type_name(backbone.get('type'))
+    name = type_name(backbone.get('type'))
     if name not in WIDTH_RECIPES:
         raise WidthExportError(
             f'no width recipe for backbone type {name!r}: an ordinary config '
@@ -251,7 +233,7 @@ def _slimmable_settings(cfg: Config) -> Tuple[ConfigDict, tuple]:
         expanded = expand_slimmable_test(copy.deepcopy(cfg))
         return expanded.model, tuple(settings['input_shape'])
     model = cfg.get('model') or {}
-    model_type = _type_name(model.get('type'))
+    model_type = type_name(model.get('type'))
     if model_type != 'SlimmableTeacher':
         known = ' (only SlimmableTeacher models can be exported)' \
             if model_type in SLIMMABLE_MODEL_TYPES else ''
@@ -263,14 +245,6 @@ def _slimmable_settings(cfg: Config) -> Tuple[ConfigDict, tuple]:
     demo = model.get('mutator', {}).get('parse_cfg', {}).get('demo_input')
     shape = tuple(demo[1:]) if demo else (3, 32, 32)
     return model, shape
-
-
-def build_classifier(model_cfg: dict) -> nn.Module:
-    """Build an mmpretrain classifier config in mmpretrain's scope."""
-    from mmpretrain.registry import MODELS
-    model_cfg = copy.deepcopy(dict(model_cfg))
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        return MODELS.build(model_cfg)
 
 
 def model_complexity(model: nn.Module,
@@ -320,7 +294,7 @@ def whole_width_complexity(
     """
     source, _ = _load_config(cfg)
     teacher_cfg, default_shape = _slimmable_settings(source)
-    classifier = _strip_model_scope(teacher_cfg['architecture'])
+    classifier = strip_model_scope(teacher_cfg['architecture'])
     classifier.pop('data_preprocessor', None)
     return model_complexity(
         build_classifier(classifier), tuple(input_shape or default_shape))
@@ -329,122 +303,6 @@ def whole_width_complexity(
 def _out_paths(out_dir: str, stem: str, width: float) -> Tuple[str, str]:
     name = f'{stem}_width{width:g}'.replace('.', '_')
     return (osp.join(out_dir, name + '.py'), osp.join(out_dir, name + '.pth'))
-
-
-def _plugin_types(value) -> list:
-    """``mmrazor.*`` type names (plugin components) inside a config value."""
-    found = []
-    if isinstance(value, dict):
-        type_ = value.get('type')
-        if isinstance(type_, str) and type_.startswith('mmrazor.'):
-            found.append(type_)
-        for item in value.values():
-            found += _plugin_types(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            found += _plugin_types(item)
-    return found
-
-
-def _strip_model_scope(classifier: dict) -> dict:
-    """The classifier config in the exported config's default scope."""
-    classifier = copy.deepcopy(dict(classifier))
-    if classifier.get('_scope_') == 'mmpretrain':
-        classifier.pop('_scope_')
-    if isinstance(classifier.get('type'), str) and \
-            classifier['type'].split('.')[-1] == 'ImageClassifier':
-        classifier['type'] = 'ImageClassifier'
-    return classifier
-
-
-def ordinary_config_text(source: Config, classifier: dict,
-                         data_preprocessor: Optional[dict],
-                         header: Sequence[str]) -> str:
-    """The Python text of an ordinary mmpretrain classifier config.
-
-    Args:
-        source (Config): The config the classifier comes from; its data
-            preprocessing, test data and runtime settings are copied.
-        classifier (dict): The classifier's model config.
-        data_preprocessor (dict, optional): Its data preprocessor.
-        header (Sequence[str]): Comment lines that say where it comes from.
-
-    Returns:
-        str: The config file's text.
-    """
-    backbone_type = _type_name(classifier['backbone'].get('type'))
-    exported = OrderedDict()
-    exported['default_scope'] = 'mmpretrain'
-    imports = [
-        name for name in (source.get('custom_imports') or {}).get(
-            'imports', []) if not name.split('.')[0] == 'pwkd_plugin'
-    ]
-    if backbone_type in PLUGIN_BACKBONES:
-        imports.append('pwkd_plugin.models.backbones')
-    if imports:
-        exported['custom_imports'] = dict(
-            imports=imports, allow_failed_imports=False)
-    model = dict(classifier)
-    if data_preprocessor is not None:
-        model['data_preprocessor'] = copy.deepcopy(dict(data_preprocessor))
-    exported['model'] = model
-    for key in _COPIED_KEYS:
-        if source.get(key) is not None:
-            exported[key] = copy.deepcopy(source[key])
-    for loop in ('val', 'test'):
-        if exported.get(f'{loop}_dataloader') is not None:
-            exported[f'{loop}_cfg'] = dict()
-    text = Config(dict(exported)).pretty_text
-
-    header = [f'# {line}' if line else '#' for line in header]
-    if backbone_type in PLUGIN_BACKBONES:
-        header += [
-            f'# The backbone ({backbone_type}) is the plugin\'s: '
-            'custom_imports imports',
-            '# pwkd_plugin.models.backbones to register it.',
-        ]
-    plugin_types = sorted(
-        set(
-            _plugin_types([
-                exported[key] for key in _COPIED_KEYS if key in exported
-            ])))
-    if plugin_types:
-        header += [
-            '# The data / runtime settings name plugin components '
-            f'({", ".join(plugin_types)}):',
-            "# add 'pwkd_plugin' to custom_imports to test with them.",
-        ]
-    return '\n'.join(header) + '\n' + text
-
-
-def refuse_existing(paths: Sequence[str]) -> None:
-    """Refuse to write outputs over files that exist."""
-    existing = [path for path in paths if osp.exists(path)]
-    if existing:
-        raise WidthExportError(
-            f'refusing to overwrite existing output file(s) {existing}; '
-            'remove them or choose another --out-dir')
-
-
-def write_new_files(contents: Dict[str, Callable]) -> None:
-    """Write files that must not exist yet; on failure, remove what was
-    written.
-
-    Args:
-        contents (dict): path -> function(file object) writing it; paths
-            ending in ``.py`` are written as text, others as binary.
-    """
-    written = []
-    try:
-        for path, write in contents.items():
-            # 'x': fail rather than overwrite a file created meanwhile.
-            with open(path, 'x' if path.endswith('.py') else 'xb') as f:
-                written.append(path)
-                write(f)
-    except BaseException:
-        for path in written:
-            os.remove(path)
-        raise
 
 
 # ---------------------------------------------------------------------------
@@ -505,9 +363,9 @@ def export_width(cfg: Union[str, Config],
         raise WidthExportError(
             f'checkpoint must be an existing file, got {checkpoint!r}')
 
-    classifier = _strip_model_scope(teacher_cfg['architecture'])
+    classifier = strip_model_scope(teacher_cfg['architecture'])
     classifier.pop('data_preprocessor', None)
-    backbone_type = _type_name(classifier['backbone'].get('type'))
+    backbone_type = type_name(classifier['backbone'].get('type'))
     static_cfg = static_classifier_config(classifier, width, divisor,
                                           min_channels)
 

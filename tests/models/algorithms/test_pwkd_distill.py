@@ -9,8 +9,8 @@ from mmrazor.models.architectures.dynamic_ops import DynamicMixin
 from mmrazor.registry import MODELS
 
 from pwkd_plugin.apis import prepare_train_config
-from pwkd_plugin.apis.width_export import (build_classifier,
-                                           static_classifier_config)
+from pwkd_plugin.apis.ordinary_config import build_classifier
+from pwkd_plugin.apis.width_export import static_classifier_config
 
 from ...conftest import config_path
 
