@@ -148,6 +148,10 @@ def check_pwkd_block(cfg: Config,
     settings = dict(PWKD_DEFAULTS, **block)
     settings['base_type'] = _base_type(cfg.model)
     check_slimmable_backbone(cfg.model.teacher, 'model.teacher')
+    if cfg.model.get('teacher_trainable', False):
+        raise ValueError(
+            'pwkd needs model.teacher_trainable=False: PWKD distils from a '
+            'pre-trained slimmable teacher, which stays frozen at every width')
     if settings['teacher_ckpt'] is None:
         raise ValueError('pwkd.teacher_ckpt is required: the checkpoint of a '
                          'slimmable teacher (a `slimmable` run)')

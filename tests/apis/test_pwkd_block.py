@@ -121,3 +121,10 @@ def test_a_timm_teacher_is_refused_before_its_checkpoint_is_read(tmp_path):
     with pytest.raises(ValueError, match=r'model.teacher.backbone is a '
                        r'TIMMBackbone, which cannot be made slimmable'):
         prepare_train_config(cfg)
+
+
+def test_a_trainable_teacher_is_refused(digits_slimmable_teacher_ckpt):
+    cfg = digits_cfg(digits_slimmable_teacher_ckpt)
+    cfg.model.teacher_trainable = True
+    with pytest.raises(ValueError, match='teacher_trainable=False'):
+        prepare_train_config(cfg)
