@@ -151,12 +151,15 @@ def report_paths(out_dir):
 
 
 def start_worker():
+    """One thread per run; the plugin imported (and registered) once."""
     import warnings
 
     import torch
     torch.set_num_threads(1)
     warnings.filterwarnings(
         'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+    sys.path.insert(0, REPO)
+    import pwkd_plugin  # noqa: F401
 
 
 def quiet(cfg, work_dir, seed, epochs):
@@ -182,8 +185,6 @@ def output_to(work_dir):
 
 def train_teacher(setting, options, work_dir, epochs):
     """Train a slimmable teacher; take its whole width out for KD."""
-    sys.path.insert(0, REPO)
-    import pwkd_plugin  # noqa: F401
     from mmengine.config import Config
     from pwkd_plugin.apis import (export_width, prepare_train_config,
                                   train_and_validate)
@@ -206,8 +207,6 @@ def train_teacher(setting, options, work_dir, epochs):
 def train_student(name, method, pwkd, teacher, seed, work_dir, epochs,
                   train_samples):
     """Train one student; its final top-1."""
-    sys.path.insert(0, REPO)
-    import pwkd_plugin  # noqa: F401
     from mmengine.config import Config
     from pwkd_plugin.apis import prepare_train_config, train_and_validate
     cfg = Config.fromfile(osp.join(CONFIGS, STUDENT_CONFIGS[method]))

@@ -10,6 +10,7 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Callable, Dict, Optional, Sequence
 
+import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
@@ -159,3 +160,22 @@ def write_new_files(contents: Dict[str, Callable]) -> None:
         for path in written:
             os.remove(path)
         raise
+
+
+def write_config_and_checkpoint(config_path: str, ckpt_path: str, text: str,
+                                state_dict: dict, meta: dict) -> None:
+    """Write an exported config and its checkpoint, both new files.
+
+    Args:
+        config_path (str): The config file (its folder is created).
+        ckpt_path (str): The checkpoint file.
+        text (str): The config's text (:func:`ordinary_config_text`).
+        state_dict (dict): The model's weights.
+        meta (dict): The checkpoint's ``meta``.
+    """
+    os.makedirs(osp.dirname(osp.abspath(config_path)), exist_ok=True)
+    write_new_files({
+        config_path: lambda f: f.write(text),
+        ckpt_path: lambda f: torch.save(
+            dict(meta=meta, state_dict=state_dict), f)
+    })

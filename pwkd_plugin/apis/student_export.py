@@ -1,15 +1,13 @@
 """Taking the student out of a finished distillation run."""
-import os
 import os.path as osp
 from typing import Union
 
-import torch
 from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
 
 from .ordinary_config import (WidthExportError, build_classifier,
                               ordinary_config_text, refuse_existing,
-                              strip_model_scope, write_new_files)
+                              strip_model_scope, write_config_and_checkpoint)
 
 STUDENT_PREFIX = 'architecture.'
 
@@ -75,11 +73,7 @@ def export_student(cfg: Union[str, Config], checkpoint: str,
         'classifier (tools/extract_student.py).',
         f'Source checkpoint: {osp.abspath(checkpoint)}'
     ])
-    os.makedirs(out_dir, exist_ok=True)
-    write_new_files({
-        config_path: lambda f: f.write(text),
-        ckpt_path: lambda f: torch.save(dict(meta=meta, state_dict=state), f)
-    })
+    write_config_and_checkpoint(config_path, ckpt_path, text, state, meta)
     return dict(
         config=config_path,
         checkpoint=ckpt_path,

@@ -18,7 +18,6 @@ backbone, the first mismatching parameter and its two shapes.
 """
 import copy
 import logging
-import os
 import os.path as osp
 from collections import OrderedDict
 from typing import Callable, Dict, Optional, Sequence, Tuple, Union
@@ -31,7 +30,8 @@ from ..models.utils import (DEFAULT_WIDTHS, check_widths, quiet_logger,
                             slim_channels)
 from .ordinary_config import (WidthExportError, build_classifier,
                               ordinary_config_text, refuse_existing,
-                              strip_model_scope, type_name, write_new_files)
+                              strip_model_scope, type_name,
+                              write_config_and_checkpoint)
 from .slimmable_block import (SLIMMABLE_MODEL_TYPES, check_slimmable_block,
                               expand_slimmable_test)
 
@@ -439,11 +439,7 @@ def export_width(cfg: Union[str, Config],
             f'Source config: {source_config or "(in memory)"}',
             f'Source checkpoint: {osp.abspath(checkpoint)}'
         ])
-    os.makedirs(out_dir, exist_ok=True)
-    write_new_files({
-        config_path: lambda f: f.write(text),
-        ckpt_path: lambda f: torch.save(dict(meta=meta, state_dict=state), f)
-    })
+    write_config_and_checkpoint(config_path, ckpt_path, text, state, meta)
     return dict(
         config=config_path,
         checkpoint=ckpt_path,

@@ -24,7 +24,7 @@ import types
 import mmengine.config.config as config_module
 import mmengine.config.utils as config_utils
 import mmengine.hub.hub as hub_module
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 
 OLD_SCOPE = 'mmcls'
 NEW_SCOPE = 'mmpretrain'

@@ -2,7 +2,6 @@
 ``pwkd`` block added and nothing else changed."""
 import copy
 import glob
-import os
 import os.path as osp
 
 import mmrazor

@@ -1,6 +1,5 @@
 """One student-side connector per teacher width."""
 import copy
-from typing import Sequence
 
 import torch
 import torch.nn as nn
