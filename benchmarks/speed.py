@@ -7,16 +7,27 @@ every repeat times one iteration of every case in turn, after warm-up, and
 the median is reported. Cases:
 
 - ``student``: the student alone (cross entropy), the floor;
-- ``kd``: KD with the whole teacher;
-- ``pwkd@W``: PWKD with the teacher at width W, as the plugin runs it;
+- ``kd``: mmrazor's KD with the whole teacher, as it runs without the plugin;
+- ``kd-fast``: the same config with a ``fast_teacher`` block (the teacher
+  forward on the fast copy: batch norms folded, channels-last, the reduced
+  precision the hardware has natively);
+- ``pwkd@W``: PWKD with the teacher at width W, as the plugin runs it by
+  default (``teacher_precision='auto'``: the fast copy of the width);
+- ``pwkd-fp32@W``: the same with ``teacher_precision='fp32'`` (the static
+  copy as it is);
 - ``pwkd-sliced@W``: the same with ``static_teacher=False`` (the slimmable
   layers slice their weights on every forward), to show what the static copy
   saves;
 - ``kd-static@W``: KD whose teacher is an ordinary network built at width W
-  (the floor for ``pwkd@W``).
+  (the floor for ``pwkd-fp32@W``).
 
-Teacher forwards alone (no grad) are timed too: the plugin's teacher at each
-width against the ordinary network of that width (``teacher_over_static``).
+Teacher forwards alone (no grad) are timed too, at each width: the plugin's
+fast copy (``fast@W``), its fp32 static copy (``teacher@W``), the slimmable
+layers (``teacher-sliced@W``) and the ordinary network of that width
+(``static@W``). ``--json`` keys: ``pwkd_over_kd`` (the default PWKD plan,
+each stage's iteration weighted by its length, over ``kd``),
+``kd_fast_over_kd``, ``fast_over_static`` (width -> ``fast@W`` /
+``static@W``) and ``teacher_over_static`` (``teacher@W`` / ``static@W``).
 
 Example::
 
@@ -120,15 +131,21 @@ def build_models(device: str, workdir: str):
     widths = [float(w) for w in hook['widths']]
     sliced_cfg = copy.deepcopy(pwkd_cfg.model)
     sliced_cfg.static_teacher = False
+    fp32_cfg = dict(pwkd_cfg.model, teacher_precision='fp32')
+    kd_fast = Config(dict(model=kd_model, fast_teacher=dict()))
+    kd_fast = prepare_train_config(kd_fast).model
 
     with quiet_logger():
         models = dict(
-            student=build_classifier(student), kd=MODELS.build(kd_model))
+            student=build_classifier(student),
+            kd=MODELS.build(kd_model),
+            **{'kd-fast': MODELS.build(kd_fast)})
         static_teachers = {}
         for width in widths:
             # One model per width: the plugin keeps the static copy of one
             # width, and a run changes width only at stage boundaries.
             for name, cfg in ((f'pwkd@{width:g}', pwkd_cfg.model),
+                              (f'pwkd-fp32@{width:g}', fp32_cfg),
                               (f'pwkd-sliced@{width:g}', sliced_cfg)):
                 models[name] = MODELS.build(cfg)
                 models[name].teacher_mutator.set_width(width)
@@ -198,9 +215,11 @@ def main():
     }
     forwards = {}
     for width in widths:
-        plugin = models[f'pwkd@{width:g}']
+        forwards[f'fast@{width:g}'] = teacher_forward(
+            models[f'pwkd@{width:g}'].active_teacher, batch, preprocessor)
         forwards[f'teacher@{width:g}'] = teacher_forward(
-            plugin.active_teacher, batch, preprocessor)
+            models[f'pwkd-fp32@{width:g}'].active_teacher, batch,
+            preprocessor)
         forwards[f'teacher-sliced@{width:g}'] = teacher_forward(
             lambda model=models[f'pwkd-sliced@{width:g}']: model.teacher,
             batch, preprocessor)
@@ -217,11 +236,13 @@ def main():
     kd, student = step_times['kd'], step_times['student']
     weighted = sum(length * step_times[f'pwkd@{w:g}']
                    for w, length in zip(widths, lengths)) / sum(lengths)
-    teacher_over_static = {
-        f'{w:g}': forward_times[f'teacher@{w:g}'] /
+    teacher_over_static, fast_over_static = ({
+        f'{w:g}': forward_times[f'{case}@{w:g}'] /
         forward_times[f'static@{w:g}']
         for w in widths
-    }
+    } for case in ('teacher', 'fast'))
+    precision = models['pwkd@1'].teacher_dtype(
+        torch.device(args.device))
     result = dict(
         pair='ResNet32x4 -> ResNet8x4',
         batch_size=args.batch_size,
@@ -237,8 +258,11 @@ def main():
         stage_lengths=lengths,
         iteration_seconds=step_times,
         teacher_forward_seconds=forward_times,
+        teacher_dtype=str(precision).replace('torch.', ''),
         pwkd_weighted_seconds=weighted,
         pwkd_over_kd=weighted / kd,
+        kd_fast_over_kd=step_times['kd-fast'] / kd,
+        fast_over_static=fast_over_static,
         teacher_over_static=teacher_over_static)
 
     print(f'\nResNet32x4 -> ResNet8x4, batch {args.batch_size}, 3x32x32, '
@@ -251,17 +275,22 @@ def main():
               f'{seconds / student:.2f} |')
     print(f'| PWKD, default plan {lengths} (weighted) | {weighted * 1e3:.1f} '
           f'| {weighted / kd:.3f} | {weighted / student:.2f} |')
-    print('\n| teacher forward | plugin (ms) | sliced layers (ms) | '
-          'static network (ms) | plugin / static |')
-    print('|---|---|---|---|---|')
+    print(f'\n| teacher forward | fast copy, {result["teacher_dtype"]} '
+          '(ms) | fp32 static copy (ms) | sliced layers (ms) | ordinary '
+          'network (ms) | fast / ordinary | static copy / ordinary |')
+    print('|---|---|---|---|---|---|---|')
     for width in widths:
         print(f'| width {width:g} | '
+              f'{forward_times[f"fast@{width:g}"] * 1e3:.1f} | '
               f'{forward_times[f"teacher@{width:g}"] * 1e3:.1f} | '
               f'{forward_times[f"teacher-sliced@{width:g}"] * 1e3:.1f} | '
               f'{forward_times[f"static@{width:g}"] * 1e3:.1f} | '
+              f'{fast_over_static[f"{width:g}"]:.3f} | '
               f'{teacher_over_static[f"{width:g}"]:.3f} |')
-    print(f'\npwkd_over_kd = {result["pwkd_over_kd"]:.3f} '
-          '(the cost model predicts about 0.65)')
+    print(f'\npwkd_over_kd = {result["pwkd_over_kd"]:.3f}, kd_fast_over_kd = '
+          f'{result["kd_fast_over_kd"]:.3f}, fast_over_static = ' + ', '.join(
+              f'{v:.3f}' for v in fast_over_static.values()) +
+          f' (teacher in {result["teacher_dtype"]})')
     if args.json:
         os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as file:

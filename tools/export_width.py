@@ -19,6 +19,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import pwkd_plugin  # noqa: E402,F401  (applies the compatibility fixes)
 from mmengine.config import Config, DictAction  # noqa: E402
 
+from pwkd_plugin.apis.checkpoint_mismatch import describe_mismatch  # noqa: E402,E501
 from pwkd_plugin.apis.width_export import (WidthExportError,  # noqa: E402
                                            export_width,
                                            whole_width_complexity)
@@ -88,6 +89,13 @@ def main():
                               args.input_shape)
     except WidthExportError as error:
         sys.exit(f'export_width: error: {error}')
+    except RuntimeError as error:
+        if 'state_dict' not in str(error):
+            raise
+        sys.exit('export_width: error: ' + describe_mismatch(
+            str(error), args.checkpoint,
+            'a slimmable teacher checkpoint of this config (a run of it '
+            'with tools/train.py)'))
     whole = whole_width_complexity(cfg, result['input_shape'])
     shape = 'x'.join(str(s) for s in result['input_shape'])
     print(f'config:     {result["config"]}')

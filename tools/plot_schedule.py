@@ -4,8 +4,9 @@ Usage:
     python tools/plot_schedule.py CONFIG [--out PNG] [--iters-per-epoch N]
         [--cfg-options KEY=VALUE ...] [--force]
 
-The schedule comes from the config's own schedulers and PWKD stage plan; no
-data is loaded and no model is built. A ``pwkd`` block whose teacher
+The schedule comes from the config's own schedulers (built and stepped as
+mmengine's Runner does) and PWKD stage plan; no model is built, and the data
+set only to count the iterations of an epoch. A ``pwkd`` block whose teacher
 checkpoint does not exist yet is plotted with its ``widths``.
 """
 import argparse
@@ -18,7 +19,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import pwkd_plugin  # noqa: E402,F401  (applies the compatibility fixes)
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from pwkd_plugin.apis.schedule_trace import trace_schedule  # noqa: E402
+from pwkd_plugin.apis.schedule_trace import (  # noqa: E402
+    trace_schedule, train_epoch_length)
+
+FALLBACK_ITERS_PER_EPOCH = 20
 
 
 def parse_args():
@@ -27,9 +31,10 @@ def parse_args():
     parser.add_argument(
         '--out', help='the PNG (default: work_dirs/schedules/<config>.png)')
     parser.add_argument(
-        '--iters-per-epoch', type=int, default=20,
-        help='iterations per epoch for epoch-based configs, the resolution of '
-        'the curve within an epoch (default 20)')
+        '--iters-per-epoch', type=int,
+        help='iterations per epoch for epoch-based configs (default: the '
+        'length of the config\'s training data loader when its data set is '
+        f'on this machine, else {FALLBACK_ITERS_PER_EPOCH})')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings of the config, as in tools/train.py')
@@ -73,13 +78,22 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    per_epoch = args.iters_per_epoch
+    if per_epoch is None:
+        per_epoch = train_epoch_length(cfg)
+        if per_epoch is None:
+            per_epoch = FALLBACK_ITERS_PER_EPOCH
+            print(f'the training data is not on this machine: drawn with '
+                  f'{per_epoch} iterations per epoch (schedulers counting '
+                  'iterations depend on it; give --iters-per-epoch)')
     try:
-        trace = trace_schedule(cfg, args.iters_per_epoch)
+        trace = trace_schedule(cfg, per_epoch)
     except ValueError as error:
         sys.exit(f'error: {error}')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     plot(trace, osp.basename(args.config), args.out)
-    print(f'wrote {args.out}: {trace["unit"]} 0..{trace["progress"][-1]:g}, '
+    print(f'wrote {args.out}: {trace["unit"]} 0..{trace["progress"][-1]:g} '
+          f'({per_epoch} iterations per epoch), '
           f'lr {max(trace["lr"]):g} .. {min(trace["lr"]):g}')
 
 

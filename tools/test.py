@@ -19,6 +19,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from pwkd_plugin.apis import prepare_test_config, set_dataloader_defaults  # noqa: E402,E501
+from pwkd_plugin.apis.student_checkpoint import load_once  # noqa: E402
 from pwkd_plugin.apis.launch_defaults import (  # noqa: E402
     setup_launch, teardown_launch)
 
@@ -84,6 +85,12 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    if isinstance(cfg.get('pwkd'), dict):
+        # The student checkpoint holds its teacher: read it once, for both.
+        served = load_once(args.checkpoint)
+        cfg.load_from = served['checkpoint']
+        if served['teacher'] is not None:
+            cfg.pwkd.teacher_ckpt = served['teacher']
     cfg = prepare_test_config(cfg)
     setup_launch(cfg)  # CPU-only multi-process runs: gloo, no device_ids
     if 'runner_type' not in cfg:

@@ -1,4 +1,6 @@
 from .dataloader_defaults import set_dataloader_defaults
+from .fast_teacher_block import (FAST_TEACHER_DEFAULTS,
+                                 check_fast_teacher_block, expand_fast_teacher)
 from .plugin_blocks import (TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS,
                             prepare_test_config, prepare_train_config)
 from .pwkd_block import (LR_CYCLE_DEFAULTS, PWKD_DEFAULTS, check_pwkd_block,
@@ -18,5 +20,6 @@ __all__ = [
     'expand_slimmable_train', 'expand_slimmable_test', 'PWKD_DEFAULTS',
     'LR_CYCLE_DEFAULTS', 'check_pwkd_block', 'expand_pwkd_train',
     'expand_pwkd_test', 'export_width', 'export_student', 'WidthExportError',
-    'train_and_validate'
+    'train_and_validate', 'FAST_TEACHER_DEFAULTS', 'check_fast_teacher_block',
+    'expand_fast_teacher'
 ]

@@ -5,7 +5,8 @@ expander that validates it (refusing bad values with the key and the rule
 before any data is loaded) and rewrites the config. Configs without a block
 pass through unchanged.
 """
-from typing import Callable, Dict
+import difflib
+from typing import Callable, Dict, Iterable
 
 from mmengine.config import Config
 
@@ -14,7 +15,35 @@ TRAIN_BLOCK_EXPANDERS: Dict[str, Callable[[Config], Config]] = {}
 TEST_BLOCK_EXPANDERS: Dict[str, Callable[[Config], Config]] = {}
 
 
+def refuse_misspelt_blocks(cfg: Config, names: Iterable[str]) -> None:
+    """Refuse a top-level dict whose name is close to a block's name.
+
+    mmengine keeps unknown top-level keys without a word, so a misspelt
+    block (``slimable = dict(...)``) would silently train something else.
+
+    Args:
+        cfg (Config): The config.
+        names (Iterable[str]): The block names.
+
+    Raises:
+        ValueError: Naming the key and the block it is likely meant as.
+    """
+    names = list(names)
+    for key, value in cfg.items():
+        if key in names or not isinstance(value, dict):
+            continue
+        close = difflib.get_close_matches(
+            key.lower(), names, n=1, cutoff=0.7)
+        if close:
+            raise ValueError(
+                f'the config has a top-level `{key}` block, which no part '
+                f'of the run reads: did you mean `{close[0]}`? Rename it to '
+                f'{close[0]} (or, if it is something else, give it a name '
+                f'less like {close[0]!r})')
+
+
 def _expand(cfg: Config, expanders: Dict[str, Callable]) -> Config:
+    refuse_misspelt_blocks(cfg, expanders)
     present = [name for name in expanders if cfg.get(name) is not None]
     if len(present) > 1:
         raise ValueError(f'a config takes one plugin block, found {present}')

@@ -27,6 +27,18 @@ feature_strategy        'slice'                      feature losses with a
                                                      features ('pad'), or one
                                                      student connector per
                                                      stage ('per_stage')
+accept_new_plan         False                        on --resume: continue with
+                                                     the config's plan when it
+                                                     differs from the
+                                                     checkpoint's (else the
+                                                     run is refused)
+teacher_precision       'auto'                       the teacher forward on a
+                                                     fast copy (batch norms
+                                                     folded, channels-last,
+                                                     bf16 / fp16 where the
+                                                     hardware has it natively);
+                                                     'bf16', 'fp16', or 'fp32'
+                                                     (the static copy as it is)
 ======================  ===========================  ==========================
 
 ``lr_cycle`` keys: ``mode`` ('cosine' | 'step' | 'constant', default
@@ -46,11 +58,13 @@ from mmrazor.registry import MODELS
 
 from ..engine.schedulers import check_cycle, check_stage_lengths
 from ..models.algorithms import read_slimmable_teacher
+from ..models.algorithms.fast_teacher import check_precision
 from ..models.losses import FEATURE_STRATEGIES
 from ..models.utils import check_widths, equal_stage_lengths
-from .block_checks import (check_bool, check_existing_file, check_keys,
+from .block_checks import (check_bool, check_checkpoint_file, check_keys,
                            check_slimmable_backbone)
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
+from .student_checkpoint import is_loaded
 
 LR_CYCLE_DEFAULTS = dict(
     mode='cosine',
@@ -68,7 +82,9 @@ PWKD_DEFAULTS = dict(
     stage_lengths=None,
     lr_cycle=LR_CYCLE_DEFAULTS,
     reset_optimizer_state=False,
-    feature_strategy='slice')
+    feature_strategy='slice',
+    accept_new_plan=False,
+    teacher_precision='auto')
 
 #: Methods PWKD cannot apply to, and why.
 UNSUPPORTED_METHODS = {
@@ -139,8 +155,9 @@ def check_pwkd_block(cfg: Config,
             from the checkpoint).
 
     Returns:
-        dict: Every key, with ``base_type``, ``by_epoch`` and the resolved
-        ``widths`` and ``stage_lengths``.
+        dict: Every key, with ``base_type``, ``by_epoch``, the resolved
+        ``widths`` and ``stage_lengths``, and ``teacher_mutator`` (the
+        teacher's mutator config as trained; None with ``teacher_widths``).
     """
     if not isinstance(block, dict):
         raise ValueError(f'pwkd must be a dict, got {block!r}')
@@ -155,10 +172,14 @@ def check_pwkd_block(cfg: Config,
     if settings['teacher_ckpt'] is None:
         raise ValueError('pwkd.teacher_ckpt is required: the checkpoint of a '
                          'slimmable teacher (a `slimmable` run)')
+    settings['teacher_mutator'] = None
     if teacher_widths is None:
-        check_existing_file(settings['teacher_ckpt'], 'pwkd.teacher_ckpt')
-        teacher_widths = read_slimmable_teacher(
-            settings['teacher_ckpt'])['mutator']['widths']
+        if not is_loaded(settings['teacher_ckpt']):
+            check_checkpoint_file(settings['teacher_ckpt'],
+                                  'pwkd.teacher_ckpt')
+        settings['teacher_mutator'] = read_slimmable_teacher(
+            settings['teacher_ckpt'])['mutator']
+        teacher_widths = settings['teacher_mutator']['widths']
     trained = [float(w) for w in teacher_widths]
     widths = settings['widths'] if settings['widths'] is not None else trained
     widths = check_widths(widths, 'pwkd.widths')
@@ -171,6 +192,14 @@ def check_pwkd_block(cfg: Config,
     by_epoch, total, key = _training_length(cfg)
     settings['by_epoch'] = by_epoch
     if settings['stage_lengths'] is None:
+        if total < len(widths):
+            unit = 'epoch' if by_epoch else 'iteration'
+            raise ValueError(
+                f'train_cfg.{key}={total} is too short for the '
+                f'{len(widths)} stages of pwkd.widths {list(widths)}: every '
+                f'stage needs at least one {unit}. Train at least '
+                f'{len(widths)} {unit}s, or give fewer pwkd.widths (with '
+                f'pwkd.stage_lengths adding up to train_cfg.{key})')
         settings['stage_lengths'] = equal_stage_lengths(total, len(widths))
     lengths = settings['stage_lengths']
     check_stage_lengths(lengths, 'pwkd.stage_lengths')
@@ -182,6 +211,8 @@ def check_pwkd_block(cfg: Config,
             f'pwkd.stage_lengths {list(lengths)} add up to {sum(lengths)}, '
             f'but train_cfg.{key} is {total}')
     check_bool(settings['reset_optimizer_state'], 'pwkd.reset_optimizer_state')
+    check_bool(settings['accept_new_plan'], 'pwkd.accept_new_plan')
+    check_precision(settings['teacher_precision'], 'pwkd.teacher_precision')
     if settings['feature_strategy'] not in FEATURE_STRATEGIES:
         raise ValueError(
             f'pwkd.feature_strategy must be one of {FEATURE_STRATEGIES}, got '
@@ -213,10 +244,43 @@ def check_pwkd_block(cfg: Config,
 PARTIAL_TEACHER_DISTILLERS = {'OFDDistiller': 'PartialTeacherOFDDistiller'}
 
 
+def without_pretrained_weights(node):
+    """Drop the pre-trained weights a teacher config would load, in place.
+
+    The slimmable checkpoint replaces every weight of the teacher, so what
+    ``cfg_path`` models (``pretrained=True``), ``Pretrained`` initialisers
+    and classifiers' ``pretrained`` name would only be downloaded or read to
+    be thrown away (and fail where there is no network).
+
+    Args:
+        node (dict | list): A teacher config (or part of one).
+    """
+    if isinstance(node, dict):
+        pretrained = node.get('pretrained')
+        if 'cfg_path' in node or pretrained is True:  # hub / timm weights
+            node['pretrained'] = False
+        elif isinstance(pretrained, str):  # a classifier's checkpoint
+            node.pop('pretrained')
+        init_cfg = node.get('init_cfg')
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            node.pop('init_cfg')
+        elif isinstance(init_cfg, list):
+            node['init_cfg'] = [
+                c for c in init_cfg
+                if not (isinstance(c, dict) and c.get('type') == 'Pretrained')
+            ]
+        for value in node.values():
+            without_pretrained_weights(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            without_pretrained_weights(value)
+
+
 def pwkd_model(cfg: Config, settings: dict) -> ConfigDict:
     """The ``PWKDDistill`` model config around the config's distiller."""
     model = copy.deepcopy(cfg.model)
     model.pop('teacher_ckpt', None)
+    without_pretrained_weights(model.teacher)
     model.pop('type')
     model['_scope_'] = 'mmrazor'
     distiller_type = str(model.distiller.get('type', '')).split('.')[-1]
@@ -228,6 +292,7 @@ def pwkd_model(cfg: Config, settings: dict) -> ConfigDict:
         teacher_ckpt=settings['teacher_ckpt'],
         widths=list(settings['widths']),
         feature_strategy=settings['feature_strategy'],
+        teacher_precision=settings['teacher_precision'],
         **model)
 
 
@@ -278,7 +343,9 @@ def expand_pwkd_train(cfg: Config,
             widths=list(settings['widths']),
             stage_lengths=list(settings['stage_lengths']),
             by_epoch=settings['by_epoch'],
-            reset_optimizer_state=settings['reset_optimizer_state'])
+            reset_optimizer_state=settings['reset_optimizer_state'],
+            accept_new_plan=settings['accept_new_plan'],
+            teacher_mutator=settings['teacher_mutator'])
     ]
     return cfg
 

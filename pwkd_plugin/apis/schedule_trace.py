@@ -1,21 +1,57 @@
 """The learning rate and teacher width a config trains with, step by step.
 
 The schedule is computed by the config's own parameter schedulers (built as
-mmengine's Runner builds them, on a one-parameter optimizer) and the PWKD
-stage plan, without data or models.
+mmengine's Runner builds them, with its default ``end`` and
+``convert_to_iter_based``, on a one-parameter optimizer, stepped as its
+``ParamSchedulerHook`` steps them) and the PWKD stage plan, without data or
+models.
 """
 import copy
+import inspect
+import logging
+import math
 import os.path as osp
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
-from mmengine.registry import PARAM_SCHEDULERS
+from mmengine.registry import DATASETS, PARAM_SCHEDULERS
 
-from ..models.utils import stage_index
+from ..models.utils import quiet_logger, stage_index
 from .plugin_blocks import prepare_train_config
 from .pwkd_block import expand_pwkd_train
+
+
+def train_epoch_length(cfg: Config) -> Optional[int]:
+    """Iterations per epoch of the config's training data (one process),
+    or None when its data set cannot be built here.
+
+    Args:
+        cfg (Config): A training config.
+
+    Returns:
+        int, optional: ``len(train_dataloader)`` as the Runner has it.
+    """
+    loader = cfg.get('train_dataloader')
+    if not loader or 'dataset' not in loader:
+        return None
+    dataset_cfg = copy.deepcopy(loader.dataset)
+    scope = dataset_cfg.pop('_scope_', None) or cfg.get(
+        'default_scope') or 'mmpretrain'
+    try:
+        with DATASETS.switch_scope_and_registry(scope) as registry, \
+                quiet_logger(logging.ERROR):
+            cls = registry.get(dataset_cfg['type'])
+            if 'download' in inspect.signature(cls).parameters:
+                dataset_cfg['download'] = False  # count what is here, only
+            size = len(registry.build(dataset_cfg))
+    except Exception:  # e.g. the data is not on this machine
+        return None
+    batch = loader.batch_size
+    if loader.get('drop_last', False):
+        return size // batch
+    return math.ceil(size / batch)
 
 
 def expand_for_schedule(cfg: Config) -> Config:
@@ -34,25 +70,37 @@ def expand_for_schedule(cfg: Config) -> Config:
     return prepare_train_config(cfg)
 
 
+def _by_epoch(train_cfg) -> bool:
+    return train_cfg.get('by_epoch',
+                         'Iter' not in str(train_cfg.get('type', '')))
+
+
+def _training_length(train_cfg, iters_per_epoch: int):
+    """(max_epochs, max_iters) as the Runner's train loop has them."""
+    if _by_epoch(train_cfg):
+        return train_cfg.max_epochs, train_cfg.max_epochs * iters_per_epoch
+    return 1, train_cfg.max_iters
+
+
 def _build_schedulers(cfg: Config, optim_wrapper: OptimWrapper,
                       iters_per_epoch: int) -> list:
+    """The schedulers as mmengine's ``Runner._build_param_scheduler`` builds
+    them: a missing ``end`` is the training length (in the scheduler's own
+    unit), and ``convert_to_iter_based`` converts with the epoch length."""
     configs = cfg.get('param_scheduler') or []
     if isinstance(configs, dict):
         configs = [configs]
+    max_epochs, max_iters = _training_length(cfg.train_cfg, iters_per_epoch)
     schedulers = []
     for scheduler in copy.deepcopy(list(configs)):
         scheduler = dict(scheduler)
-        convert = scheduler.pop('convert_to_iter_based', False)
-        if convert:
-            cls = PARAM_SCHEDULERS.get(scheduler.pop('type'))
-            schedulers.append(
-                cls.build_iter_from_epoch(
-                    optim_wrapper, epoch_length=iters_per_epoch,
-                    **scheduler))
-        else:
-            schedulers.append(
-                PARAM_SCHEDULERS.build(
-                    dict(scheduler, optimizer=optim_wrapper)))
+        scheduler.setdefault(
+            'end', max_epochs if scheduler.get('by_epoch', True) else max_iters)
+        schedulers.append(
+            PARAM_SCHEDULERS.build(
+                scheduler,
+                default_args=dict(
+                    optimizer=optim_wrapper, epoch_length=iters_per_epoch)))
     return schedulers
 
 
@@ -76,8 +124,7 @@ def trace_schedule(cfg: Config, iters_per_epoch: int = 1) -> Dict[str, List]:
                          f'{iters_per_epoch!r}')
     cfg = expand_for_schedule(copy.deepcopy(cfg))
     train_cfg = cfg.train_cfg
-    by_epoch = train_cfg.get('by_epoch',
-                             'Iter' not in str(train_cfg.get('type', '')))
+    by_epoch = _by_epoch(train_cfg)
     if by_epoch:
         epochs, per_epoch = train_cfg.max_epochs, iters_per_epoch
     else:

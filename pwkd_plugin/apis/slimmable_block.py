@@ -20,14 +20,22 @@ init_from                  None                 ordinary full-width
 bn_recalibration_batches   20                   batches per width to
                                                 recalibrate batch norms with
                                                 (with ``init_from``)
+allow_mostly_whole         False                accept a teacher whose
+                                                narrowest width keeps more
+                                                than half of the whole's
+                                                FLOPs
 =========================  ===================  ===============================
 """
 import copy
+from typing import Optional, Tuple
 
+import torch
 from mmengine.config import Config, ConfigDict
+from mmrazor.registry import MODELS
+from torch.nn.modules.conv import _ConvNd
 
 from ..models.utils import DEFAULT_WIDTHS, check_widths
-from .block_checks import (check_bool, check_existing_file, check_keys,
+from .block_checks import (check_bool, check_checkpoint_file, check_keys,
                            check_positive_int, check_positive_number,
                            check_slimmable_backbone)
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
@@ -41,6 +49,7 @@ SLIMMABLE_DEFAULTS = dict(
     inplace_distill_tau=1.0,
     init_from=None,
     bn_recalibration_batches=20,
+    allow_mostly_whole=False,
 )
 
 SLIMMABLE_MODEL_TYPES = ('SlimmableTeacher', 'SlimmableNetwork')
@@ -65,6 +74,7 @@ def check_slimmable_block(block: dict, for_training: bool = True) -> dict:
     for key in ('divisor', 'min_channels', 'bn_recalibration_batches'):
         check_positive_int(settings[key], f'slimmable.{key}')
     check_bool(settings['inplace_distill'], 'slimmable.inplace_distill')
+    check_bool(settings['allow_mostly_whole'], 'slimmable.allow_mostly_whole')
     check_positive_number(settings['inplace_distill_tau'],
                           'slimmable.inplace_distill_tau')
     shape = settings['input_shape']
@@ -74,8 +84,62 @@ def check_slimmable_block(block: dict, for_training: bool = True) -> dict:
     for value in shape:
         check_positive_int(value, 'slimmable.input_shape')
     if settings['init_from'] is not None and for_training:
-        check_existing_file(settings['init_from'], 'slimmable.init_from')
+        check_checkpoint_file(settings['init_from'], 'slimmable.init_from')
     return settings
+
+
+def _first_conv_channels(classifier: dict) -> Optional[Tuple[int, str]]:
+    """In-channels of the classifier's first convolution, built on the meta
+    device (no memory, no initialisation); None if it does not build."""
+    classifier = copy.deepcopy(classifier)
+    classifier.setdefault('_scope_', 'mmpretrain')
+    try:
+        with torch.device('meta'):
+            model = MODELS.build(classifier)
+    except Exception:  # the real build reports it, with the full context
+        return None
+    for name, module in model.named_modules():
+        if isinstance(module, _ConvNd):
+            return module.in_channels, (
+                f'its first convolution {name} has in_channels='
+                f'{module.in_channels}')
+    return None
+
+
+def _model_input_channels(cfg: Config) -> Optional[Tuple[int, str]]:
+    """The image channels the model takes, and where that is written."""
+    model = cfg.model
+    preprocessor = model.get('data_preprocessor') or cfg.get(
+        'data_preprocessor') or {}
+    for key in ('mean', 'std'):
+        values = preprocessor.get(key)
+        if isinstance(values, (list, tuple)) and len(values) > 1:
+            return len(values), (f'the data preprocessor\'s {key} has '
+                                 f'{len(values)} values')
+    backbone = model.get('backbone') or {}
+    if isinstance(backbone.get('in_channels'), int):
+        return backbone['in_channels'], (
+            f'model.backbone.in_channels is {backbone["in_channels"]}')
+    return _first_conv_channels(model)
+
+
+def check_input_channels(cfg: Config, settings: dict) -> None:
+    """Refuse a ``slimmable.input_shape`` whose channels the model does not
+    take, before the channel tracer runs a wrong input through it.
+
+    Args:
+        cfg (Config): The classifier config.
+        settings (dict): The checked ``slimmable`` block.
+    """
+    found = _model_input_channels(cfg)
+    shape = list(settings['input_shape'])
+    if found is None or found[0] == shape[0]:
+        return
+    channels, where = found
+    raise ValueError(
+        f'slimmable.input_shape {shape} has {shape[0]} channel(s), but the '
+        f'model takes {channels} ({where}): give slimmable.input_shape='
+        f'{tuple([channels] + shape[1:])}')
 
 
 def _data_preprocessor(cfg: Config, classifier: dict) -> dict:
@@ -106,6 +170,7 @@ def slimmable_model(cfg: Config, settings: dict) -> ConfigDict:
             widths=list(settings['widths']),
             divisor=settings['divisor'],
             min_channels=settings['min_channels'],
+            allow_mostly_whole=settings['allow_mostly_whole'],
             parse_cfg=dict(
                 type='ChannelAnalyzer',
                 demo_input=(1, *settings['input_shape']),
@@ -133,6 +198,7 @@ def expand_slimmable_train(cfg: Config) -> Config:
         Config: The expanded config.
     """
     settings = check_slimmable_block(cfg.pop('slimmable'))
+    check_input_channels(cfg, settings)
     cfg.model = slimmable_model(cfg, settings)
     cfg.val_cfg = _every_width_loop(cfg.get('val_cfg'), 'mmrazor.WidthsValLoop')
     cfg.test_cfg = _every_width_loop(
@@ -153,6 +219,7 @@ def expand_slimmable_train(cfg: Config) -> Config:
 def expand_slimmable_test(cfg: Config) -> Config:
     """The test-time counterpart of :func:`expand_slimmable_train`."""
     settings = check_slimmable_block(cfg.pop('slimmable'), for_training=False)
+    check_input_channels(cfg, settings)
     settings['init_from'] = None
     cfg.model = slimmable_model(cfg, settings)
     cfg.val_cfg = _every_width_loop(cfg.get('val_cfg'), 'mmrazor.WidthsValLoop')

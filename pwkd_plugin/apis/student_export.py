@@ -5,6 +5,7 @@ from typing import Union
 from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
 
+from .checkpoint_mismatch import describe_mismatch
 from .ordinary_config import (WidthExportError, build_classifier,
                               ordinary_config_text, refuse_existing,
                               strip_model_scope, write_config_and_checkpoint)
@@ -63,7 +64,13 @@ def export_student(cfg: Union[str, Config], checkpoint: str,
     plain = build_classifier(
         dict(classifier, data_preprocessor=data_preprocessor)
         if data_preprocessor else classifier)
-    plain.load_state_dict(state, strict=True)
+    try:
+        plain.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise WidthExportError(
+            describe_mismatch(
+                str(error), checkpoint,
+                "a checkpoint of this config's distillation run")) from None
     meta = dict(
         source_checkpoint=osp.abspath(checkpoint),
         dataset_meta=(saved.get('meta') or {}).get('dataset_meta'),

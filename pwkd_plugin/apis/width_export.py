@@ -50,6 +50,16 @@ def _resnet_recipe(backbone: dict, scale: Callable[[int], int],
     return backbone
 
 
+def _resnext_recipe(backbone: dict, scale: Callable[[int], int],
+                    width: float, divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``ResNeXt``: as ``ResNet``, and every group keeps its
+    count (the slimmable teacher slices the channels of each group), so
+    ``width_per_group`` narrows instead."""
+    backbone = _resnet_recipe(backbone, scale, width, divisor, min_channels)
+    backbone['width_per_group'] = scale(backbone.get('width_per_group', 4))
+    return backbone
+
+
 def _mobilenet_v2_recipe(backbone: dict, scale: Callable[[int], int],
                          width: float, divisor: int,
                          min_channels: int) -> dict:
@@ -83,6 +93,9 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
     'ResNet_CIFAR': (_resnet_recipe, 'stem_channels, base_channels'),
     'ResNetV1c': (_resnet_recipe, 'stem_channels, base_channels'),
     'ResNetV1d': (_resnet_recipe, 'stem_channels, base_channels'),
+    'ResNeXt': (_resnext_recipe,
+                'stem_channels, base_channels, width_per_group (the group '
+                'count stays)'),
     'MobileNetV2': (_mobilenet_v2_recipe,
                     'widen_factor; in practice exact only at width 1.0: '
                     'mmpretrain rounds every layer to a multiple of 8 its own '

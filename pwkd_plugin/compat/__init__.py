@@ -12,14 +12,24 @@ module                    fix
 ``package_paths``         ``pkg::`` config paths without ``pkg_resources``
 ``mmcls_alias``           ``mmcls`` code and configs served by mmpretrain
 ``hub_models``            ``cfg_path`` models from ``mmcls::`` and local files
+``mmcls_registry_scope``  ``_scope_='mmcls'`` / ``mmcls.X`` in built dicts
+``plain_dict_modules``    mmrazor's in-place switch-off on ``dict`` children
+``zeroed_gradients``      DSNAS / DMCP train steps read zeroed gradients
+``numpy_aliases``         mmrazor's ``np.int`` on numpy 2
+``atomic_checkpoints``    a killed save leaves no half-written checkpoint
 ========================  ==================================================
 """
+from .atomic_checkpoints import make_checkpoint_writes_atomic
 from .checkpoint_loading import allow_mmengine_checkpoint_types
 from .hub_models import patch_hub_get_model
 from .mmcls_alias import install_mmcls_module_alias, patch_mmcls_configs
+from .mmcls_registry_scope import patch_mmcls_registry_scope
 from .mmrazor_quantization import (MMRazorQuantizationUnavailable,
                                    disable_mmrazor_quantization)
+from .numpy_aliases import restore_numpy_aliases
 from .package_paths import patch_mmengine_package_lookup
+from .plain_dict_modules import fix_plain_dict_modules
+from .zeroed_gradients import keep_gradient_tensors_in_mmrazor
 
 _applied = False
 
@@ -30,11 +40,17 @@ def apply_compat_fixes() -> None:
     if _applied:
         return
     disable_mmrazor_quantization()
-    install_mmcls_module_alias()
+    if install_mmcls_module_alias():
+        patch_mmcls_registry_scope()
     allow_mmengine_checkpoint_types()
     patch_mmengine_package_lookup()
     patch_mmcls_configs()
     patch_hub_get_model()
+    make_checkpoint_writes_atomic()
+    # These import mmrazor's models, which needs the fixes above first.
+    fix_plain_dict_modules()
+    keep_gradient_tensors_in_mmrazor()
+    restore_numpy_aliases()
     _applied = True
 
 
@@ -42,5 +58,7 @@ __all__ = [
     'apply_compat_fixes', 'allow_mmengine_checkpoint_types',
     'disable_mmrazor_quantization', 'MMRazorQuantizationUnavailable',
     'install_mmcls_module_alias', 'patch_mmcls_configs', 'patch_hub_get_model',
-    'patch_mmengine_package_lookup'
+    'patch_mmengine_package_lookup', 'patch_mmcls_registry_scope',
+    'fix_plain_dict_modules', 'keep_gradient_tensors_in_mmrazor',
+    'restore_numpy_aliases', 'make_checkpoint_writes_atomic'
 ]

@@ -50,6 +50,14 @@ class _DisabledQuantizationModule(types.ModuleType):
         return _unavailable_function
 
 
+class _NoBackendConfigs(dict):
+    """An empty backend table whose every look-up says why it is empty."""
+
+    def __missing__(self, backend):
+        raise MMRazorQuantizationUnavailable(
+            f'no quantization backend config {backend!r}: {REASON}')
+
+
 def _quantization_importable() -> bool:
     # torch releases older than 2.1 still ship the helpers mmrazor needs.
     major, minor = (int(v) for v in torch.__version__.split('.')[:2])
@@ -70,7 +78,7 @@ def disable_mmrazor_quantization() -> bool:
     stand_in = _DisabledQuantizationModule(MODULE_NAME, REASON)
     # mmrazor.models reads these two names at import time; an empty backend
     # table means "no quantization backend", QConfigHandler raises on use.
-    stand_in.BackendConfigs = {}
+    stand_in.BackendConfigs = _NoBackendConfigs()
     stand_in.QConfigHandler = _Unavailable
     stand_in.__all__ = ['BackendConfigs', 'QConfigHandler']
     sys.modules[MODULE_NAME] = stand_in

@@ -40,7 +40,8 @@ def test_expansion_with_defaults(digits_slimmable_teacher_ckpt):
     assert len(hook) == 1 and hook[0].stage_lengths == [5, 5, 5, 5]
     assert set(PWKD_DEFAULTS) == {
         'teacher_ckpt', 'widths', 'stage_lengths', 'lr_cycle',
-        'reset_optimizer_state', 'feature_strategy'
+        'reset_optimizer_state', 'feature_strategy', 'accept_new_plan',
+        'teacher_precision'
     }
 
 

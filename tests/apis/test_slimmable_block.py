@@ -4,6 +4,7 @@ import os.path as osp
 import sys
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from pwkd_plugin.apis import (SLIMMABLE_DEFAULTS, check_slimmable_block,
@@ -14,7 +15,7 @@ from ..conftest import REPO_ROOT, config_path
 SLIMMABLE_DIGITS = config_path('pwkd/teachers/slimmable_resnet20_digits.py')
 ALL_KEYS = ('widths', 'divisor', 'min_channels', 'input_shape',
             'inplace_distill', 'inplace_distill_tau', 'init_from',
-            'bn_recalibration_batches')
+            'bn_recalibration_batches', 'allow_mostly_whole')
 
 
 def digits_cfg(**block):
@@ -40,13 +41,14 @@ def test_defaults():
         inplace_distill=False,
         inplace_distill_tau=1.0,
         init_from=None,
-        bn_recalibration_batches=20)
+        bn_recalibration_batches=20,
+        allow_mostly_whole=False)
     assert set(SLIMMABLE_DEFAULTS) == set(ALL_KEYS)
 
 
 def test_given_values_are_kept(tmp_path):
     ckpt = tmp_path / 'plain.pth'
-    ckpt.write_bytes(b'x')
+    torch.save({}, str(ckpt))  # a (tiny) torch file
     block = dict(
         widths=[0.5, 1],
         divisor=8,
@@ -55,7 +57,8 @@ def test_given_values_are_kept(tmp_path):
         inplace_distill=True,
         inplace_distill_tau=2,
         init_from=str(ckpt),
-        bn_recalibration_batches=3)
+        bn_recalibration_batches=3,
+        allow_mostly_whole=True)
     settings = check_slimmable_block(block)
     assert settings['widths'] == (0.5, 1.0)
     for key in ALL_KEYS[1:]:
@@ -180,7 +183,7 @@ def test_prepare_train_config_builds_a_slimmable_teacher():
 def test_prepare_train_config_with_init_from_adds_the_recalibration_hook(
         tmp_path):
     ckpt = tmp_path / 'plain.pth'
-    ckpt.write_bytes(b'x')
+    torch.save({}, str(ckpt))  # a (tiny) torch file
     cfg = digits_cfg(init_from=str(ckpt), bn_recalibration_batches=3)
     cfg.custom_hooks = [dict(type='EMAHook')]
     cfg = prepare_train_config(no_dataset(cfg))

@@ -30,14 +30,20 @@ def test_speed_prints_ratios_and_writes_json(tmp_path):
     with open(path) as file:
         figures = json.load(file)
     assert figures['widths'] == [0.25, 0.5, 0.75, 1.0]
-    assert set(figures['teacher_over_static']) == {'0.25', '0.5', '0.75', '1'}
+    for key in ('teacher_over_static', 'fast_over_static'):
+        assert set(figures[key]) == {'0.25', '0.5', '0.75', '1'}
     names = set(figures['iteration_seconds'])
-    assert {'student', 'kd', 'pwkd@0.25', 'pwkd@1', 'kd-static@0.5',
-            'pwkd-sliced@0.75'} <= names
-    weighted = sum(figures['iteration_seconds'][f'pwkd@{w:g}']
-                   for w in figures['widths']) / 4
-    assert figures['pwkd_over_kd'] == pytest.approx(
-        weighted / figures['iteration_seconds']['kd'])
+    assert {'student', 'kd', 'kd-fast', 'pwkd@0.25', 'pwkd@1',
+            'pwkd-fp32@0.5', 'kd-static@0.5', 'pwkd-sliced@0.75'} <= names
+    steps, forwards = (figures[key] for key in ('iteration_seconds',
+                                                'teacher_forward_seconds'))
+    weighted = sum(steps[f'pwkd@{w:g}'] for w in figures['widths']) / 4
+    assert figures['pwkd_over_kd'] == pytest.approx(weighted / steps['kd'])
+    assert figures['kd_fast_over_kd'] == pytest.approx(
+        steps['kd-fast'] / steps['kd'])
+    assert figures['fast_over_static']['0.5'] == pytest.approx(
+        forwards['fast@0.5'] / forwards['static@0.5'])
+    assert figures['teacher_dtype'] in ('bfloat16', 'float16', 'float32')
 
 
 def test_accuracy_writes_markdown_json_and_png(tmp_path):
@@ -66,3 +72,20 @@ def test_accuracy_writes_markdown_json_and_png(tmp_path):
     # An existing report is kept unless --force.
     again = run('accuracy.py', *args, '--work-dir', str(tmp_path / 'w2'))
     assert again.returncode != 0 and 'exists' in again.stderr
+
+
+def test_teacher_families_table_at_a_tiny_input(tmp_path):
+    path = str(tmp_path / 'families.json')
+    result = run('teacher_families.py', '--small', '--input-size', '32',
+                 '--families', 'RegNetX', 'DenseNet', '--json', path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '| RegNetX | ' in result.stdout and '| DenseNet | ' in result.stdout
+    with open(path) as file:
+        rows = {row['architecture']: row for row in json.load(file)['rows']}
+    for row in rows.values():
+        widths = row['widths']
+        assert set(widths) == {'0.25', '0.5', '0.75', '1'}
+        assert widths['0.25']['flops'] <= 0.25 * widths['1']['flops']
+        assert widths['0.25']['params'] <= 0.35 * widths['1']['params']
+        assert row['whole_layers'] == 0 and row['refused'] is None
+        assert row['export'].startswith('no: no width recipe')

@@ -147,3 +147,14 @@ def test_disabling_again_is_a_no_op():
     assert sys.modules[MODULE_NAME] is stand_in
     import mmrazor.structures.quantization as again
     assert again is stand_in
+
+
+def test_a_backend_config_lookup_raises_the_reason():
+    from mmrazor.structures.quantization import BackendConfigs
+
+    assert 'native' not in BackendConfigs and len(BackendConfigs) == 0
+    with pytest.raises(MMRazorQuantizationUnavailable) as info:
+        BackendConfigs['native']
+    assert not isinstance(info.value, KeyError)
+    assert "'native'" in str(info.value)
+    assert_unavailable_message(info.value)

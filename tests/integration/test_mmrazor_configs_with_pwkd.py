@@ -9,6 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
+from mmengine.runner import CheckpointLoader
 from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS
 
@@ -126,21 +127,80 @@ def test_fitnets_with_other_feature_strategies(tmp_path, strategy):
     train_every_width(model, batch(1000))
 
 
+@pytest.fixture
+def checkpoints_read(monkeypatch):
+    """The files and URLs every checkpoint load reads, in order."""
+    reads = []
+    original = CheckpointLoader.load_checkpoint.__func__
+
+    def load_checkpoint(cls, filename, *args, **kwargs):
+        reads.append(filename)
+        return original(cls, filename, *args, **kwargs)
+
+    monkeypatch.setattr(CheckpointLoader, 'load_checkpoint',
+                        classmethod(load_checkpoint))
+    return reads
+
+
+def student_side_offline(cfg):
+    """Drop the student side's downloads; the teacher stays as shipped
+    (its pre-trained weights and teacher_ckpt name URLs)."""
+    offline(cfg.model.architecture)
+    init_cfg = cfg.model.get('init_cfg')
+    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        cfg.model.pop('init_cfg')  # a previous stage's student checkpoint
+
+
 @pytest.mark.parametrize('config', CONFIGS, ids=osp.basename)
-def test_shipped_config_with_a_pwkd_block(tmp_path, config):
+def test_shipped_config_with_a_pwkd_block(tmp_path, config, checkpoints_read):
     method = osp.basename(osp.dirname(config))
     cfg = Config.fromfile(config)
-    offline(cfg._cfg_dict)
+    student_side_offline(cfg)
     if method in REFUSED:
         cfg.pwkd = dict(teacher_ckpt=config)
         with pytest.raises(ValueError, match=REFUSED[method]):
             prepare_train_config(cfg)
         return
-    cfg.pwkd = dict(
-        teacher_ckpt=slimmable_teacher_checkpoint(
-            cfg.model.teacher, str(tmp_path / 'teacher.pth')))
+    teacher = copy.deepcopy(cfg.model.teacher)
+    offline(teacher)
+    ckpt = slimmable_teacher_checkpoint(teacher, str(tmp_path / 'teacher.pth'))
+    cfg.pwkd = dict(teacher_ckpt=ckpt)
     cfg = prepare_train_config(cfg)
     model = MODELS.build(cfg.model)
+    model.init_weights()
+    # Nothing of the base teacher's own weights is fetched or read.
+    assert set(checkpoints_read) == {ckpt}
     train_every_width(
         model, batch(10 if 'cifar10' in osp.basename(config) else 1000))
     assert not any(p.requires_grad for p in model.teacher.parameters())
+
+
+def test_a_whole_model_pretrained_init_keeps_the_slimmable_teacher(tmp_path):
+    """Factor Transfer's second stage starts from the first stage's whole
+    model; an ordinary teacher in that file must not overwrite the
+    slimmable one."""
+    config = osp.join(
+        SHIPPED, 'factor_transfer',
+        'factor-transfer_backbone_resnet50_resnet18_8xb16_cifar10_train.py')
+    cfg = Config.fromfile(config)
+    offline(cfg._cfg_dict)
+    ckpt = slimmable_teacher_checkpoint(cfg.model.teacher,
+                                        str(tmp_path / 'teacher.pth'))
+    cfg.pwkd = dict(teacher_ckpt=ckpt)
+    cfg = prepare_train_config(cfg)
+    ordinary = MODELS.build(copy.deepcopy(cfg.model.teacher))
+    stage_one = str(tmp_path / 'stage_one.pth')
+    torch.save({
+        'state_dict': {
+            f'teacher.{k}': v + 1
+            for k, v in ordinary.state_dict().items()
+        }
+    }, stage_one)
+    cfg.model.init_cfg = dict(type='Pretrained', checkpoint=stage_one)
+    model = MODELS.build(cfg.model)
+    before = copy.deepcopy(model.teacher.state_dict())
+    model.init_weights()
+    conv = 'backbone.conv1.weight'
+    assert conv in ordinary.state_dict()
+    for key, value in model.teacher.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)

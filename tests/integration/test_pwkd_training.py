@@ -34,7 +34,7 @@ class RecordPWKDProgress(Hook):
                          outputs=None):
         stage = runner.message_hub.get_scalar('train/pwkd/stage').current()
         RecordPWKDProgress.records.append(
-            (runner.epoch, runner.iter - 1, stage) + self.used)
+            (runner.epoch, runner.iter, stage) + self.used)
 
 
 def pwkd_digits_cfg(work_dir, teacher_ckpt, max_epochs=8, **pwkd):

@@ -28,4 +28,4 @@ def test_demo_runs_the_whole_pipeline_and_prints_the_table(tmp_path):
         '--teacher-epochs', '1', '--student-epochs', '4'
     ], capture_output=True, text=True, timeout=600)
     assert again.returncode != 0
-    assert 'already holds the checkpoints' in again.stderr
+    assert 'already holds checkpoints' in again.stderr

@@ -38,7 +38,7 @@ def test_train_resume_test_and_work_dir_guard(tmp_path):
     again = run_tool(train, config, '--work-dir', work_dir, '--cfg-options',
                      'train_cfg.max_epochs=1', *SMALL)
     assert again.returncode != 0
-    assert 'already holds the checkpoints' in again.stderr
+    assert 'already holds checkpoints (epoch_1.pth)' in again.stderr
     assert '--resume' in again.stderr
     assert os.stat(ckpt).st_mtime_ns == mtime
 

@@ -6,7 +6,21 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from mmrazor.registry import HOOKS
 
-from ...models.utils import check_widths, stage_index
+from ...models.utils import check_widths, stage_boundaries, stage_index
+from .resume_plan import (PLAN_INFO_KEY, check_resumed_plan,
+                          lr_cycle_schedulers, run_plan)
+
+#: Where checkpoints hold the teacher's mutator config.
+TEACHER_MUTATOR_META = 'pwkd_teacher_mutator'
+
+
+def _plain(value):
+    """Plain dicts and lists (a checkpoint loads them weights-only)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(item) for item in value)
+    return value
 
 
 @HOOKS.register_module()
@@ -17,6 +31,12 @@ class PWKDStageHook(Hook):
     iteration for iteration-based training), so a resumed run lands in the
     right stage at the right width. Every iteration logs ``pwkd/stage``
     (1-based) and ``pwkd/teacher_width`` next to the learning rate.
+
+    The run's plan (training length, widths, stage lengths and the
+    ``PWKDCyclicLR`` cycle) is kept in the message hub, so every checkpoint
+    holds it. A resumed run whose config plans otherwise is refused before
+    its first step, naming what changed, unless ``accept_new_plan``: then
+    stage, width and learning rate all follow the config's plan.
 
     Args:
         widths (Sequence[float]): The teacher width of each stage,
@@ -29,6 +49,13 @@ class PWKDStageHook(Hook):
         reset_optimizer_state (bool): Clear the optimizer state (e.g. SGD
             momentum) when a new stage starts. Defaults to False (the state
             carries over).
+        accept_new_plan (bool): On resume, continue with this plan when the
+            checkpoint followed another one (``pwkd.accept_new_plan``).
+            Defaults to False (such a resume is refused).
+        teacher_mutator (dict, optional): The slimmable teacher's mutator
+            config, written into every checkpoint's meta
+            (``pwkd_teacher_mutator``) so that the checkpoint alone rebuilds
+            the teacher (``tools/test.py``). Defaults to None.
     """
 
     priority = 'ABOVE_NORMAL'
@@ -37,7 +64,9 @@ class PWKDStageHook(Hook):
                  widths: Sequence[float],
                  stage_lengths: Sequence[int],
                  by_epoch: bool = True,
-                 reset_optimizer_state: bool = False) -> None:
+                 reset_optimizer_state: bool = False,
+                 accept_new_plan: bool = False,
+                 teacher_mutator: Optional[dict] = None) -> None:
         self.widths = check_widths(widths)
         if len(stage_lengths) != len(self.widths):
             raise ValueError(
@@ -46,6 +75,8 @@ class PWKDStageHook(Hook):
         self.stage_lengths = [int(length) for length in stage_lengths]
         self.by_epoch = by_epoch
         self.reset_optimizer_state = reset_optimizer_state
+        self.accept_new_plan = accept_new_plan
+        self.teacher_mutator = teacher_mutator
         self.stage: Optional[int] = None
 
     def _teacher_mutator(self, runner):
@@ -66,8 +97,32 @@ class PWKDStageHook(Hook):
                 f'stage_lengths {self.stage_lengths} add up to '
                 f'{sum(self.stage_lengths)} {unit}, but the run trains '
                 f'{total} {unit}')
+        self._follow_one_plan(runner, total)
         self.stage = None
         self._enter_stage(runner, new_stage=False)
+
+    def _follow_one_plan(self, runner, total: int) -> None:
+        """Refuse (or, accepted, apply) a plan the resumed checkpoint did not
+        follow; record this run's plan for its checkpoints."""
+        length_key = ('train_cfg.max_epochs'
+                      if self.by_epoch else 'train_cfg.max_iters')
+        plan = run_plan(length_key, total, self.widths, self.stage_lengths,
+                        runner.param_schedulers)
+        changes = check_resumed_plan(
+            runner.message_hub.get_info(PLAN_INFO_KEY), plan,
+            self.accept_new_plan)
+        if changes:
+            for scheduler in lr_cycle_schedulers(runner.param_schedulers):
+                scheduler.apply_current_value()
+            runner.logger.warning(
+                'PWKD: continuing with the config\'s plan, not the resumed '
+                f'checkpoint\'s ({"; ".join(changes)})')
+        runner.message_hub.update_info(PLAN_INFO_KEY, plan)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.teacher_mutator is not None:
+            checkpoint.setdefault('meta', {})[TEACHER_MUTATOR_META] = \
+                _plain(self.teacher_mutator)
 
     def before_train_epoch(self, runner) -> None:
         if self.by_epoch:
@@ -98,7 +153,10 @@ class PWKDStageHook(Hook):
                     wrappers, OptimWrapperDict) else [wrappers]):
                 wrapper.optimizer.state.clear()
         self.stage = stage
+        unit = 'epoch' if self.by_epoch else 'iteration'
+        start = stage_boundaries(self.stage_lengths)[stage]
+        resumed = f' (resumed at {unit} {progress + 1})' \
+            if progress != start else ''
         runner.logger.info(
             f'PWKD stage {stage + 1}/{len(self.widths)}: teacher width '
-            f'{self.widths[stage]:g} from '
-            f'{"epoch" if self.by_epoch else "iteration"} {progress + 1}')
+            f'{self.widths[stage]:g} from {unit} {start + 1}{resumed}')

@@ -11,6 +11,12 @@ from ...models.utils import stage_boundaries, stage_index
 
 CYCLE_MODES = ('cosine', 'step', 'constant')
 
+#: What the config decides; a checkpoint restores only the progress (the
+#: step counts and the last values), never these.
+PLAN_ATTRIBUTES = ('stage_lengths', 'starts', 'mode', 'eta_min',
+                   'eta_min_ratio', 'warmup_length', 'warmup_start_ratio',
+                   'step_milestones', 'gamma', 'begin', 'end', 'by_epoch')
+
 
 @PARAM_SCHEDULERS.register_module()
 class StageCyclicParamScheduler(_ParamScheduler):
@@ -26,7 +32,10 @@ class StageCyclicParamScheduler(_ParamScheduler):
     * ``'constant'``: the base value.
 
     The value follows from the step count alone (closed form), so a resumed
-    run lands on exactly the value an uninterrupted run has there. Unlike
+    run lands on exactly the value an uninterrupted run has there; the
+    plan (stage lengths, mode, floor, warm-up, ...) always comes from the
+    config, a checkpoint restores only the progress, so the learning rate
+    follows the same plan as ``PWKDStageHook``'s stages. Unlike
     chained mmengine schedulers, it restarts from the base value (mmengine's
     chainable ``CosineAnnealingLR`` per stage would start from the current
     value instead).
@@ -140,6 +149,44 @@ class StageCyclicParamScheduler(_ParamScheduler):
 
     def _get_value(self):
         return [self.value_at(base, self.last_step) for base in self.base_values]
+
+    def plan(self) -> dict:
+        """The schedule this scheduler follows (plain values).
+
+        Returns:
+            dict: The stage lengths (in the scheduler's steps), mode, floor,
+            warm-up and step settings.
+        """
+        return dict(
+            stage_lengths=list(self.stage_lengths),
+            by_epoch=self.by_epoch,
+            mode=self.mode,
+            eta_min=self.eta_min,
+            eta_min_ratio=self.eta_min_ratio,
+            warmup_length=self.warmup_length,
+            warmup_start_ratio=self.warmup_start_ratio,
+            step_milestones=list(self.step_milestones),
+            gamma=self.gamma)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the progress; keep the plan of the config.
+
+        Args:
+            state_dict (dict): A state from :meth:`state_dict`.
+        """
+        self.__dict__.update({
+            key: value
+            for key, value in state_dict.items()
+            if key not in PLAN_ATTRIBUTES
+        })
+
+    def apply_current_value(self) -> None:
+        """Set the optimizer to this schedule's value at the current step
+        (after a resume whose checkpoint followed another plan)."""
+        values = self._get_value()
+        for group, value in zip(self.optimizer.param_groups, values):
+            group[self.param_name] = value
+        self._last_value = values
 
 
 @PARAM_SCHEDULERS.register_module()

@@ -1,3 +1,4 @@
+from .fast_teacher_distill import FastTeacherDistill
 from .full_width_checkpoint import (CheckpointMismatchError,
                                     load_full_width_checkpoint)
 from .partial_teacher import (NotASlimmableCheckpointError,
@@ -10,5 +11,5 @@ __all__ = [
     'SlimmableTeacher', 'SlimmableTeacherDDP', 'train_widths_jointly',
     'load_full_width_checkpoint', 'CheckpointMismatchError', 'PWKDDistill',
     'build_partial_teacher', 'read_slimmable_teacher',
-    'NotASlimmableCheckpointError'
+    'NotASlimmableCheckpointError', 'FastTeacherDistill'
 ]

@@ -4,6 +4,8 @@ import re
 import torch.nn as nn
 from mmengine.runner import CheckpointLoader
 
+from .slimmable_checkpoint import slimmable_teacher_config
+
 _CANDIDATE_BN = re.compile(r'^(.*)\.candidate_bn\.(\d+)\.(\w+)$')
 
 
@@ -14,7 +16,9 @@ class CheckpointMismatchError(ValueError):
 def _plain_state_dict(path: str) -> dict:
     checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     state = checkpoint.get('state_dict', checkpoint)
-    if any('candidate_bn' in key for key in state):
+    # Its training config says so; a bare state dict, its private norms.
+    if slimmable_teacher_config(checkpoint) is not None or any(
+            'candidate_bn' in key for key in state):
         raise CheckpointMismatchError(
             f'{path} is already a slimmable checkpoint; give it as '
             '`load_from` / teacher_ckpt instead of init_from')

@@ -8,11 +8,14 @@ import copy
 from typing import Dict
 
 import torch
-from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
 from mmrazor.models.mutables import BaseMutable
 from mmrazor.registry import MODELS
 from mmrazor.structures.subnet.fix_subnet import _dynamic_to_static
+
+from .fast_teacher import copy_without_hooks
+from .slimmable_checkpoint import (slimmable_teacher_config,
+                                   trained_model_config)
 
 WIDTH_MUTATOR = 'width_mutator'
 
@@ -32,30 +35,23 @@ def read_slimmable_teacher(path: str) -> Dict:
         ``mutator`` (the mutator config the teacher was trained with).
 
     Raises:
-        NotASlimmableCheckpointError: For an ordinary classifier checkpoint
-            or one without the training config in its meta.
+        NotASlimmableCheckpointError: Unless the training config in its meta
+            is a ``SlimmableTeacher``'s (:func:`slimmable_teacher_config`).
     """
     checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     state = checkpoint.get('state_dict', checkpoint)
-    if not any('.candidate_bn.' in key for key in state):
+    model_cfg = slimmable_teacher_config(checkpoint)
+    if model_cfg is None:
+        trained = trained_model_config(checkpoint)
+        trained_as = (f' (it was trained as a {trained.get("type")})'
+                      if trained else '')
         raise NotASlimmableCheckpointError(
             f'teacher checkpoint {path} is an ordinary (not slimmable) '
-            'checkpoint. Make a slimmable teacher from it first: train its '
-            'config with a `slimmable = dict(init_from="<this checkpoint>")` '
+            f'checkpoint{trained_as}. Make a slimmable teacher from it first: '
+            'train its config with a '
+            '`slimmable = dict(init_from="<this checkpoint>")` '
             'block (python tools/train.py TEACHER_CONFIG), then give that '
             "run's checkpoint as pwkd.teacher_ckpt")
-    text = checkpoint.get('meta', {}).get('cfg')
-    if not text:
-        raise NotASlimmableCheckpointError(
-            f'teacher checkpoint {path} has no training config in its meta, '
-            'so its widths are unknown; use a checkpoint written by '
-            'tools/train.py with a `slimmable` block')
-    model_cfg = Config.fromstring(text, '.py').model
-    if model_cfg.get('type') not in ('SlimmableTeacher',
-                                     'mmrazor.SlimmableTeacher'):
-        raise NotASlimmableCheckpointError(
-            f'teacher checkpoint {path} was trained as a '
-            f'{model_cfg.get("type")}, not a SlimmableTeacher')
     prefix = 'architecture.'
     weights = {
         key[len(prefix):]: value
@@ -119,15 +115,7 @@ def static_teacher_at_width(teacher: torch.nn.Module) -> torch.nn.Module:
         nn.Module: The static copy, on the teacher's device.
     """
     width = getattr(teacher, WIDTH_MUTATOR).current_width
-    # The copy starts without hooks: their owners (recorders, the
-    # distillation algorithm) must be neither copied nor called by it.
-    memo = {
-        id(hooks): type(hooks)()
-        for module in teacher.modules()
-        for key, hooks in vars(module).items()
-        if 'hook' in key and isinstance(hooks, dict)
-    }
-    static = copy.deepcopy(teacher, memo)
+    static = copy_without_hooks(teacher)
     mutator = getattr(static, WIDTH_MUTATOR)
     mutator.set_width(width)
     mutator.fix_channel_mutables()

@@ -1,19 +1,17 @@
 """Partial to whole distillation around any single-teacher mmrazor method."""
-import functools
-from typing import Dict, List, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
-from mmrazor.models import SingleTeacherDistill
-from mmrazor.models.task_modules import ParameterRecorder
 from mmrazor.registry import MODELS
 
 from ..losses import adapt_distiller
+from .fast_teacher_distill import FastTeacherDistill
 from .partial_teacher import (WIDTH_MUTATOR, build_partial_teacher,
                               static_teacher_at_width)
 
 
 @MODELS.register_module()
-class PWKDDistill(SingleTeacherDistill):
+class PWKDDistill(FastTeacherDistill):
     """Distil from a slimmable teacher whose width grows stage by stage.
 
     Wraps a single-teacher distillation algorithm (``base_type``: mmrazor's
@@ -26,7 +24,10 @@ class PWKDDistill(SingleTeacherDistill):
 
     The teacher forward of a training step runs on an ordinary (static)
     copy of the active width, made when the width changes, so a narrow
-    teacher costs what a network of that width costs; ``self.teacher``
+    teacher costs what a network of that width costs; with
+    ``teacher_precision`` other than ``'fp32'`` that copy is a fast one
+    (batch norms folded, channels-last, reduced precision where the hardware
+    has it natively; see :class:`FastTeacherDistill`). ``self.teacher``
     itself stays slimmable (it is what checkpoints hold).
 
     Args:
@@ -42,31 +43,31 @@ class PWKDDistill(SingleTeacherDistill):
             ``'per_stage'`` (one student-side connector per width). See
             :func:`adapt_distiller`. Defaults to ``'slice'``.
         static_teacher (bool): Run the teacher forward on a static copy of
-            the active width (False: on the slimmable layers, which slice
-            their weights on every forward). Defaults to True.
+            the active width (False: on the slimmable layers as they are,
+            which slice their weights on every forward; ``teacher_precision``
+            does not apply to them). Defaults to True.
+        teacher_precision (str): The static copy's precision: ``'auto'``,
+            ``'bf16'``, ``'fp16'`` or ``'fp32'`` (the static copy as it is).
+            See :class:`FastTeacherDistill`. Defaults to ``'auto'``.
         **kwargs: The wrapped algorithm's other arguments (``architecture``,
-            ``distiller``, ...).
+            ``distiller``, ``fold_bn``, ...).
     """
 
-    def __new__(cls, base_type: str = 'SingleTeacherDistill', **kwargs):
-        base = MODELS.get(base_type)
-        if base is None or not (isinstance(base, type)
-                                and issubclass(base, SingleTeacherDistill)):
-            raise TypeError(
-                f'PWKD wraps SingleTeacherDistill or a subclass of it, got '
-                f'base_type={base_type!r}')
-        return super().__new__(_with_base(cls, base))
-
     def __init__(self,
-                 teacher: Dict,
+                 teacher: dict,
                  teacher_ckpt: str,
                  base_type: str = 'SingleTeacherDistill',
                  widths: Optional[Sequence[float]] = None,
                  feature_strategy: str = 'slice',
                  static_teacher: bool = True,
+                 teacher_precision: str = 'auto',
                  **kwargs) -> None:
         teacher = build_partial_teacher(teacher, teacher_ckpt, widths)
-        super().__init__(teacher=teacher, teacher_ckpt=None, **kwargs)
+        super().__init__(
+            teacher=teacher,
+            teacher_ckpt=None,
+            teacher_precision=teacher_precision if static_teacher else 'fp32',
+            **kwargs)
         # A tuple keeps it out of the submodules (and the state dict); the
         # teacher forward swaps self.teacher for a static copy.
         self._slimmable_teacher = (self.teacher, )
@@ -76,43 +77,26 @@ class PWKDDistill(SingleTeacherDistill):
             self.teacher_mutator)
         self.teacher.eval()
         self.static_teacher = static_teacher
-        self._static_copy = None  # (width, module)
-        self.teacher.register_load_state_dict_pre_hook(
-            self._drop_static_copy)
 
-    def _drop_static_copy(self, *args, **kwargs) -> None:
-        self._static_copy = None
+    def init_weights(self) -> None:
+        """Initialise as the base method does; the teacher keeps the weights
+        of the slimmable checkpoint (a whole-model ``Pretrained`` init_cfg,
+        such as a previous training stage's checkpoint, would otherwise
+        overwrite the layers whose names it shares with them)."""
+        teacher_state = {
+            key: value.clone()
+            for key, value in self.teacher.state_dict().items()
+        }
+        super().init_weights()
+        self.teacher.load_state_dict(teacher_state)
 
-    def active_teacher(self) -> torch.nn.Module:
-        """The module that runs the teacher forward at the active width."""
+    def _teacher_key(self):
+        return self.teacher_mutator.current_width
+
+    def _teacher_source(self) -> torch.nn.Module:
         if not self.static_teacher:
             return self._slimmable_teacher[0]
-        width = self.teacher_mutator.current_width
-        if self._static_copy is None or self._static_copy[0] != width:
-            self._static_copy = None
-            static = static_teacher_at_width(self._slimmable_teacher[0])
-            recorders = self.distiller.teacher_recorders.recorders.values()
-            for recorder in recorders:
-                if isinstance(recorder, ParameterRecorder):
-                    recorder.data_buffer.clear()  # it holds parameters
-            self.distiller.teacher_recorders.initialize(static)
-            self._static_copy = (width, static)
-        return self._static_copy[1]
-
-    def loss(self,
-             batch_inputs: torch.Tensor,
-             data_samples: Optional[List] = None) -> Dict[str, torch.Tensor]:
-        """The base method's losses, its teacher at the active width."""
-        self._modules['teacher'] = self.active_teacher()
-        try:
-            return super().loss(batch_inputs, data_samples)
-        finally:
-            self._modules['teacher'] = self._slimmable_teacher[0]
-
-    def _apply(self, fn, *args, **kwargs):
-        # A moved or cast teacher needs a new copy.
-        self._static_copy = None
-        return super()._apply(fn, *args, **kwargs)
+        return static_teacher_at_width(self._slimmable_teacher[0])
 
     @property
     def teacher_mutator(self):
@@ -124,15 +108,3 @@ class PWKDDistill(SingleTeacherDistill):
         super().train(mode)
         self.teacher.eval()
         return self
-
-
-@functools.lru_cache(maxsize=None)
-def _with_base(pwkd: type, base: type) -> type:
-    """``pwkd`` placed in front of ``base`` (a SingleTeacherDistill
-    subclass), so that ``base``'s own behaviour is kept."""
-    if base is SingleTeacherDistill:
-        return pwkd
-    return type(f'PWKD{base.__name__}', (pwkd, base), {
-        '__module__': pwkd.__module__,
-        '__doc__': pwkd.__doc__
-    })

@@ -1,4 +1,6 @@
 """A classifier trained as weight-sharing sub-networks of every width."""
+import copy
+import logging
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -6,11 +8,13 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from mmrazor.models import SlimmableNetwork
+from mmrazor.models.mutables import BaseMutable
 from mmrazor.models.utils import (add_prefix,
                                   reinitialize_optim_wrapper_count_status)
 from mmrazor.registry import MODELS
+from mmrazor.structures.subnet.fix_subnet import _dynamic_to_static
 
-from ..utils import width_tag
+from ..utils import quiet_logger, width_tag
 from .full_width_checkpoint import load_full_width_checkpoint
 
 
@@ -44,11 +48,14 @@ def train_widths_jointly(algorithm: 'SlimmableTeacher', forward,
                 f'optim_wrapper.accumulative_counts is {counts}; a slimmable '
                 f'teacher accumulates its {len(mutator.widths)} widths itself '
                 '(leave it at 1)')
-        reinitialize_optim_wrapper_count_status(
-            model=forward,
-            optim_wrapper=optim_wrapper,
-            accumulative_counts=len(mutator.widths),
-            verbose=False)
+        # mmengine warns that accumulating gradients over batches with batch
+        # norms may hurt; here every width runs on the same batch.
+        with quiet_logger(logging.ERROR):
+            reinitialize_optim_wrapper_count_status(
+                model=forward,
+                optim_wrapper=optim_wrapper,
+                accumulative_counts=len(mutator.widths),
+                verbose=False)
         algorithm._optim_wrapper_count_status_reinitialized = True
     soft_target = None
     total_losses = dict()
@@ -143,3 +150,30 @@ class SlimmableTeacher(SlimmableNetwork):
                               optim_wrapper):
         return train_widths_jointly(self, self, batch_inputs, data_samples,
                                     optim_wrapper)
+
+    def static_architecture(self, width: float) -> BaseModel:
+        """An ordinary (static) copy of the classifier at ``width``.
+
+        The copy's layers hold that width's weights (the first channels of
+        every sliced layer, that width's private norms), so it costs what a
+        network built at that width costs; the teacher is unchanged.
+
+        Args:
+            width (float): One of the mutator's widths.
+
+        Returns:
+            BaseModel: The static classifier, in eval mode.
+        """
+        current = self.mutator.current_width
+        self.mutator.set_width(width)
+        try:
+            copied = copy.deepcopy(self)
+        finally:
+            self.mutator.set_width(current)
+        copied.mutator.fix_channel_mutables()
+        static = copied.architecture
+        for module in static.modules():
+            if isinstance(module, BaseMutable) and not module.is_fixed:
+                module.fix_chosen(None)
+        _dynamic_to_static(static)
+        return static.eval()

@@ -1,32 +1,23 @@
 """A slimmable-channel mutator that derives every layer's widths itself."""
-import traceback
 from typing import Dict, List, Optional, Sequence
 
 import torch.nn as nn
 from mmengine.logging import MMLogger
 from torch.nn.modules.batchnorm import _BatchNorm
+from mmrazor.models.architectures.dynamic_ops import SwitchableBatchNorm2d
 from mmrazor.models.mutators import SlimmableChannelMutator
 from mmrazor.registry import MODELS
 
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
+from .width_check import (describe_module, innermost_module, macs_per_width,
+                          refuse_mostly_whole)
+
+#: layers that count as "left whole" when no channel unit slices them.
+_LAYER_TYPES = (nn.Conv2d, nn.Linear, _BatchNorm, nn.LayerNorm, nn.GroupNorm)
 
 
 class UntraceableModelError(RuntimeError):
     """The channel tracer could not follow a model."""
-
-
-def _failing_module(model: nn.Module, error: BaseException) -> str:
-    """Name the innermost module of ``model`` whose code raised ``error``."""
-    names = {id(module): name for name, module in model.named_modules()}
-    failing = None
-    for frame, _ in traceback.walk_tb(error.__traceback__):
-        module = frame.f_locals.get('self')
-        if isinstance(module, nn.Module) and id(module) in names:
-            failing = module
-    if failing is None:
-        return f'{type(model).__name__} (the model itself)'
-    name = names[id(failing)] or '<root>'
-    return f"'{name}' ({type(failing).__name__})"
 
 
 @MODELS.register_module()
@@ -46,6 +37,12 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
 
     Subnet ``i`` (``self.subnets[i]``) is width ``widths[i]``.
 
+    Preparing the model checks every width: each runs a forward pass on the
+    tracer's input (a width that fails is refused, naming the module and the
+    reason), and the narrowest width must keep at most half of the whole
+    network's conv and linear FLOPs (``width_macs``), unless
+    ``allow_mostly_whole``.
+
     Args:
         widths (Sequence[float]): Width ratios, strictly ascending, in
             (0, 1], ending at 1.0. Defaults to (0.25, 0.5, 0.75, 1.0).
@@ -55,6 +52,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         parse_cfg (dict): The tracer config. Defaults to mmrazor's
             ``ChannelAnalyzer`` with ``FxTracer`` on a 1x3x32x32 input; give
             ``demo_input`` the shape the model expects.
+        allow_mostly_whole (bool): Accept a teacher whose narrowest width
+            keeps more than half of the whole's FLOPs (layers the tracer
+            cannot slice stay whole). Defaults to False.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -66,6 +66,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                      type='ChannelAnalyzer',
                      demo_input=(1, 3, 32, 32),
                      tracer_type='FxTracer'),
+                 allow_mostly_whole: bool = False,
                  init_cfg: Optional[Dict] = None) -> None:
         self.widths = check_widths(widths)
         for key, value in (('divisor', divisor),
@@ -76,8 +77,13 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                     f'{key} must be a positive integer, got {value!r}')
         self.divisor = divisor
         self.min_channels = min_channels
+        if not isinstance(allow_mostly_whole, bool):
+            raise ValueError('allow_mostly_whole must be True or False, got '
+                             f'{allow_mostly_whole!r}')
+        self.allow_mostly_whole = allow_mostly_whole
         super().__init__(
-            channel_unit_cfg=dict(type='SlimmableChannelUnit', units={}),
+            channel_unit_cfg=dict(type='SlimmableTeacherChannelUnit',
+                                  units={}),
             parse_cfg=dict(parse_cfg),
             init_cfg=init_cfg)
 
@@ -90,13 +96,18 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
 
     def prepare_from_supernet(self, supernet: nn.Module) -> None:
         """Trace ``supernet``, make its layers slimmable, list the subnets."""
+        # A model that fails on the tracer's input fails inside the tracer
+        # with a message that names neither the model's module nor the cause.
+        macs_per_width(None, supernet, self._demo_shape())
         try:
             with quiet_logger():
                 super().prepare_from_supernet(supernet)
         except Exception as error:
             raise UntraceableModelError(
                 f'the channel tracer cannot follow {type(supernet).__name__}:'
-                f' it failed in module {_failing_module(supernet, error)}: '
+                ' it failed in module '
+                f'{describe_module(supernet, innermost_module(supernet, error))}'
+                ': '
                 f'{type(error).__name__}: {error}. Make that module '
                 'traceable by torch.fx (no Python control flow on tensor '
                 'values) or give a traceable equivalent.') from error
@@ -104,12 +115,50 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
             raise UntraceableModelError(
                 f'the channel tracer found no layer of '
                 f'{type(supernet).__name__} whose channels can be slimmed')
-        self._warn_about_whole_layers(supernet)
         self.subnets = [{
             unit.name: unit.candidate_choices[index]
             for unit in self.mutable_units
         } for index in range(len(self.widths))]
+        self._fit_switchable_norms(supernet)
         self.set_width(1.0)
+        self.width_macs = macs_per_width(self, supernet, self._demo_shape())
+        self._warn_about_whole_layers(supernet)
+        if not self.allow_mostly_whole:
+            refuse_mostly_whole(supernet, self.width_macs, self.whole_layers,
+                                self.divisor, self.min_channels)
+
+    def _demo_shape(self) -> Sequence[int]:
+        """The shape of the tracer's input."""
+        demo = self.parse_cfg.get('demo_input', (1, 3, 224, 224))
+        if isinstance(demo, dict):
+            demo = demo.get('input_shape', (1, 3, 224, 224))
+        return tuple(demo)
+
+    def _fit_switchable_norms(self, supernet: nn.Module) -> None:
+        """Give every switchable batch norm a private norm per width.
+
+        mmrazor sizes a ``SwitchableBatchNorm2d``'s private norms from the
+        first unit that holds it. Where several units feed one norm (a
+        concatenation: DenseNet) or a unit appears once per group (grouped
+        convolutions: ResNeXt, RegNetX) the channels that reach it are
+        another count, and mmrazor's forward fails with a bare
+        AssertionError. Here the counts are read from each width's masks.
+        """
+        norms = [
+            module for module in supernet.modules()
+            if isinstance(module, SwitchableBatchNorm2d)
+        ]
+        counts = {id(norm): set() for norm in norms}
+        for subnet in self.subnets:
+            self.set_choices(subnet)
+            for norm in norms:
+                counts[id(norm)].add(norm.activated_channel_num())
+        for norm in norms:
+            have = {int(key) for key in norm.candidate_bn}
+            if not counts[id(norm)] <= have | {norm.num_features}:
+                norm.candidate_bn = nn.ModuleDict()
+                norm.init_candidates(
+                    sorted(counts[id(norm)] | {norm.num_features}))
 
     def _warn_about_whole_layers(self, supernet: nn.Module) -> None:
         """Name the layers the tracer could not make slimmable.
@@ -125,7 +174,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         }
         layers = [
             name for name, module in supernet.named_modules()
-            if isinstance(module, (nn.Conv2d, nn.Linear, _BatchNorm))
+            if isinstance(module, _LAYER_TYPES)
             and '.candidate_bn.' not in name
         ]
         linears = [

@@ -22,7 +22,10 @@ def model_cfg(digits_slimmable_teacher_ckpt):
     cfg = Config.fromfile(
         config_path('pwkd/pwkd_kd_resnet20_resnet8_digits.py'))
     cfg.pwkd.teacher_ckpt = digits_slimmable_teacher_ckpt
-    return prepare_train_config(cfg).model
+    # The static copy as it is; the fast copy: test_fast_teacher*.py.
+    model = prepare_train_config(cfg).model
+    model.teacher_precision = 'fp32'
+    return model
 
 
 def batch(size=6):

@@ -1,0 +1,193 @@
+"""The teacher families table: how partial each width of a teacher is.
+
+For every family (mmpretrain's ImageNet configs, input 224 by default) a
+``slimmable`` block is added and the slimmable teacher is built (not
+trained: the figures depend on the architecture only). For each width the
+static copy a PWKD student distils from is measured: parameters and conv +
+linear multiply-adds (FLOPs) per image, as a share of the whole network;
+then the layers the channel tracer leaves whole, and whether
+``tools/export_width.py`` can write width 0.25 as an ordinary mmpretrain
+config (same parameter names and shapes, outputs within 1e-5).
+
+    python benchmarks/teacher_families.py [--input-size 224] [--json OUT]
+    python benchmarks/teacher_families.py --small --input-size 32   # fast
+
+A family whose teacher is refused (a width that cannot run, or a narrowest
+width that keeps more than half of the FLOPs) is measured anyway with
+``allow_mostly_whole=True`` and marked as refused.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import pwkd_plugin  # noqa: E402,F401
+from mmengine.config import Config, ConfigDict  # noqa: E402
+from mmengine.hub import get_config  # noqa: E402
+from mmrazor.registry import MODELS  # noqa: E402
+
+from pwkd_plugin.apis.ordinary_config import (  # noqa: E402
+    WidthExportError, build_classifier, strip_model_scope)
+from pwkd_plugin.apis.slimmable_block import (  # noqa: E402
+    check_slimmable_block, slimmable_model)
+from pwkd_plugin.apis.width_export import (  # noqa: E402
+    TOLERANCE, compare_state_shapes, static_classifier_config)
+from pwkd_plugin.models.mutators import (  # noqa: E402
+    MostlyWholeTeacherError, UntraceableModelError, WidthForwardError)
+from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
+from pwkd_plugin.models.utils.conv_linear_macs import \
+    conv_linear_macs  # noqa: E402
+from pwkd_plugin.testing.teacher_families import (  # noqa: E402
+    SMALL_FAMILIES, small_family)
+
+#: architecture -> mmpretrain config.
+IMAGENET_FAMILIES = {
+    'ResNet-50': 'mmpretrain::resnet/resnet50_8xb32_in1k.py',
+    'ResNeXt-50 32x4d': 'mmpretrain::resnext/resnext50-32x4d_8xb32_in1k.py',
+    'RegNetX-400MF': 'mmpretrain::regnet/regnetx-400mf_8xb128_in1k.py',
+    'DenseNet-121': 'mmpretrain::densenet/densenet121_4xb256_in1k.py',
+    'EfficientNet-B0': 'mmpretrain::efficientnet/efficientnet-b0_8xb32_in1k.py',
+    'MobileNetV2': 'mmpretrain::mobilenet_v2/mobilenet-v2_8xb32_in1k.py',
+    'ShuffleNetV2 1x':
+    'mmpretrain::shufflenet_v2/shufflenet-v2-1x_16xb64_in1k.py',
+    'ConvNeXt-T': 'mmpretrain::convnext/convnext-tiny_32xb128_in1k.py',
+}
+WIDTHS = (0.25, 0.5, 0.75, 1.0)
+
+
+def build_teacher(classifier: dict, size: int, allow_mostly_whole: bool):
+    cfg = Config(dict(model=classifier, default_scope='mmpretrain'))
+    settings = check_slimmable_block(
+        dict(widths=WIDTHS, input_shape=(3, size, size),
+             allow_mostly_whole=allow_mostly_whole), for_training=False)
+    model_cfg = slimmable_model(cfg, settings)
+    with quiet_logger():
+        return MODELS.build(model_cfg), model_cfg
+
+
+def export_check(model, model_cfg: ConfigDict, inputs) -> str:
+    """Whether width 0.25 can be written as an ordinary config."""
+    classifier = strip_model_scope(model_cfg['architecture'])
+    classifier.pop('data_preprocessor', None)
+    backbone = str(classifier['backbone']['type']).split('.')[-1]
+    try:
+        plain_cfg = static_classifier_config(classifier, WIDTHS[0])
+        with quiet_logger():
+            plain = build_classifier(plain_cfg)
+        static = model.static_architecture(WIDTHS[0])
+        state = static.state_dict()
+        compare_state_shapes(plain.state_dict(), state, backbone)
+        plain.load_state_dict(state, strict=True)
+        plain.eval()
+        with torch.no_grad():
+            gap = (plain(inputs, mode='tensor') -
+                   static(inputs, mode='tensor')).abs().max().item()
+        if not gap <= TOLERANCE:
+            return f'no: outputs differ by {gap:.2g}'
+        return 'yes'
+    except WidthExportError as error:
+        text = str(error)
+        if 'no width recipe' in text:
+            return 'no: no width recipe'
+        if 'does not reproduce' in text:
+            return 'no: its width recipe does not reproduce the network'
+        return f'no: {text}'
+
+
+
+def measure(name: str, classifier: dict, size: int) -> dict:
+    """One row of the table."""
+    torch.manual_seed(0)
+    refused = None
+    start = time.time()
+    try:
+        model, model_cfg = build_teacher(classifier, size, False)
+    except MostlyWholeTeacherError as error:
+        refused = str(error)
+        model, model_cfg = build_teacher(classifier, size, True)
+    except (UntraceableModelError, WidthForwardError) as error:
+        return dict(architecture=name, refused=str(error), widths={})
+    model.eval()
+    inputs = torch.rand(1, 3, size, size)
+    widths = {}
+    for width in WIDTHS:
+        static = model.static_architecture(width)
+        macs = conv_linear_macs(static,
+                                lambda: static(inputs, mode='tensor'))
+        widths[f'{width:g}'] = dict(
+            flops=macs, params=sum(p.numel() for p in static.parameters()))
+    return dict(
+        architecture=name,
+        widths=widths,
+        whole_layers=len(model.mutator.whole_layers),
+        export=export_check(model, model_cfg, inputs),
+        refused=refused,
+        seconds=round(time.time() - start, 1))
+
+
+def table(rows) -> str:
+    lines = [
+        '| architecture | params (M) at width 1 | GFLOPs at width 1 | '
+        'FLOPs / params of the whole at 0.25, 0.5, 0.75 | layers left whole '
+        '| export of width 0.25 |', '|---|---|---|---|---|---|'
+    ]
+    for row in rows:
+        if not row['widths']:
+            lines.append(f'| {row["architecture"]} | refused: '
+                         f'{row["refused"][:160]} | | | | |')
+            continue
+        whole = row['widths']['1']
+        shares = ', '.join(
+            f'{row["widths"][w]["flops"] / whole["flops"]:.3f} / '
+            f'{row["widths"][w]["params"] / whole["params"]:.3f}'
+            for w in ('0.25', '0.5', '0.75'))
+        note = ' (refused unless `allow_mostly_whole=True`)' \
+            if row['refused'] else ''
+        lines.append(
+            f'| {row["architecture"]} | {whole["params"] / 1e6:.2f} | '
+            f'{whole["flops"] / 1e9:.3f} | {shares}{note} | '
+            f'{row["whole_layers"]} | {row["export"]} |')
+    return '\n'.join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--input-size', type=int, default=224)
+    parser.add_argument('--small', action='store_true',
+                        help='the small members of the test suite instead '
+                        'of the ImageNet configs')
+    parser.add_argument('--families', nargs='*', help='a subset, by name')
+    parser.add_argument('--json', help='also write the figures here')
+    args = parser.parse_args(argv)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.small:
+        families = {name: small_family(name) for name in SMALL_FAMILIES}
+    else:
+        families = {
+            name: get_config(path).model.to_dict()
+            for name, path in IMAGENET_FAMILIES.items()
+            if not args.families or name in args.families
+        }
+    if args.families:
+        families = {k: v for k, v in families.items() if k in args.families}
+    rows = []
+    for name, classifier in families.items():
+        rows.append(measure(name, classifier, args.input_size))
+        print(f'# {name}: {rows[-1].get("seconds", "-")} s', flush=True)
+    print(f'input {args.input_size}x{args.input_size}, FLOPs = conv + linear '
+          'multiply-adds per image of the static copy')
+    print(table(rows))
+    if args.json:
+        with open(args.json, 'w') as file:
+            json.dump(dict(input_size=args.input_size, rows=rows), file,
+                      indent=2)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

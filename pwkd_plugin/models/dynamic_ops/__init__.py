@@ -1,0 +1,23 @@
+"""Slimmable (dynamic) versions of layers mmrazor's units do not replace.
+
+``DYNAMIC_OPS`` maps a layer type to the dynamic op that replaces it in a
+slimmable teacher (:class:`SlimmableTeacherChannelUnit`); mmrazor's own ops
+serve plain convolutions (grouped and depthwise included), linear layers and
+batch norms.
+"""
+import torch.nn as nn
+from mmcv.cnn.bricks import Conv2dAdaptivePadding
+from mmrazor.models.architectures import dynamic_ops as razor_ops
+
+from .adaptive_padding_conv import SlimmableConv2dAdaptivePadding
+
+#: exact layer type -> dynamic op. Looked up by exact type, as mmrazor does:
+#: a subclass with its own forward needs its own op.
+DYNAMIC_OPS = {
+    nn.Conv2d: razor_ops.DynamicConv2d,
+    Conv2dAdaptivePadding: SlimmableConv2dAdaptivePadding,
+    nn.BatchNorm2d: razor_ops.SwitchableBatchNorm2d,
+    nn.Linear: razor_ops.DynamicLinear,
+}
+
+__all__ = ['DYNAMIC_OPS', 'SlimmableConv2dAdaptivePadding']

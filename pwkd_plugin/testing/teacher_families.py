@@ -1,0 +1,51 @@
+"""Small members of the CNN families a slimmable teacher is made from.
+
+Each entry is a classifier config (10 classes) of a backbone family at a
+size that traces and trains in seconds on a 32x32 input; the benchmark
+``benchmarks/teacher_families.py`` measures the ImageNet-sized ones.
+"""
+import copy
+
+
+def classifier(backbone: dict, in_channels: int, num_classes: int = 10):
+    """An mmpretrain ``ImageClassifier`` around ``backbone``."""
+    return dict(
+        type='ImageClassifier',
+        backbone=backbone,
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(
+            type='LinearClsHead',
+            num_classes=num_classes,
+            in_channels=in_channels,
+            loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+
+
+#: family -> (what it exercises, small classifier config).
+SMALL_FAMILIES = {
+    'ResNeXt': ('grouped convolutions',
+                classifier(
+                    dict(type='ResNeXt', depth=50, groups=8,
+                         width_per_group=4, num_stages=2, strides=(1, 2),
+                         dilations=(1, 1), out_indices=(1, ),
+                         stem_channels=16, base_channels=16), 128)),
+    'RegNetX': ('grouped convolutions',
+                classifier(
+                    dict(type='RegNet',
+                         arch=dict(w0=16, wa=16.0, wm=2.0, group_w=8,
+                                   depth=4, bot_mul=1.0),
+                         strides=(2, 2, 2), dilations=(1, 1, 1),
+                         out_indices=(2, )), 64)),
+    'DenseNet': ('concatenation',
+                 classifier(
+                     dict(type='DenseNet',
+                          arch=dict(growth_rate=8, depths=[2, 2],
+                                    init_channels=16)), 32)),
+    'EfficientNet-B0': ('depthwise + squeeze-excitation, "same" padding',
+                        classifier(dict(type='EfficientNet', arch='b0'),
+                                   1280)),
+}
+
+
+def small_family(name: str) -> dict:
+    """A copy of the classifier config of ``name``."""
+    return copy.deepcopy(SMALL_FAMILIES[name][1])

@@ -1,0 +1,109 @@
+"""Grouped and concatenated CNN families as partial teachers.
+
+Each family (a small member, 32x32 digits) trains as a slimmable teacher
+with a real Runner at every width, validates every width, is read back as a
+slimmable teacher checkpoint and rebuilt as a PWKD teacher; at width 0.25 its
+static copy keeps at most 0.25 of the whole's FLOPs and 0.35 of its
+parameters, and computes what the slimmable network computes.
+(EfficientNet-B0, 4M parameters, is checked without training in
+``tests/models/mutators/test_teacher_family_widths.py``.)
+"""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+
+from pwkd_plugin.apis import prepare_train_config
+from pwkd_plugin.apis.ordinary_config import WidthExportError
+from pwkd_plugin.apis.width_export import export_width
+from pwkd_plugin.models.algorithms import (build_partial_teacher,
+                                           read_slimmable_teacher)
+from pwkd_plugin.models.algorithms.partial_teacher import (
+    WIDTH_MUTATOR, static_teacher_at_width)
+from pwkd_plugin.models.utils.conv_linear_macs import conv_linear_macs
+from pwkd_plugin.testing.teacher_families import small_family
+
+from ..conftest import config_path, shrink
+
+SIZE = 32
+WIDTHS = (0.25, 0.5, 0.75, 1.0)
+
+
+def family_cfg(name, work_dir):
+    cfg = Config.fromfile(config_path('demo/resnet20_digits.py'))
+    cfg.model = small_family(name)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.image_size = SIZE
+        cfg[loader].dataset.pipeline = [dict(type='PackInputs')]
+    cfg.slimmable = dict(widths=WIDTHS, input_shape=(3, SIZE, SIZE))
+    cfg = prepare_train_config(cfg)
+    return shrink(
+        cfg, work_dir, num_train=16, num_val=8, max_epochs=1, batch_size=8)
+
+
+def cost(model, inputs):
+    macs = conv_linear_macs(model, lambda: model(inputs, mode='tensor'),
+                            len(inputs))
+    return macs, sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize('name', ['ResNeXt', 'RegNetX', 'DenseNet'])
+def test_family_is_a_partial_teacher(name, tmp_path):
+    torch.manual_seed(0)
+    cfg = family_cfg(name, str(tmp_path / name))
+    runner = Runner.from_cfg(cfg)
+    model = runner.model
+    assert model.mutator.whole_layers == []
+    runner.train()
+
+    scalars = runner.message_hub.log_scalars
+    for width in WIDTHS:
+        tag = f'width_{width:g}'
+        assert torch.isfinite(
+            torch.tensor(scalars[f'train/{tag}.loss'].current())), tag
+        assert 0 <= scalars[f'val/{tag}/accuracy/top1'].current() <= 100
+
+    # The static copy of width 0.25 is the slimmable network at 0.25, and
+    # genuinely partial.
+    inputs = torch.rand(2, 3, SIZE, SIZE, generator=torch.Generator()
+                        .manual_seed(0))
+    model.eval()
+    whole_macs, whole_params = cost(model.static_architecture(1.0), inputs)
+    static = model.static_architecture(0.25)
+    macs, params = cost(static, inputs)
+    assert macs <= 0.25 * whole_macs, (macs / whole_macs)
+    assert params <= 0.35 * whole_params, (params / whole_params)
+    model.mutator.set_width(0.25)
+    with torch.no_grad():
+        expected = model(inputs, mode='tensor')
+        assert torch.allclose(
+            static(inputs, mode='tensor'), expected, atol=1e-5)
+    # The FLOPs the mutator counted when it prepared the model agree.
+    ratio = model.mutator.width_macs[0.25] / model.mutator.width_macs[1.0]
+    assert abs(ratio - macs / whole_macs) < 1e-6
+
+    # The checkpoint is a slimmable teacher; as a PWKD teacher its width
+    # 0.25 computes the same as the trained model.
+    ckpt = osp.join(str(tmp_path / name), 'epoch_1.pth')
+    assert read_slimmable_teacher(ckpt)['mutator']['widths'] == list(WIDTHS)
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        teacher = build_partial_teacher(
+            dict(small_family(name), _scope_='mmpretrain'), ckpt)
+    getattr(teacher, WIDTH_MUTATOR).set_width(0.25)
+    with torch.no_grad():
+        got = static_teacher_at_width(teacher)(inputs, mode='tensor')
+    assert torch.allclose(got, expected, atol=1e-5)
+
+    # Width 0.25 as an ordinary mmpretrain config where a recipe exists
+    # (export_width checks names, shapes and outputs within 1e-5 itself).
+    out_dir = str(tmp_path / 'export')
+    if name == 'ResNeXt':
+        exported = export_width(cfg, ckpt, 0.25, out_dir)
+        assert exported['params'] == params
+        assert exported['flops'] > 0
+    else:
+        with pytest.raises(WidthExportError, match='no width recipe'):
+            export_width(cfg, ckpt, 0.25, out_dir)

@@ -1,0 +1,276 @@
+"""The fast teacher copy: folding, layout and precision keep its outputs."""
+import copy
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmrazor.models.task_modules import RecorderManager
+from mmrazor.registry import DATASETS, MODELS
+
+from pwkd_plugin.apis import prepare_train_config
+from pwkd_plugin.models.algorithms import fast_teacher
+from pwkd_plugin.models.algorithms.fast_teacher import (
+    fold_batch_norms, make_fast_teacher, resolve_precision)
+from pwkd_plugin.models.algorithms.partial_teacher import \
+    static_teacher_at_width
+
+from ...conftest import config_path
+
+WIDTHS = (0.25, 0.5, 0.75, 1.0)
+METHODS = dict(KD='demo/kd_resnet20_resnet8_digits.py',
+               DKD='demo/dkd_resnet20_resnet8_digits.py',
+               FitNet='demo/fitnet_resnet20_resnet8_digits.py')
+
+
+def digits_batch(cfg, model, size=16):
+    """Real digits images through the config's own pipeline."""
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    data = pseudo_collate([dataset[i] for i in range(size)])
+    return model.data_preprocessor(data, True)
+
+
+def kd_model_cfg(method, teacher_ckpt, **fast):
+    cfg = Config.fromfile(config_path(METHODS[method]))
+    cfg.model.teacher_ckpt = teacher_ckpt
+    if fast:
+        cfg.fast_teacher = fast
+    return cfg, prepare_train_config(cfg).model
+
+
+def twin_models(reference_cfg, model_cfg):
+    torch.manual_seed(0)
+    reference = MODELS.build(reference_cfg)
+    model = MODELS.build(model_cfg)
+    model.load_state_dict(reference.state_dict())
+    reference.train()
+    model.train()
+    return reference, model
+
+
+def relative(actual, expected):
+    return (abs(actual - expected) / abs(expected)).item()
+
+
+def batch_norms(module):
+    return [n for n, m in module.named_modules()
+            if isinstance(m, nn.BatchNorm2d)]
+
+
+def test_precision_is_chosen_from_the_hardware(monkeypatch):
+    cpu = torch.device('cpu')
+    assert resolve_precision('fp32', cpu) is None
+    assert resolve_precision('bf16', cpu) is torch.bfloat16
+    assert resolve_precision('fp16', cpu) is torch.float16
+    native = fast_teacher.cpu_has_native_bf16()
+    assert native == bool(torch.cpu._is_avx512_bf16_supported()
+                          or torch.cpu._is_amx_tile_supported())
+    assert resolve_precision('auto', cpu) is (
+        torch.bfloat16 if native else torch.float32)
+    for has_bf16, dtype in ((True, torch.bfloat16), (False, torch.float32)):
+        monkeypatch.setattr(fast_teacher, 'cpu_has_native_bf16',
+                            lambda has=has_bf16: has)
+        assert resolve_precision('auto', cpu) is dtype
+    for has_bf16, dtype in ((True, torch.bfloat16), (False, torch.float16)):
+        monkeypatch.setattr(torch.cuda, 'is_bf16_supported',
+                            lambda including_emulation=True, has=has_bf16: has)
+        assert resolve_precision('auto', torch.device('cuda')) is dtype
+    with pytest.raises(ValueError, match=r"precision must be one of .*'fp8'"):
+        resolve_precision('fp8', cpu)
+
+
+@pytest.fixture(scope='module')
+def resnet20():
+    teacher = MODELS.build(
+        Config.fromfile(config_path(METHODS['KD'])).model.teacher)
+    torch.manual_seed(0)
+    with torch.no_grad():  # batch norm statistics away from 0 / 1
+        for _ in range(3):
+            teacher.train()(torch.randn(8, 3, 16, 16) * 2 + 0.5,
+                            mode='tensor')
+    return teacher.eval()
+
+
+@pytest.fixture
+def teacher(resnet20):
+    return copy.deepcopy(resnet20)
+
+
+def test_folded_channels_last_fp32_equals_the_teacher(teacher):
+    before = copy.deepcopy(teacher.state_dict())
+    fast = make_fast_teacher(teacher, torch.float32)
+
+    assert len(batch_norms(teacher)) == 21 and not batch_norms(fast)
+    assert isinstance(fast.get_submodule('backbone.bn1'), nn.Identity)
+    conv = fast.get_submodule('backbone.conv1')
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not any(p.requires_grad for p in fast.parameters())
+    inputs = torch.randn(4, 3, 16, 16)
+    with torch.no_grad():
+        expected = teacher(inputs, mode='tensor')
+        actual = fast(inputs, mode='tensor')
+    assert actual.dtype == torch.float32 and actual.is_contiguous()
+    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5)
+    # The teacher itself is untouched.
+    assert all(torch.equal(before[k], v)
+               for k, v in teacher.state_dict().items())
+
+
+def test_fold_keeps_what_recorders_read(teacher):
+    recorders = RecorderManager(dict(
+        bn_out=dict(type='ModuleOutputs', source='backbone.layer1.0.bn1'),
+        bn_in=dict(type='ModuleInputs', source='backbone.layer1.0.bn2'),
+        conv_out=dict(type='ModuleOutputs', source='backbone.layer2.0.conv1'),
+        bn_weight=dict(type='Parameter', source='backbone.layer3.0.bn1.weight'),
+    ))
+    recorders.initialize(teacher)
+    inputs = torch.randn(4, 3, 16, 16)
+    with recorders, torch.no_grad():
+        teacher(inputs, mode='tensor')
+    expected = {name: copy.deepcopy(r.data_buffer)
+                for name, r in recorders.recorders.items()}
+
+    fast = make_fast_teacher(teacher, torch.float32, recorders)
+    kept = set(batch_norms(fast))
+    assert kept == {'backbone.layer1.0.bn2', 'backbone.layer2.0.bn1',
+                    'backbone.layer3.0.bn1'}
+    assert isinstance(fast.get_submodule('backbone.layer1.0.bn1'),
+                      nn.Identity)
+    with recorders, torch.no_grad():
+        fast(inputs, mode='tensor')
+    for name, recorder in recorders.recorders.items():
+        torch.testing.assert_close(recorder.data_buffer, expected[name],
+                                   rtol=1e-5, atol=1e-5, msg=name)
+    assert recorders.get_recorder('bn_weight').data_buffer[0] is \
+        fast.get_parameter('backbone.layer3.0.bn1.weight')
+
+    # A function recorder on a batch norm call: nothing is folded.
+    recorders = RecorderManager(dict(bn=dict(
+        type='FunctionOutputs', source='torch.nn.functional.batch_norm')))
+    assert len(batch_norms(
+        make_fast_teacher(teacher, torch.float32, recorders))) == 21
+
+
+def test_bf16_recorders_and_outputs_reach_the_losses_in_fp32(teacher):
+    recorders = RecorderManager(dict(
+        feat=dict(type='ModuleOutputs', source='backbone.layer3'),
+        bn=dict(type='ModuleOutputs', source='backbone.layer3.2.bn2'),
+        logits=dict(type='ModuleOutputs', source='head.fc')))
+    fast = make_fast_teacher(teacher, torch.bfloat16, recorders)
+    with recorders, torch.no_grad():
+        out = fast(torch.randn(2, 3, 16, 16), mode='tensor')
+    assert out.dtype == torch.float32
+    for recorder in recorders.recorders.values():
+        record = recorder.data_buffer[0]
+        assert record.dtype == torch.float32 and record.is_contiguous()
+        record.view(-1)  # the standard layout: any loss can view it
+
+
+def test_compile_option_keeps_outputs(teacher):
+    fast = make_fast_teacher(teacher, torch.float32,
+                             compile=dict(backend='eager'))
+    inputs = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(inputs, mode='tensor'),
+                                   teacher(inputs, mode='tensor'),
+                                   rtol=1e-5, atol=1e-5)
+
+
+def test_fold_skips_batch_norms_in_training_mode(teacher):
+    teacher.train()
+    assert len(batch_norms(teacher)) == 21
+    assert fold_batch_norms(copy.deepcopy(teacher)) == []
+
+
+def test_fp32_leaves_the_base_algorithm_bit_for_bit(digits_teacher_ckpt):
+    cfg, reference_cfg = kd_model_cfg('KD', digits_teacher_ckpt)
+    _, model_cfg = kd_model_cfg('KD', digits_teacher_ckpt, precision='fp32')
+    assert model_cfg.type == 'FastTeacherDistill'
+    reference, model = twin_models(reference_cfg, model_cfg)
+    assert model.active_teacher() is model.teacher
+    data = digits_batch(cfg, model)
+    expected = reference.loss(data['inputs'], data['data_samples'])
+    actual = model.loss(data['inputs'], data['data_samples'])
+    assert actual.keys() == expected.keys()
+    assert all(torch.equal(actual[k], expected[k]) for k in expected)
+
+
+@pytest.mark.parametrize('method', sorted(METHODS))
+@pytest.mark.parametrize('precision', ['auto', 'bf16'])
+def test_fast_teacher_losses_within_one_percent(digits_teacher_ckpt, method,
+                                                precision):
+    cfg, reference_cfg = kd_model_cfg(method, digits_teacher_ckpt)
+    _, model_cfg = kd_model_cfg(method, digits_teacher_ckpt,
+                                precision=precision)
+    reference, model = twin_models(reference_cfg, model_cfg)
+    data = digits_batch(cfg, model)
+    expected = reference.loss(data['inputs'], data['data_samples'])
+    actual = model.loss(data['inputs'], data['data_samples'])
+    assert not batch_norms(model.active_teacher())
+    assert actual.keys() == expected.keys()
+    for name in expected:
+        if name.startswith('distill.'):
+            assert expected[name] > 0
+            assert relative(actual[name], expected[name]) < 0.01, name
+        else:  # the student's own loss does not see the teacher
+            assert torch.equal(actual[name], expected[name]), name
+    with torch.no_grad():
+        inputs = data['inputs']
+        logits = model.active_teacher()(inputs, mode='tensor')
+        exact = reference.teacher(inputs, mode='tensor')
+    bound = 1e-4 if model.teacher_dtype(inputs.device) == torch.float32 \
+        else 0.05 * exact.abs().max().item()
+    assert (logits - exact).abs().max().item() < bound
+
+
+@pytest.fixture
+def pwkd_cfg(digits_slimmable_teacher_ckpt):
+    cfg = Config.fromfile(
+        config_path('pwkd/pwkd_kd_resnet20_resnet8_digits.py'))
+    cfg.pwkd.teacher_ckpt = digits_slimmable_teacher_ckpt
+    return cfg
+
+
+@pytest.mark.parametrize('precision', ['auto', 'bf16'])
+def test_pwkd_runs_the_fast_copy_at_every_width(pwkd_cfg, precision):
+    pwkd_cfg.pwkd.teacher_precision = precision
+    model_cfg = prepare_train_config(copy.deepcopy(pwkd_cfg)).model
+    assert model_cfg.teacher_precision == precision
+    reference_cfg = dict(model_cfg, teacher_precision='fp32')
+    reference, model = twin_models(reference_cfg, model_cfg)
+    data = digits_batch(pwkd_cfg, model)
+    for width in WIDTHS:
+        for each in (reference, model):
+            each.teacher_mutator.set_width(width)
+        fast = model.active_teacher()
+        assert model.active_teacher() is fast
+        assert batch_norms(reference.active_teacher()) and not batch_norms(
+            fast)
+        expected = reference.loss(data['inputs'], data['data_samples'])
+        actual = model.loss(data['inputs'], data['data_samples'])
+        assert relative(actual['distill.loss_kl'],
+                        expected['distill.loss_kl']) < 0.01, width
+    assert model.teacher is model._slimmable_teacher[0]
+
+
+def test_pwkd_fp32_is_the_static_copy_as_it_was(pwkd_cfg):
+    pwkd_cfg.pwkd.teacher_precision = 'fp32'
+    model = MODELS.build(prepare_train_config(pwkd_cfg).model)
+    model.train()
+    model.teacher_mutator.set_width(0.5)
+    data = digits_batch(pwkd_cfg, model)
+    static = static_teacher_at_width(model.teacher)
+    assert [type(m) for m in model.active_teacher().modules()] == \
+        [type(m) for m in static.modules()]
+    with torch.no_grad():
+        actual = model.active_teacher()(data['inputs'], mode='tensor')
+        expected = static(data['inputs'], mode='tensor')
+    assert torch.equal(actual, expected)
+
+
+def test_bad_precision_is_refused_when_the_config_is_read(pwkd_cfg):
+    pwkd_cfg.pwkd.teacher_precision = 'half'
+    with pytest.raises(ValueError,
+                       match=r"pwkd.teacher_precision must be one of"):
+        prepare_train_config(pwkd_cfg)

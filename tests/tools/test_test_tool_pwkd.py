@@ -1,0 +1,62 @@
+"""tools/test.py of a PWKD student needs only the student's checkpoint (it
+holds the teacher) and reads it once."""
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from pwkd_plugin.apis import prepare_train_config
+
+from ..conftest import REPO_ROOT, config_path, shrink
+
+PWKD_DIGITS = config_path('pwkd/pwkd_kd_resnet20_resnet8_digits.py')
+
+# Runs tools/test.py counting the opens of the student checkpoint.
+COUNTING = '''
+import atexit, builtins, os, runpy, sys
+checkpoint, count_file = os.path.abspath(sys.argv[1]), sys.argv[2]
+real_open, opened = builtins.open, []
+
+def counting_open(file, *args, **kwargs):
+    if isinstance(file, str) and os.path.abspath(file) == checkpoint:
+        opened.append(file)
+    return real_open(file, *args, **kwargs)
+
+builtins.open = counting_open
+atexit.register(lambda: real_open(count_file, 'w').write(str(len(opened))))
+sys.argv = [sys.argv[3]] + sys.argv[4:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+'''
+
+
+def test_a_student_checkpoint_without_its_teacher_file(
+        tmp_path, digits_slimmable_teacher_ckpt):
+    teacher = str(tmp_path / 'teacher.pth')
+    shutil.copyfile(digits_slimmable_teacher_ckpt, teacher)
+    cfg = Config.fromfile(PWKD_DIGITS)
+    cfg.pwkd.teacher_ckpt = teacher
+    shrink(cfg, str(tmp_path / 'run'), num_train=16, num_val=8, max_epochs=4,
+           batch_size=8)
+    Runner.from_cfg(prepare_train_config(cfg)).train()
+    student = str(tmp_path / 'run' / 'epoch_4.pth')
+    os.remove(teacher)  # the teacher's training path is gone
+
+    metrics, count = str(tmp_path / 'metrics.json'), str(tmp_path / 'count')
+    result = subprocess.run([
+        sys.executable, '-c', COUNTING, student, count,
+        osp.join(REPO_ROOT, 'tools', 'test.py'), PWKD_DIGITS, student,
+        '--work-dir', str(tmp_path / 'test'), '--out', metrics,
+        '--out-item', 'metrics', '--cfg-options',
+        f'pwkd.teacher_ckpt={teacher}', 'test_dataloader.dataset.indices=8'
+    ], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(metrics) as f:
+        assert 0 <= json.load(f)['accuracy/top1'] <= 100
+    with open(count) as f:
+        assert f.read() == '1'
