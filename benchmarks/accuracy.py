@@ -11,8 +11,11 @@ seeds) with its 95 % t interval.
 Cases: student from scratch, KD, PWKD+KD, DKD, PWKD+DKD, FitNet,
 PWKD+FitNet; ablations of PWKD+KD: 2 and 3 stages, no cyclic learning rate
 (the base schedule over the whole run), stage lengths proportional to the
-width, and a teacher trained with in-place distillation (with KD from that
-teacher for reference).
+width, a teacher trained with in-place distillation (with KD from that
+teacher for reference), and the teacher forward in fp32 (the static copy as
+it is) against bf16 (the fast copy's precision on hardware with native bf16),
+paired with each other and with the default (``teacher_precision='auto'``).
+``--precision-only`` runs KD, PWKD+KD and the two precision cases alone.
 
 It writes ``accuracy_digits.md``, ``.json`` and ``.png`` to ``--out-dir``
 (default ``benchmarks/results``) and shows progress while it runs.
@@ -42,6 +45,11 @@ STUDENT_CONFIGS = dict(
     KD='demo/kd_resnet20_resnet8_digits.py',
     DKD='demo/dkd_resnet20_resnet8_digits.py',
     FitNet='demo/fitnet_resnet20_resnet8_digits.py')
+#: The teacher precision cases: name -> ``pwkd.teacher_precision``.
+PRECISION_CASES = {
+    'PWKD+KD, fp32 teacher': 'fp32',
+    'PWKD+KD, bf16 teacher': 'bf16',
+}
 #: Teacher settings: the ``slimmable`` block options of each.
 TEACHERS = dict(plain=dict(), inplace=dict(inplace_distill=True))
 OUTPUT_STEM = 'accuracy_digits'
@@ -79,7 +87,16 @@ def cases(epochs):
         'PWKD+KD, in-place distilled teacher': ('KD', {}, 'inplace'),
         'KD, in-place distilled teacher': ('KD', None, 'inplace'),
     }
+    for name, precision in PRECISION_CASES.items():
+        ablations[name] = ('KD', dict(teacher_precision=precision), 'plain')
     return main, ablations
+
+
+def precision_cases(epochs):
+    """KD, PWKD+KD and the teacher precision cases alone."""
+    main, ablations = cases(epochs)
+    return ({name: main[name] for name in ('KD', 'PWKD+KD')},
+            {name: ablations[name] for name in PRECISION_CASES})
 
 
 def comparisons(ablation_names):
@@ -87,8 +104,11 @@ def comparisons(ablation_names):
     pairs = [(f'PWKD+{m}', m) for m in ('KD', 'DKD', 'FitNet')]
     pairs += [('KD', 'scratch')]
     for name in ablation_names:
-        if name.startswith('PWKD') and 'in-place' not in name:
+        if name.startswith('PWKD') and 'in-place' not in name and \
+                name not in PRECISION_CASES:
             pairs += [(name, 'PWKD+KD'), (name, 'KD')]
+    fp32, bf16 = PRECISION_CASES
+    pairs += [(bf16, fp32), ('PWKD+KD', fp32)]
     pairs.append(('PWKD+KD, in-place distilled teacher', 'PWKD+KD'))
     pairs.append(('PWKD+KD, in-place distilled teacher',
                   'KD, in-place distilled teacher'))
@@ -110,6 +130,9 @@ def parse_args():
                         help='slimmable teacher epochs (default 20)')
     parser.add_argument('--no-ablations', action='store_true',
                         help='only the seven main cases')
+    parser.add_argument('--precision-only', action='store_true',
+                        help='only KD, PWKD+KD and PWKD+KD with the teacher '
+                        'in fp32 and in bf16')
     parser.add_argument('--workers', type=int, default=os.cpu_count(),
                         help='runs in parallel, one thread each '
                         '(default: the number of CPUs)')
@@ -340,7 +363,8 @@ def plot(report, path):
 def main():
     args = parse_args()
     start = time.perf_counter()
-    main_cases, ablations = cases(args.epochs)
+    main_cases, ablations = (precision_cases if args.precision_only else
+                             cases)(args.epochs)
     if args.no_ablations:
         ablations = {}
     all_cases = dict(main_cases, **ablations)

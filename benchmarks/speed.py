@@ -201,6 +201,13 @@ def time_cases(cases: dict, device: str, warmup: int, repeats: int) -> dict:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def write_json(path: str, result: dict) -> None:
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as file:
+        json.dump(result, file, indent=2)
+    print(f'wrote {path}')
+
+
 def main():
     args = parse_args()
     torch.manual_seed(0)
@@ -292,10 +299,7 @@ def main():
               f'{v:.3f}' for v in fast_over_static.values()) +
           f' (teacher in {result["teacher_dtype"]})')
     if args.json:
-        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-        with open(args.json, 'w') as file:
-            json.dump(result, file, indent=2)
-        print(f'wrote {args.json}')
+        write_json(args.json, result)
 
 
 if __name__ == '__main__':

@@ -11,6 +11,11 @@ config (same parameter names and shapes, outputs within 1e-5).
 
     python benchmarks/teacher_families.py [--input-size 224] [--json OUT]
     python benchmarks/teacher_families.py --small --input-size 32   # fast
+    python benchmarks/teacher_families.py --families 'ShuffleNetV2 1x' \
+        --json benchmarks/results/teacher_families_224.json  # one row
+
+With ``--families`` and an existing ``--json`` file of the same input size,
+only those rows are replaced; the table printed is the whole file's.
 
 A family whose teacher is refused (a width that cannot run, or a narrowest
 width that keeps more than half of the FLOPs) is measured anyway with
@@ -179,14 +184,33 @@ def main(argv=None) -> int:
     for name, classifier in families.items():
         rows.append(measure(name, classifier, args.input_size))
         print(f'# {name}: {rows[-1].get("seconds", "-")} s', flush=True)
-    print(f'input {args.input_size}x{args.input_size}, FLOPs = conv + linear '
-          'multiply-adds per image of the static copy')
-    print(table(rows))
     if args.json:
+        rows = merged_rows(args.json, args.input_size, rows,
+                           list(IMAGENET_FAMILIES) if not args.small else
+                           list(SMALL_FAMILIES))
         with open(args.json, 'w') as file:
             json.dump(dict(input_size=args.input_size, rows=rows), file,
                       indent=2)
+    print(f'input {args.input_size}x{args.input_size}, FLOPs = conv + linear '
+          'multiply-adds per image of the static copy')
+    print(table(rows))
     return 0
+
+
+def merged_rows(path: str, input_size: int, rows, order):
+    """``rows`` replacing the same architectures' rows of the file at
+    ``path`` (if it holds figures at ``input_size``), in table order."""
+    if not osp.isfile(path):
+        return rows
+    with open(path) as file:
+        previous = json.load(file)
+    if previous.get('input_size') != input_size:
+        return rows
+    by_name = {row['architecture']: row for row in previous['rows']}
+    by_name.update({row['architecture']: row for row in rows})
+    rank = {name: index for index, name in enumerate(order)}
+    return sorted(by_name.values(),
+                  key=lambda row: rank.get(row['architecture'], len(rank)))
 
 
 if __name__ == '__main__':

@@ -20,6 +20,16 @@ def classifier(backbone: dict, in_channels: int, num_classes: int = 10):
             loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 
 
+def convnext_classifier(arch: dict, **backbone) -> dict:
+    """A ConvNeXt classifier (the backbone pools and norms its output)."""
+    model = classifier(
+        dict(type='ConvNeXt', arch=arch, out_indices=(len(arch['depths']) -
+                                                      1, ), **backbone),
+        arch['channels'][-1])
+    model['neck'] = None
+    return model
+
+
 #: family -> (what it exercises, small classifier config).
 SMALL_FAMILIES = {
     'ResNeXt': ('grouped convolutions',
@@ -43,6 +53,11 @@ SMALL_FAMILIES = {
     'EfficientNet-B0': ('depthwise + squeeze-excitation, "same" padding',
                         classifier(dict(type='EfficientNet', arch='b0'),
                                    1280)),
+    'ShuffleNetV2': ('split, concatenation and channel shuffle',
+                     classifier(dict(type='ShuffleNetV2', widen_factor=0.5),
+                                1024)),
+    'ConvNeXt': ('LayerNorm2d, layer scale, linear pointwise layers',
+                 convnext_classifier(dict(depths=[1, 1], channels=[16, 32]))),
 }
 
 

@@ -89,3 +89,42 @@ def test_teacher_families_table_at_a_tiny_input(tmp_path):
         assert widths['0.25']['params'] <= 0.35 * widths['1']['params']
         assert row['whole_layers'] == 0 and row['refused'] is None
         assert row['export'].startswith('no: no width recipe')
+
+
+def test_accuracy_pairs_the_teacher_precisions():
+    sys.path.insert(0, BENCHMARKS)
+    try:
+        import accuracy
+    finally:
+        sys.path.remove(BENCHMARKS)
+    main, ablations = accuracy.precision_cases(20)
+    assert list(main) == ['KD', 'PWKD+KD']
+    assert {name: case[1] for name, case in ablations.items()} == {
+        'PWKD+KD, fp32 teacher': dict(teacher_precision='fp32'),
+        'PWKD+KD, bf16 teacher': dict(teacher_precision='bf16'),
+    }
+    pairs = accuracy.comparisons(ablations)
+    assert ('PWKD+KD, bf16 teacher', 'PWKD+KD, fp32 teacher') in pairs
+    assert ('PWKD+KD', 'PWKD+KD, fp32 teacher') in pairs
+    # The precision cases are compared with each other, not as ablations.
+    assert ('PWKD+KD, bf16 teacher', 'KD') not in pairs
+
+
+def test_fidelity_states_every_width(tmp_path, digits_slimmable_teacher_ckpt):
+    path = str(tmp_path / 'fidelity.json')
+    result = run('fidelity.py', '--batches', '1', '--batch-size', '4',
+                 '--digits-ckpt', digits_slimmable_teacher_ckpt, '--json',
+                 path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '| digits | 0.25 |' in result.stdout
+    with open(path) as file:
+        figures = json.load(file)
+    assert figures['dtype'] == 'bfloat16'
+    for setting in ('digits', 'cifar'):
+        rows = figures['settings'][setting]
+        assert [row['width'] for row in rows] == [0.25, 0.5, 0.75, 1.0]
+        for row in rows:
+            assert 0 < row['max_abs_logit_diff'] < row['max_abs_logit']
+            for loss in ('kd', 'dkd', 'fitnet'):
+                assert row[f'{loss}_loss'] > 0
+                assert 0 <= row[f'{loss}_rel_diff'] < 1

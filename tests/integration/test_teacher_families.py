@@ -1,4 +1,4 @@
-"""Grouped and concatenated CNN families as partial teachers.
+"""Grouped, concatenated and shuffled CNN families as partial teachers.
 
 Each family (a small member, 32x32 digits) trains as a slimmable teacher
 with a real Runner at every width, validates every width, is read back as a
@@ -50,7 +50,8 @@ def cost(model, inputs):
     return macs, sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.parametrize('name', ['ResNeXt', 'RegNetX', 'DenseNet'])
+@pytest.mark.parametrize(
+    'name', ['ResNeXt', 'RegNetX', 'DenseNet', 'ShuffleNetV2', 'ConvNeXt'])
 def test_family_is_a_partial_teacher(name, tmp_path):
     torch.manual_seed(0)
     cfg = family_cfg(name, str(tmp_path / name))

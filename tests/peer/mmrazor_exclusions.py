@@ -1,32 +1,46 @@
 """mmrazor 1.0.0's own unit tests that cannot pass on our stack, and why.
 
 The one place that lists them. Keys are pytest node ids relative to the
-sdist's root (a file stands for all of its tests); values are
-``(reason, expectation)``: ``'ignored'`` files are not collected (they need
-a package outside our stack at import time), ``'unavailable'`` tests run
-and must fail with the plugin's clear quantization error.
+sdist's root (a file or class stands for all of its tests); values are
+``(reason, expected)``. ``expected`` is None for files that are not
+collected (they need a package outside the stack at import time); otherwise
+the tests run and each must fail with an error whose text holds
+``expected``, so an exclusion that stops applying is reported.
 """
 
-#: The packages outside the pinned stack that tests need.
 MMDET = ('imports mmdet (tests/data/model_library.py), which is not part of '
-         'the stack: mmdet 3.x pins mmcv>=2.0.0rc4,<2.2.0 with compiled ops')
-QUANTIZATION = ('mmrazor quantization: its torch.ao helpers were removed in '
-                'torch >= 2.1, the plugin disables it with a clear error')
+         'the stack: mmdet 3.x pins mmcv>=2.0.0rc4,<2.2.0 and builds '
+         'compiled ops')
+QUANTIZATION = ('mmrazor quantization: the torch.ao helpers it imports were '
+                'removed in torch >= 2.1; the plugin disables it with a clear '
+                'error')
+QUANTIZATION_ERROR = 'MMRazorQuantizationUnavailable'
+NO_DATA = ('reads {}, a data file of mmrazor\'s repository that its sdist '
+           'does not ship')
 
-IGNORED = 'ignored'
-UNAVAILABLE = 'unavailable'
+
+def _missing(path):
+    return NO_DATA.format(path), f"No such file or directory: '{path}'"
+
 
 EXCLUDED = {
     'tests/test_models/test_mutables/test_mutable_channel/test_units/'
-    'test_mutable_channel_units.py': (MMDET, IGNORED),
-    'tests/test_models/test_mutators/test_channel_mutator.py':
-    (MMDET, IGNORED),
+    'test_mutable_channel_units.py': (MMDET, None),
+    'tests/test_models/test_mutators/test_channel_mutator.py': (MMDET, None),
     'tests/test_models/test_task_modules/test_demo_inputs/'
-    'test_demo_inputs.py': (MMDET, IGNORED),
+    'test_demo_inputs.py': (MMDET, None),
     'tests/test_models/test_algorithms/test_mm_architecture.py::'
-    'TestMMArchitectureQuant': (QUANTIZATION, UNAVAILABLE),
+    'TestMMArchitectureQuant': (QUANTIZATION, QUANTIZATION_ERROR),
     'tests/test_models/test_task_modules/test_custom_tracer.py':
-    (QUANTIZATION, UNAVAILABLE),
+    (QUANTIZATION, QUANTIZATION_ERROR),
     'tests/test_models/test_task_modules/test_graph_utils.py':
-    (QUANTIZATION, UNAVAILABLE),
+    (QUANTIZATION, QUANTIZATION_ERROR),
+    'tests/test_models/test_algorithms/test_slimmable_network.py::'
+    'TestSlimmable': _missing('tests/data/MBV2_slimmable_channel_config.json'),
+    'tests/test_models/test_algorithms/test_slimmable_network.py::'
+    'TestSlimmableDDP':
+    _missing('tests/data/MBV2_slimmable_channel_config.json'),
+    'tests/test_models/test_algorithms/test_dcff_network.py::'
+    'TestDCFFAlgorithm::test_export_subnet':
+    _missing('tests/data/test_registry/subnet.json'),
 }

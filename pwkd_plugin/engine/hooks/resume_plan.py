@@ -64,6 +64,17 @@ def _cycle_changes(old, new) -> List[str]:
     return changes
 
 
+def _checkpoint_values(changes: List[str]) -> str:
+    """``key=old`` of each ``key old -> new`` change: the options that
+    resume the checkpoint's plan."""
+    options = []
+    for change in changes:
+        key, values = change.split(' ', 1)
+        old = values.rsplit(' -> ', 1)[0]
+        options.append(f'{key}={old.replace(" ", "")}')
+    return ' '.join(options)
+
+
 def plan_changes(old: Dict, new: Dict) -> List[str]:
     """What differs between two plans, as ``key old -> new`` lines."""
     changes = [
@@ -111,7 +122,8 @@ def check_resumed_plan(old: Optional[Dict], new: Dict,
             'continue with the config\'s plan, add --cfg-options '
             f'{ACCEPT_KEY}=True (stage, teacher width and learning rate then '
             'all follow it from the resumed step on); to continue the '
-            'checkpoint\'s plan, give its values back')
+            'checkpoint\'s plan, resume with its values: --cfg-options '
+            f'{_checkpoint_values(changes)}')
     if (old.get('pwkd.lr_cycle') is None) != (new['pwkd.lr_cycle'] is None):
         raise PlanChangedError(
             f'{ACCEPT_KEY}=True cannot resume across a change between a '

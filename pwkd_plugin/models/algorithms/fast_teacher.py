@@ -267,7 +267,8 @@ def make_fast_teacher(teacher: nn.Module,
                       recorders: Optional[RecorderManager] = None,
                       fold_bn: bool = True,
                       channels_last: bool = True,
-                      compile: Optional[Dict] = None) -> nn.Module:
+                      compile: Optional[Dict] = None,
+                      deliveries: Optional[Any] = None) -> nn.Module:
     """A fast inference copy of a frozen teacher.
 
     Args:
@@ -281,6 +282,9 @@ def make_fast_teacher(teacher: nn.Module,
         channels_last (bool): Run convolutions in the channels-last layout.
         compile (dict, optional): ``torch.compile`` options for the copy
             (``{}`` for the defaults); None leaves it uncompiled.
+        deliveries (DistillDeliveryManager, optional): The distiller's
+            deliveries: what they keep of the teacher forward for the student
+            is restored to the teacher's dtype.
 
     Returns:
         nn.Module: The copy, on the teacher's device, without gradients.
@@ -303,7 +307,7 @@ def make_fast_teacher(teacher: nn.Module,
     fast.forward = _fast_forward(fast.forward, param.device.type, dtype,
                                  param.dtype, channels_last)
     if recorders is not None:
-        attach_recorders(fast, recorders, param.dtype)
+        attach_recorders(fast, recorders, param.dtype, deliveries)
     if compile is not None:
         fast.compile(**compile)
     return fast
@@ -320,16 +324,25 @@ def move_recorders(module: nn.Module, recorders: RecorderManager) -> None:
 
 def attach_recorders(fast: nn.Module,
                      recorders: RecorderManager,
-                     dtype: torch.dtype = torch.float32) -> None:
-    """Move ``recorders`` onto ``fast``; what they record reaches the
-    losses in ``dtype`` (the teacher's, fp32) and the standard layout."""
+                     dtype: torch.dtype = torch.float32,
+                     deliveries: Optional[Any] = None) -> None:
+    """Move ``recorders`` onto ``fast``; what they record (and what
+    ``deliveries``, a ``DistillDeliveryManager``, keep for the student)
+    reaches the losses in ``dtype`` (the teacher's, fp32) and the standard
+    layout."""
     move_recorders(fast, recorders)
+    queues = [d.data_queue for d in (
+        deliveries.deliveries.values() if deliveries is not None else ())]
 
     def cast_records(*_):
         for recorder in recorders.recorders.values():
             if not isinstance(recorder, ParameterRecorder):
                 buffer = recorder.data_buffer
                 buffer[:] = [restore(item, dtype) for item in buffer]
+        for queue in queues:
+            items = [restore(item, dtype) for item in queue]
+            queue.clear()
+            queue.extend(items)
 
     fast.register_forward_hook(cast_records)
 

@@ -108,8 +108,10 @@ class FastTeacherDistill(SingleTeacherDistill):
             dtype = self.teacher_dtype(param.device)
             recorders = self.distiller.teacher_recorders
             if dtype is not None:
-                source = make_fast_teacher(source, dtype, recorders,
-                                           **self.fast_options)
+                source = make_fast_teacher(
+                    source, dtype, recorders,
+                    deliveries=self.distiller.deliveries,
+                    **self.fast_options)
             elif source is not self.teacher:
                 move_recorders(source, recorders)
             self._teacher_copy = (key, source)

@@ -3,13 +3,18 @@
 ``DYNAMIC_OPS`` maps a layer type to the dynamic op that replaces it in a
 slimmable teacher (:class:`SlimmableTeacherChannelUnit`); mmrazor's own ops
 serve plain convolutions (grouped and depthwise included), linear layers and
-batch norms.
+batch norms. A ConvNeXt block is listed for its layer scale only (its layers
+are replaced one by one).
 """
 import torch.nn as nn
 from mmcv.cnn.bricks import Conv2dAdaptivePadding
+from mmpretrain.models.backbones.convnext import ConvNeXtBlock
+from mmpretrain.models.utils import LayerNorm2d
 from mmrazor.models.architectures import dynamic_ops as razor_ops
 
 from .adaptive_padding_conv import SlimmableConv2dAdaptivePadding
+from .convnext_block import SlimmableConvNeXtBlock
+from .layer_norm_2d import SlimmableLayerNorm2d
 
 #: exact layer type -> dynamic op. Looked up by exact type, as mmrazor does:
 #: a subclass with its own forward needs its own op.
@@ -18,6 +23,11 @@ DYNAMIC_OPS = {
     Conv2dAdaptivePadding: SlimmableConv2dAdaptivePadding,
     nn.BatchNorm2d: razor_ops.SwitchableBatchNorm2d,
     nn.Linear: razor_ops.DynamicLinear,
+    LayerNorm2d: SlimmableLayerNorm2d,
+    ConvNeXtBlock: SlimmableConvNeXtBlock,
 }
 
-__all__ = ['DYNAMIC_OPS', 'SlimmableConv2dAdaptivePadding']
+__all__ = [
+    'DYNAMIC_OPS', 'SlimmableConv2dAdaptivePadding', 'SlimmableConvNeXtBlock',
+    'SlimmableLayerNorm2d'
+]

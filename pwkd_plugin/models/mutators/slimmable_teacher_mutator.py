@@ -9,6 +9,9 @@ from mmrazor.models.mutators import SlimmableChannelMutator
 from mmrazor.registry import MODELS
 
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
+from .convnext_units import convnext_unit_configs
+from .shuffle_units import shufflenet_unit_configs
+from .structure_channel_unit import StructureChannelUnit
 from .width_check import (describe_module, innermost_module, macs_per_width,
                           refuse_mostly_whole)
 
@@ -31,7 +34,10 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     never zero, all channels at width 1.0. Layers that the tracer groups
     together (convolutions joined by a residual addition) form one unit and
     so share their count; the image input channels and the classifier's
-    outputs belong to no unit and stay whole. Batch norms become
+    outputs belong to no unit and stay whole. Where the tracer cannot follow
+    a structure of mmpretrain's backbones (ShuffleNetV2's channel split and
+    shuffle, ConvNeXt's ``LayerNorm2d`` and layer scale) the units are read
+    from the block structure instead. Batch norms become
     ``SwitchableBatchNorm2d``: private statistics and affine parameters per
     width.
 
@@ -193,6 +199,24 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                 f'not follow them): {whole[:12]}'
                 f'{" ..." if len(whole) > 12 else ""}')
         self.whole_layers = whole
+
+    def _prepare_from_tracer(self, model: nn.Module, parse_cfg: Dict):
+        """The tracer's units, and those of the structures it cannot
+        follow: ShuffleNetV2's shuffled blocks (:mod:`.shuffle_units`) and
+        ConvNeXt's stages (:mod:`.convnext_units`)."""
+        units = super()._prepare_from_tracer(model, parse_cfg)
+        traced = {(channel.name, channel.is_output_channel)
+                  for unit in units
+                  for channel in [*unit.input_related, *unit.output_related]}
+        configs = shufflenet_unit_configs(model, self.channels_at) + \
+            convnext_unit_configs(model, self.channels_at)
+        for config in configs:
+            channels = config['channels']
+            held = {(channel['name'], kind == 'output_related')
+                    for kind in channels for channel in channels[kind]}
+            if not held & traced:
+                units.append(StructureChannelUnit.init_from_cfg(model, config))
+        return units
 
     def _convert_channel_unit_to_mutable(self, units):
         """Give every traced unit its channel count per width."""

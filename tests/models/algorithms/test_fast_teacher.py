@@ -274,3 +274,22 @@ def test_bad_precision_is_refused_when_the_config_is_read(pwkd_cfg):
     with pytest.raises(ValueError,
                        match=r"pwkd.teacher_precision must be one of"):
         prepare_train_config(pwkd_cfg)
+
+
+def test_deliveries_reach_the_student_in_fp32(digits_teacher_ckpt):
+    cfg = Config.fromfile(config_path(METHODS['KD']))
+    cfg.model.teacher_ckpt = digits_teacher_ckpt
+    # The teacher's pooled features replace the student's (same shapes).
+    cfg.model.distiller.distill_deliveries = dict(feats=dict(
+        type='MethodOutputs', max_keep_data=1,
+        method_path='mmpretrain.models.heads.LinearClsHead.pre_logits'))
+    cfg.fast_teacher = dict(precision='bf16')
+    model = MODELS.build(prepare_train_config(cfg).model)
+    model.train()
+    seen = []
+    model.student.head.fc.register_forward_hook(
+        lambda module, inputs, output: seen.append(inputs[0].dtype))
+    data = digits_batch(cfg, model)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert seen == [torch.float32]
+    assert torch.isfinite(losses['student.loss'])

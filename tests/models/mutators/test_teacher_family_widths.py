@@ -1,12 +1,16 @@
 """Every width of each CNN family is checked when the teacher is made.
 
 Grouped convolutions (ResNeXt, RegNetX), concatenation (DenseNet), depthwise
-+ squeeze-excitation with "same" padding (EfficientNet-B0): every width
-forwards, no layer is left whole, the static copy at 0.25 keeps at most 0.25
-of the whole's FLOPs and 0.35 of its parameters. A width that cannot run and
-a mostly whole teacher (ConvNeXt's LayerNorms) are refused with the module
-and the reason.
++ squeeze-excitation with "same" padding (EfficientNet-B0), split and
+channel shuffle (ShuffleNetV2), LayerNorm2d and layer scale (ConvNeXt):
+every width forwards, no layer is left whole, the static copy at 0.25 keeps
+at most 0.25 of the whole's FLOPs and 0.35 of its parameters, and every
+width's static copy computes what the slimmable network does. A width that
+cannot run and a mostly whole teacher (PoolFormer's GroupNorms) are refused
+with the module and the reason.
 """
+import functools
+
 import pytest
 import torch
 from mmrazor.models.architectures.dynamic_ops import SwitchableBatchNorm2d
@@ -43,22 +47,74 @@ def cost(model, inputs):
     return macs, sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.parametrize('name', list(SMALL_FAMILIES))
-def test_family_width_quarter_is_partial(name):
-    model = build(small_family(name)).eval()
-    assert model.mutator.whole_layers == []
-    inputs = torch.rand(2, 3, SIZE, SIZE)
-    whole = cost(model.static_architecture(1.0), inputs)
-    static = model.static_architecture(0.25)
-    quarter = cost(static, inputs)
-    assert quarter[0] <= 0.25 * whole[0], quarter[0] / whole[0]
-    assert quarter[1] <= 0.35 * whole[1], quarter[1] / whole[1]
-    model.mutator.set_width(0.25)
+def assert_static_copy_matches(model, width, inputs, static=None):
+    """The static copy of ``width`` computes what the slimmable model does
+    at that width (within 1e-5)."""
+    static = static or model.static_architecture(width)
+    model.mutator.set_width(width)
     with torch.no_grad():
         assert torch.allclose(
             static(inputs, mode='tensor'),
             model(inputs, mode='tensor'),
-            atol=1e-5)
+            atol=1e-5), width
+
+
+@functools.lru_cache(maxsize=None)
+def built_family(name):
+    """The slimmable teacher of a small family, built once per session."""
+    return build(small_family(name)).eval()
+
+
+@pytest.mark.parametrize('name', list(SMALL_FAMILIES))
+def test_family_width_quarter_is_partial(name):
+    model = built_family(name)
+    assert model.mutator.whole_layers == []
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    whole = cost(model.static_architecture(1.0), inputs)
+    quarter = cost(model.static_architecture(0.25), inputs)
+    assert quarter[0] <= 0.25 * whole[0], quarter[0] / whole[0]
+    assert quarter[1] <= 0.35 * whole[1], quarter[1] / whole[1]
+    # Every width's static copy computes what the slimmable network does.
+    for width in model.mutator.widths:
+        assert_static_copy_matches(model, width, inputs)
+    model.mutator.set_width(1.0)
+
+
+def test_shuffled_blocks_keep_twice_the_half_at_every_width():
+    """A ShuffleNetV2 stage's output is its two concatenated halves.
+
+    The layers that read a stage's shuffled output (the next stage's first
+    block: a depthwise conv and two 1x1 convs) take twice the channels of
+    each concatenated branch, at every width; the blocks that read the
+    second half take the half.
+    """
+    model = built_family('ShuffleNetV2')
+    stages = model.architecture.backbone.layers
+    for width in model.mutator.widths:
+        model.mutator.set_width(width)
+        for index in range(3):
+            stage = stages[index]
+            half = stage[0].branch2[2].conv.mutable_out_channels \
+                .activated_channels
+            assert stage[0].branch1[1].conv.mutable_out_channels \
+                .activated_channels == half
+            for block in stage[1:]:
+                assert block.branch2[0].conv.mutable_in_channels \
+                    .activated_channels == half
+                assert block.branch2[2].conv.mutable_out_channels \
+                    .activated_channels == half
+            if index < 2:
+                first = stages[index + 1][0]
+                readers = [first.branch1[0].conv, first.branch1[1].conv,
+                           first.branch2[0].conv]
+            else:
+                readers = [stages[3].conv]
+            for conv in readers:
+                assert conv.mutable_in_channels.activated_channels == \
+                    2 * half, (index, width)
+            expected = round(width * stage[0].branch2[2].conv.out_channels)
+            assert abs(half - expected) <= 1, (index, width)
+    model.mutator.set_width(1.0)
 
 
 def test_grouped_norms_get_a_private_norm_per_width():
@@ -85,25 +141,60 @@ def test_a_width_that_cannot_run_is_refused_naming_the_module():
     assert 'the 8 channels reaching this switchable batch norm' in message
 
 
-CONVNEXT = classifier(
+#: PoolFormer: its GroupNorms and layer scales have no slimmable op, so its
+#: stages stay whole.
+POOLFORMER = classifier(
     dict(
-        type='ConvNeXt',
-        arch=dict(depths=[1, 1], channels=[16, 32]),
-        out_indices=(1, )), 32)
-CONVNEXT['neck'] = None  # ConvNeXt pools its output itself
+        type='PoolFormer',
+        arch=dict(
+            layers=[1, 1, 1, 1],
+            embed_dims=[8, 16, 24, 32],
+            mlp_ratios=[2, 2, 2, 2],
+            layer_scale_init_value=1e-5)), 32)
+
+
+def test_convnext_layer_scale_and_norms_follow_the_width():
+    """The residual stream of each stage is sliced: the layer scale, the
+    LayerNorms (sliced affine, no private copies) and the classifier."""
+    model = built_family('ConvNeXt')
+    backbone = model.architecture.backbone
+    block = backbone.stages[1][0]
+    torch.manual_seed(1)
+    with torch.no_grad():  # layer scales start at 1e-6: make them count
+        for stage in backbone.stages:
+            for each in stage:
+                each.gamma.uniform_(0.5, 1.5)
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width, channels in zip(model.mutator.widths, (8, 16, 24, 32)):
+        model.mutator.set_width(width)
+        assert block.gamma.shape == (channels, )
+        assert block.norm.get_dynamic_params()[0].shape == (channels, )
+        assert backbone.norm1.get_dynamic_params()[0].shape == (channels, )
+        static = model.static_architecture(width)
+        assert static.head.fc.in_features == channels
+        assert static.backbone.stages[1][0].gamma.shape == (channels, )
+        assert set(static.state_dict()) == set(
+            model.architecture.state_dict()) - {
+                k for k in model.architecture.state_dict()
+                if 'mutable' in k}
+        assert_static_copy_matches(model, width, inputs, static)
+    model.mutator.set_width(1.0)
+    # A LayerNorm normalises over the channels it is given: one weight per
+    # channel, shared by every width.
+    assert [n for n, _ in block.norm.named_parameters()] == ['weight', 'bias']
 
 
 def test_a_mostly_whole_teacher_is_refused_with_its_whole_layers():
     with pytest.raises(MostlyWholeTeacherError) as info:
-        build(CONVNEXT)
+        build(POOLFORMER)
     message = str(info.value)
     assert 'width 0.25' in message and 'allow_mostly_whole=True' in message
-    assert 'backbone.stages.0.0.norm: LayerNorm2d has no slimmable op' in \
+    assert 'backbone.network.0.0.norm1: GroupNorm has no slimmable op' in \
         message
 
 
 def test_a_mostly_whole_teacher_trains_when_opted_in():
-    model = build(CONVNEXT, allow_mostly_whole=True)
+    model = build(POOLFORMER, allow_mostly_whole=True)
     macs = model.mutator.width_macs
     assert macs[0.25] > 0.5 * macs[1.0]
-    assert 'backbone.stages.0.0.norm' in model.mutator.whole_layers
+    assert 'backbone.network.0.0.norm1' in model.mutator.whole_layers

@@ -1,0 +1,121 @@
+"""Channel units of ShuffleNetV2's shuffled blocks.
+
+mmpretrain's ShuffleNetV2 block splits its input in halves by slicing,
+concatenates the two branch outputs and shuffles the channels. The channel
+tracer cannot follow a slice or a shuffle, so it leaves every layer that
+feeds or reads the shuffled tensors whole. The block's forward reads the
+channel counts from the tensors (split at ``C // 2``, shuffle of ``C``), so
+a narrow block is the same block on fewer channels: what must agree are the
+counts. Per stage of ``C`` channels:
+
+* the *half* unit (``C / 2``): the outputs of every branch that is
+  concatenated (``branch1`` and the last layer of ``branch2``) and the
+  inputs of the blocks' ``branch2`` that read the second half;
+* the *trunk* unit (``C``, always twice the half): the inputs of the layers
+  that read the stage's shuffled output (the next stage's first block, or
+  the last 1x1 convolution).
+
+Both keep the first channels of their layers, so a narrow block
+concatenates the first channels of each half and shuffles them: the shuffle
+of the narrow block interleaves the same two halves as the whole one.
+"""
+from typing import Callable, Dict, List, Tuple
+
+import torch.nn as nn
+
+
+def _channel(name: str, start: int, end: int) -> Dict:
+    return dict(name=name, start=start, end=end)
+
+
+def _conv_module_channels(prefix: str, module: nn.Module, end: int,
+                          with_input: bool) -> Tuple[List, List]:
+    """Out (and in, for a depthwise conv) channels of a ``ConvModule``."""
+    outputs = [_channel(f'{prefix}.conv', 0, end)]
+    inputs = [_channel(f'{prefix}.conv', 0, end)] if with_input else []
+    if getattr(module, 'with_norm', False):
+        norm = f'{prefix}.{module.norm_name}'
+        outputs.append(_channel(norm, 0, end))
+        inputs.append(_channel(norm, 0, end))
+    return outputs, inputs
+
+
+def _consumer_inputs(prefix: str, module: nn.Module,
+                     channels: int) -> Tuple[List, List]:
+    """The channels of the layers that read a stage's shuffled output."""
+    from mmcv.cnn import ConvModule
+    from mmpretrain.models.backbones.shufflenet_v2 import InvertedResidual
+    if isinstance(module, nn.Sequential):
+        return _consumer_inputs(f'{prefix}.0', module[0], channels)
+    if isinstance(module, InvertedResidual) and module.stride > 1:
+        # branch1 starts with a depthwise conv: its outputs follow its inputs.
+        outputs, inputs = _conv_module_channels(f'{prefix}.branch1.0',
+                                                module.branch1[0], channels,
+                                                True)
+        inputs += [
+            _channel(f'{prefix}.branch1.1.conv', 0, channels),
+            _channel(f'{prefix}.branch2.0.conv', 0, channels)
+        ]
+        return outputs, inputs
+    if isinstance(module, ConvModule):
+        return [], [_channel(f'{prefix}.conv', 0, channels)]
+    raise NotImplementedError(type(module).__name__)
+
+
+def shufflenet_unit_configs(
+        model: nn.Module, channels_at: Callable[[int], List[int]]) -> List:
+    """Unit configs of every ShuffleNetV2 backbone in ``model``.
+
+    Args:
+        model (nn.Module): The supernet.
+        channels_at (Callable): Channel count of a unit at every width.
+
+    Returns:
+        list[dict]: Configs for ``ChannelUnit.init_from_cfg``, with
+        ``init_args`` (``num_channels``, ``candidate_choices``) and
+        ``channels``.
+    """
+    from mmpretrain.models.backbones import ShuffleNetV2
+    configs = []
+    for name, backbone in model.named_modules():
+        if not isinstance(backbone, ShuffleNetV2):
+            continue
+        prefix = f'{name}.layers' if name else 'layers'
+        stages = list(backbone.layers)
+        for index, stage in enumerate(stages[:-1]):
+            half = stage[0].branch2[2].conv.out_channels
+            outputs, inputs = [], []
+            for number, block in enumerate(stage):
+                block_name = f'{prefix}.{index}.{number}'
+                branches = [('branch2.2', block.branch2[2])]
+                if block.stride > 1:
+                    branches.append(('branch1.1', block.branch1[1]))
+                else:
+                    inputs.append(
+                        _channel(f'{block_name}.branch2.0.conv', 0, half))
+                for branch, module in branches:
+                    out, norm_in = _conv_module_channels(
+                        f'{block_name}.{branch}', module, half, False)
+                    outputs += out
+                    inputs += norm_in
+            half_choices = channels_at(half)
+            configs.append(
+                unit_config(half, half_choices, outputs, inputs))
+            trunk_out, trunk_in = _consumer_inputs(f'{prefix}.{index + 1}',
+                                                   stages[index + 1],
+                                                   2 * half)
+            configs.append(
+                unit_config(2 * half, [2 * count for count in half_choices],
+                        trunk_out, trunk_in))
+    return configs
+
+
+def unit_config(num_channels: int, choices: List[int], outputs: List,
+                inputs: List) -> Dict:
+    """A config for ``ChannelUnit.init_from_cfg`` with its choices."""
+    return dict(
+        init_args=dict(
+            num_channels=num_channels,
+            candidate_choices=list(choices),
+            choice_mode='number'),
+        channels=dict(input_related=inputs, output_related=outputs))
