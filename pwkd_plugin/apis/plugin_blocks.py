@@ -32,8 +32,13 @@ def refuse_misspelt_blocks(cfg: Config, names: Iterable[str]) -> None:
     for key, value in cfg.items():
         if key in names or not isinstance(value, dict):
             continue
-        close = difflib.get_close_matches(
-            key.lower(), names, n=1, cutoff=0.7)
+        # A misspelling is about as long as the name (not `teacher` for
+        # `fast_teacher`).
+        close = [
+            name for name in difflib.get_close_matches(
+                key.lower(), names, n=3, cutoff=0.7)
+            if abs(len(name) - len(key)) <= 2
+        ]
         if close:
             raise ValueError(
                 f'the config has a top-level `{key}` block, which no part '

@@ -51,8 +51,14 @@ class Toy(BaseModel):
 
 if WITHOUT_THE_FIX:
     DSNASDDP.train_step = DSNASDDP.train_step.__wrapped__
-os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(PORT))
-dist.init_process_group('gloo', rank=0, world_size=1)
+for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE'):
+    os.environ.pop(key, None)
+import socket
+with socket.socket() as free:
+    free.bind(('127.0.0.1', 0))
+    port = free.getsockname()[1]
+dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
+                        rank=0, world_size=1)
 torch.manual_seed(0)
 model = Toy()
 mutator = NasMutator()
@@ -70,20 +76,19 @@ report(result)
 '''
 
 
-def dsnas_ddp_step(tmp_path, without_the_fix, port):
+def dsnas_ddp_step(tmp_path, without_the_fix):
     return run_python(
-        f'WITHOUT_THE_FIX = {without_the_fix}\nPORT = {port}\n' +
-        DSNAS_DDP_STEP,
+        f'WITHOUT_THE_FIX = {without_the_fix}\n' + DSNAS_DDP_STEP,
         cwd=str(tmp_path))
 
 
 def test_dsnas_ddp_trains_a_step(tmp_path):
-    result = dsnas_ddp_step(tmp_path, False, 29631)
+    result = dsnas_ddp_step(tmp_path, False)
     assert 'supernet.loss' in result.get('ok', []), result
 
 
 def test_without_the_fix_the_step_fails(tmp_path):
-    result = dsnas_ddp_step(tmp_path, True, 29632)
+    result = dsnas_ddp_step(tmp_path, True)
     assert 'error' in result, result
 
 

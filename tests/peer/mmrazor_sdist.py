@@ -81,6 +81,14 @@ def _outcome(case: ET.Element) -> Tuple[str, str]:
     return 'passed', ''
 
 
+def _clean_environment() -> Dict[str, str]:
+    # mmrazor's DDP wrappers take device_ids=[LOCAL_RANK] when it is set,
+    # which fails on CPU; the tests start one process group of their own.
+    launch = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'LOCAL_WORLD_SIZE',
+              'MASTER_ADDR', 'MASTER_PORT')
+    return {k: v for k, v in os.environ.items() if k not in launch}
+
+
 def run_sdist_tests(
         report: str) -> Tuple[Optional[Dict[str, Tuple[str, str]]], str]:
     """Run the sdist's ``tests/test_models`` in a fresh interpreter.
@@ -109,6 +117,7 @@ def run_sdist_tests(
         'junit_family=xunit1', *ignored
     ],
                           cwd=root,
+                          env=_clean_environment(),
                           capture_output=True,
                           text=True,
                           timeout=2400)
