@@ -34,7 +34,9 @@ setup(
     extras_require={
         'lite': ['mmcv-lite>=2.0.0,<=2.1.0'],
         'full': ['mmcv>=2.0.0,<=2.1.0'],
-        'tests': ['pytest'],
+        'tests': ['pytest', 'pytest-xdist', 'timm>=0.9'],
+        # timm backbones (mmpretrain's TIMMBackbone) as slimmable teachers.
+        'timm': ['timm>=0.9'],
         'plots': ['matplotlib'],
     },
     zip_safe=False,

@@ -34,14 +34,18 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import pwkd_plugin  # noqa: E402,F401
 from mmengine.config import Config, ConfigDict  # noqa: E402
 from mmengine.hub import get_config  # noqa: E402
+import mmrazor  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
 
 from pwkd_plugin.apis.ordinary_config import (  # noqa: E402
     WidthExportError, build_classifier, strip_model_scope)
+from pwkd_plugin.apis.pwkd_block import \
+    without_pretrained_weights  # noqa: E402
 from pwkd_plugin.apis.slimmable_block import (  # noqa: E402
     check_slimmable_block, slimmable_model)
 from pwkd_plugin.apis.width_export import (  # noqa: E402
-    TOLERANCE, compare_state_shapes, static_classifier_config)
+    NO_RECIPE_REASONS, TOLERANCE, compare_state_shapes,
+    static_classifier_config)
 from pwkd_plugin.models.mutators import (  # noqa: E402
     MostlyWholeTeacherError, UntraceableModelError, WidthForwardError)
 from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
@@ -61,8 +65,31 @@ IMAGENET_FAMILIES = {
     'ShuffleNetV2 1x':
     'mmpretrain::shufflenet_v2/shufflenet-v2-1x_16xb64_in1k.py',
     'ConvNeXt-T': 'mmpretrain::convnext/convnext-tiny_32xb128_in1k.py',
+    'EfficientNetV2-B0':
+    'mmpretrain::efficientnet_v2/efficientnetv2-b0_8xb32_in1k.py',
+    'MobileOne-S0': 'mmpretrain::mobileone/mobileone-s0_8xb32_in1k.py',
+    'Res2Net-50 14w-8s': 'mmpretrain::res2net/res2net50-w14-s8_8xb32_in1k.py',
+    'CSPDarkNet-53': 'mmpretrain::cspnet/cspdarknet50_8xb32_in1k.py',
+    # The teacher of mmrazor's DeiT config (a timm model in TIMMBackbone).
+    'RegNetY-160 (timm)':
+    'mmrazor-teacher::distill/mmcls/deit/deit-base_regnety160_pt-16xb64_in1k.py',
 }
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
+
+
+def imagenet_classifier(path: str) -> dict:
+    """The classifier config of a family: an mmpretrain config's model, or
+    (``mmrazor-teacher::``) the teacher of a distillation config mmrazor
+    ships."""
+    scope, _, relative = path.partition('::')
+    if scope != 'mmrazor-teacher':
+        return get_config(path).model.to_dict()
+    shipped = osp.join(osp.dirname(mmrazor.__file__), '.mim', 'configs')
+    teacher = Config.fromfile(osp.join(shipped, relative)).model.teacher
+    teacher = teacher.to_dict()
+    teacher.pop('_scope_', None)
+    without_pretrained_weights(teacher)  # the figures need no weights
+    return teacher
 
 
 def build_teacher(classifier: dict, size: int, allow_mostly_whole: bool):
@@ -98,7 +125,9 @@ def export_check(model, model_cfg: ConfigDict, inputs) -> str:
     except WidthExportError as error:
         text = str(error)
         if 'no width recipe' in text:
-            return 'no: no width recipe'
+            why = NO_RECIPE_REASONS.get(backbone)
+            return (f"no: no width recipe for backbone type '{backbone}'"
+                    f'{": " + why if why else ""}')
         if 'does not reproduce' in text:
             return 'no: its width recipe does not reproduce the network'
         return f'no: {text}'
@@ -174,7 +203,7 @@ def main(argv=None) -> int:
         families = {name: small_family(name) for name in SMALL_FAMILIES}
     else:
         families = {
-            name: get_config(path).model.to_dict()
+            name: imagenet_classifier(path)
             for name, path in IMAGENET_FAMILIES.items()
             if not args.families or name in args.families
         }

@@ -1,12 +1,21 @@
 """Shared fixtures: the repository's configs, shrunk to run in seconds."""
+import os
 import os.path as osp
 
 import pytest
+import torch
 
 import pwkd_plugin  # noqa: F401  (compat fixes before mmrazor.models)
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
+
+# Each pytest-xdist worker is a process of its own: one thread per worker, so
+# that the workers share the cores instead of competing for them (the runs
+# they start as subprocesses inherit it).
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    os.environ['OMP_NUM_THREADS'] = '1'
+    torch.set_num_threads(1)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -88,3 +97,17 @@ def digits_slimmable_teacher_ckpt(tmp_path_factory):
                                     'slimmable_resnet20_digits.py')))
     Runner.from_cfg(shrink(cfg, work_dir)).train()
     return osp.join(work_dir, 'epoch_1.pth')
+
+
+#: Test files that take minutes; they start first so that, with several
+#: pytest-xdist workers, the others run beside them instead of after them.
+LONG_TEST_FILES = ('tests/peer/test_mmrazor_unit_tests.py', )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Put the tests of :data:`LONG_TEST_FILES` first."""
+    def starts_late(item):
+        path = osp.relpath(str(item.fspath), REPO_ROOT)
+        return path not in LONG_TEST_FILES
+
+    items.sort(key=starts_late)  # stable: the order within each part stays

@@ -1,4 +1,5 @@
 """Checks shared by the plugin's config blocks; errors name the key."""
+import importlib
 import os.path as osp
 import zipfile
 from numbers import Real
@@ -78,19 +79,16 @@ def check_checkpoint_file(value, key: str) -> str:
     return value
 
 
-#: Backbones whose layers the slimmable channel units cannot slice, and why.
-UNSLIMMABLE_BACKBONES = {
-    'TIMMBackbone':
-    "timm models (e.g. the RegNetY teacher of mmrazor's DeiT config) are "
-    "built of timm's BatchNormAct2d (batch norm and activation in one "
-    'module) and grouped convolutions, which mmrazor\'s slimmable channel '
-    'units cannot slice, so most of the teacher would keep its whole width '
-    'at every width',
-}
+#: Backbones that need a package outside the pinned stack: (module, extra).
+OPTIONAL_BACKBONES = {'TIMMBackbone': ('timm', 'timm')}
 
 
 def check_slimmable_backbone(classifier, key: str) -> None:
-    """Refuse a classifier config whose backbone cannot be made slimmable.
+    """Refuse a classifier config whose backbone needs a missing package.
+
+    A slimmable timm backbone (mmpretrain's ``TIMMBackbone``, e.g. the
+    RegNetY teacher of mmrazor's DeiT config) needs timm for its layers
+    (``BatchNormAct2d``) to be switchable.
 
     Args:
         classifier (dict): A classifier config (may be anything else, e.g.
@@ -102,6 +100,12 @@ def check_slimmable_backbone(classifier, key: str) -> None:
     if not isinstance(backbone, dict):
         return
     name = str(backbone.get('type', '')).split('.')[-1]
-    if name in UNSLIMMABLE_BACKBONES:
-        raise ValueError(f'{key}.backbone is a {name}, which cannot be made '
-                         f'slimmable: {UNSLIMMABLE_BACKBONES[name]}')
+    if name not in OPTIONAL_BACKBONES:
+        return
+    package, extra = OPTIONAL_BACKBONES[name]
+    try:
+        importlib.import_module(package)
+    except ImportError:
+        raise ValueError(
+            f'{key}.backbone is a {name}, which needs {package}, and it is '
+            f'not installed: pip install "pwkd_plugin[{extra}]"') from None

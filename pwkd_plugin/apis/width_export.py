@@ -17,6 +17,7 @@ compared; any difference is an error (:class:`WidthExportError`) naming the
 backbone, the first mismatching parameter and its two shapes.
 """
 import copy
+import inspect
 import logging
 import os.path as osp
 from collections import OrderedDict
@@ -25,6 +26,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
 from ..models.utils import (DEFAULT_WIDTHS, check_widths, quiet_logger,
                             slim_channels)
@@ -68,6 +70,49 @@ def _mobilenet_v2_recipe(backbone: dict, scale: Callable[[int], int],
     return backbone
 
 
+def _arch_dict(backbone: dict, settings_attr: str) -> dict:
+    """The backbone's ``arch`` as a dict (an arch name is looked up in the
+    backbone class's table ``settings_attr``)."""
+    arch = backbone.get('arch')
+    if isinstance(arch, str) or arch is None:
+        cls = MMPRETRAIN_MODELS.get(type_name(backbone['type']))
+        table = getattr(cls, settings_attr)
+        if arch is None:  # the class's default arch
+            arch = inspect.signature(cls).parameters['arch'].default
+        arch = table[arch]
+    return copy.deepcopy(dict(arch))
+
+
+def _convnext_recipe(backbone: dict, scale: Callable[[int], int],
+                     width: float, divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``ConvNeXt``: the stage ``channels`` of its arch (the
+    blocks' expanded channels follow as ``mlp_ratio`` times them)."""
+    arch = _arch_dict(backbone, 'arch_settings')
+    arch['channels'] = [scale(c) for c in arch['channels']]
+    backbone['arch'] = arch
+    return backbone
+
+
+def _densenet_recipe(backbone: dict, scale: Callable[[int], int],
+                     width: float, divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``DenseNet``: ``growth_rate`` and ``init_channels`` of its
+    arch (every concatenated part keeps its share)."""
+    arch = _arch_dict(backbone, 'arch_settings')
+    arch['growth_rate'] = scale(arch['growth_rate'])
+    arch['init_channels'] = scale(arch['init_channels'])
+    backbone['arch'] = arch
+    return backbone
+
+
+def _mobileone_recipe(backbone: dict, scale: Callable[[int], int],
+                      width: float, divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``MobileOne``: the ``width_factor`` of every stage."""
+    arch = _arch_dict(backbone, 'arch_zoo')
+    arch['width_factor'] = [f * width for f in arch['width_factor']]
+    backbone['arch'] = arch
+    return backbone
+
+
 def _plugin_recipe(backbone: dict, scale: Callable[[int], int], width: float,
                    divisor: int, min_channels: int) -> dict:
     """The plugin's CIFAR backbones narrow every layer with the mutator's
@@ -102,9 +147,30 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
                     'way and keeps the last 1x1 conv at 1280 channels for '
                     'widen_factor <= 1, where the slimmable teacher narrows '
                     'it'),
+    'ConvNeXt': (_convnext_recipe, 'arch channels'),
+    'DenseNet': (_densenet_recipe, 'arch growth_rate, init_channels'),
+    'MobileOne': (_mobileone_recipe,
+                  'arch width_factor; not exact with squeeze-excitation '
+                  'blocks (MobileOne-S4), whose squeeze channels mmpretrain '
+                  'rounds up to 8'),
     'CIFARResNet': (_plugin_recipe, 'width_ratio'),
     'CIFARVGG': (_plugin_recipe, 'width_ratio'),
     'CIFARWideResNet': (_plugin_recipe, 'width_ratio'),
+}
+
+#: backbone type -> why its config cannot be given another width.
+NO_RECIPE_REASONS = {
+    'RegNet': ('its stage widths come from a quantised formula of w0, wa, '
+               'wm and group_w, which no arguments make give the slimmed '
+               'counts'),
+    'EfficientNet': ('its arch names a fixed table of widen and deepen '
+                     'factors; no argument narrows it alone'),
+    'EfficientNetV2': ('its arch is a table of (expand ratio, channels) '
+                       'rows whose mmpretrain rounding differs'),
+    'ShuffleNetV2': ('its widen_factor is one of 0.5, 1.0, 1.5, 2.0, which '
+                     'cannot express arbitrary widths'),
+    'TIMMBackbone': ('timm builds the model by name; no argument narrows '
+                     'it'),
 }
 
 #: channel arguments of necks and heads that the teacher narrows.
@@ -167,9 +233,11 @@ def static_classifier_config(classifier: dict, width: float, divisor: int = 1,
     backbone = copy.deepcopy(dict(classifier['backbone']))
     name = type_name(backbone.get('type'))
     if name not in WIDTH_RECIPES:
+        why = NO_RECIPE_REASONS.get(name)
         raise WidthExportError(
             f'no width recipe for backbone type {name!r}: an ordinary config '
-            f'of it cannot be given width {width:g}; {supported_backbones()}')
+            f'of it cannot be given width {width:g}'
+            f'{" (" + why + ")" if why else ""}; {supported_backbones()}')
     recipe, _ = WIDTH_RECIPES[name]
     classifier['backbone'] = recipe(backbone, scale, width, divisor,
                                     min_channels)

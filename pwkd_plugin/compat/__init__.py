@@ -16,11 +16,13 @@ module                    fix
 ``plain_dict_modules``    mmrazor's in-place switch-off on ``dict`` children
 ``zeroed_gradients``      DSNAS / DMCP train steps read zeroed gradients
 ``numpy_aliases``         mmrazor's ``np.int`` on numpy 2
+``deit_head_tokens``      mmrazor's DeiT head on mmpretrain's two tokens
 ``atomic_checkpoints``    a killed save leaves no half-written checkpoint
 ========================  ==================================================
 """
 from .atomic_checkpoints import make_checkpoint_writes_atomic
 from .checkpoint_loading import allow_mmengine_checkpoint_types
+from .deit_head_tokens import read_deit_tokens_either_way
 from .hub_models import patch_hub_get_model
 from .mmcls_alias import install_mmcls_module_alias, patch_mmcls_configs
 from .mmcls_registry_scope import patch_mmcls_registry_scope
@@ -51,6 +53,7 @@ def apply_compat_fixes() -> None:
     fix_plain_dict_modules()
     keep_gradient_tensors_in_mmrazor()
     restore_numpy_aliases()
+    read_deit_tokens_either_way()
     _applied = True
 
 
@@ -60,5 +63,6 @@ __all__ = [
     'install_mmcls_module_alias', 'patch_mmcls_configs', 'patch_hub_get_model',
     'patch_mmengine_package_lookup', 'patch_mmcls_registry_scope',
     'fix_plain_dict_modules', 'keep_gradient_tensors_in_mmrazor',
-    'restore_numpy_aliases', 'make_checkpoint_writes_atomic'
+    'restore_numpy_aliases', 'make_checkpoint_writes_atomic',
+    'read_deit_tokens_either_way'
 ]

@@ -58,9 +58,37 @@ SMALL_FAMILIES = {
                                 1024)),
     'ConvNeXt': ('LayerNorm2d, layer scale, linear pointwise layers',
                  convnext_classifier(dict(depths=[1, 1], channels=[16, 32]))),
+    'EfficientNetV2': ('fused and depthwise inverted residuals',
+                       classifier(dict(type='EfficientNetV2', arch='b0'),
+                                  1280)),
+    'MobileOne': ('re-parameterisable branches, squeeze-excitation',
+                  classifier(
+                      dict(type='MobileOne',
+                           arch=dict(num_blocks=[1, 1, 1, 1],
+                                     width_factor=[0.25] * 4,
+                                     num_conv_branches=[1, 1, 1, 1],
+                                     num_se_blocks=[0, 0, 0, 1])), 128)),
+    'RegNetY (timm)': ("timm's BatchNormAct2d, grouped convolutions, "
+                       'squeeze-excitation (TIMMBackbone)',
+                       classifier(
+                           dict(type='TIMMBackbone', model_name='regnety_002',
+                                pretrained=False), 368)),
+}
+
+#: family -> (the block that is refused, small classifier config): families
+#: whose channel split the tracer cannot follow (see ``UNFOLLOWED_BLOCKS``).
+REFUSED_SMALL_FAMILIES = {
+    'Res2Net': ('Bottle2neck',
+                classifier(
+                    dict(type='Res2Net', depth=50, scales=4, base_width=8,
+                         num_stages=2, strides=(1, 2), dilations=(1, 1),
+                         out_indices=(1, ), stem_channels=16,
+                         base_channels=16), 128)),
+    'CSPDarkNet': ('CSPStage',
+                   classifier(dict(type='CSPDarkNet', depth=53), 1024)),
 }
 
 
 def small_family(name: str) -> dict:
-    """A copy of the classifier config of ``name``."""
-    return copy.deepcopy(SMALL_FAMILIES[name][1])
+    """A copy of the classifier config of ``name`` (of either table)."""
+    return copy.deepcopy({**SMALL_FAMILIES, **REFUSED_SMALL_FAMILIES}[name][1])

@@ -1,6 +1,8 @@
 """The pwkd config block: defaults, expansion, and every refusal."""
 import re
 
+import sys
+
 import pytest
 from mmengine.config import Config
 
@@ -115,12 +117,15 @@ def test_methods_pwkd_cannot_apply_to(digits_slimmable_teacher_ckpt,
         prepare_train_config(cfg)
 
 
-def test_a_timm_teacher_is_refused_before_its_checkpoint_is_read(tmp_path):
+def test_a_timm_teacher_without_timm_is_refused_before_its_checkpoint_is_read(
+        tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'timm', None)  # import timm fails
     cfg = digits_cfg(str(tmp_path / 'no_such_teacher.pth'))
     cfg.model.teacher.backbone = dict(
         type='mmpretrain.TIMMBackbone', model_name='regnety_160')
     with pytest.raises(ValueError, match=r'model.teacher.backbone is a '
-                       r'TIMMBackbone, which cannot be made slimmable'):
+                       r'TIMMBackbone, which needs timm, and it is not '
+                       r'installed: pip install "pwkd_plugin\[timm\]"'):
         prepare_train_config(cfg)
 
 

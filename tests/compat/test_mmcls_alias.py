@@ -17,6 +17,7 @@ import mmpretrain
 import mmrazor
 import mmrazor.models  # noqa: F401
 from mmrazor.registry import MODELS
+from pwkd_plugin.testing.offline_configs import offline
 from pwkd_plugin.compat.mmcls_alias import (MmclsModuleAlias,
                                             get_package_and_cfg_path,
                                             install_mmcls_module_alias,
@@ -97,29 +98,6 @@ def walk(node, found):
     return found
 
 
-def make_offline(node):
-    """Drop checkpoints and pretrained weights (no network in tests)."""
-    if isinstance(node, dict):
-        node.pop('teacher_ckpt', None)
-        node.pop('ckpt_path', None)  # data-free distillers' teachers
-        if 'cfg_path' in node:
-            node['pretrained'] = False
-        init_cfg = node.get('init_cfg')
-        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            del node['init_cfg']
-        elif isinstance(init_cfg, list):
-            node['init_cfg'] = [
-                c for c in init_cfg
-                if not (isinstance(c, dict) and c.get('type') == 'Pretrained')
-            ]
-        for value in node.values():
-            make_offline(value)
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            make_offline(item)
-    return node
-
-
 @pytest.mark.parametrize(
     'path', DISTILL_CONFIGS, ids=lambda p: osp.relpath(p, MMCLS_DISTILL))
 def test_shipped_distill_config_loads_and_builds(path):
@@ -143,7 +121,7 @@ def test_shipped_distill_config_loads_and_builds(path):
         line for line in text.splitlines() if 'mmcls' in line
     ]
 
-    model_cfg = make_offline(copy.deepcopy(cfg.model.to_dict()))
+    model_cfg = offline(copy.deepcopy(cfg.model.to_dict()))
     try:
         # As a Runner of this config builds it.
         with DefaultScope.overwrite_default_scope(cfg.default_scope):

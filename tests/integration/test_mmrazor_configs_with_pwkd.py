@@ -15,6 +15,7 @@ from mmrazor.registry import MODELS
 
 from pwkd_plugin.apis import prepare_train_config
 from pwkd_plugin.models.algorithms import SlimmableTeacher
+from pwkd_plugin.testing.offline_configs import offline
 
 SHIPPED = osp.join(osp.dirname(mmrazor.__file__), '.mim', 'configs',
                    'distill', 'mmcls')
@@ -27,27 +28,8 @@ REFUSED = {
     'dafl': 'data-free distillation',
     'dfad': 'data-free distillation',
     'zskt': 'data-free distillation',
-    # Its RegNetY teacher is a timm model (see UNSLIMMABLE_BACKBONES).
-    'deit': 'TIMMBackbone, which cannot be made slimmable',
 }
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
-
-
-def offline(node):
-    """Drop downloads: pre-trained weights and teacher checkpoints."""
-    if isinstance(node, dict):
-        for key in ('teacher_ckpt', 'ckpt_path'):
-            node.pop(key, None)
-        if 'cfg_path' in node:
-            node['pretrained'] = False
-        if isinstance(node.get('init_cfg'), dict) and \
-                node['init_cfg'].get('type') == 'Pretrained':
-            node.pop('init_cfg')
-        for value in node.values():
-            offline(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            offline(value)
 
 
 def slimmable_teacher_checkpoint(teacher_cfg, path):
@@ -166,6 +148,8 @@ def test_shipped_config_with_a_pwkd_block(tmp_path, config, checkpoints_read):
     ckpt = slimmable_teacher_checkpoint(teacher, str(tmp_path / 'teacher.pth'))
     cfg.pwkd = dict(teacher_ckpt=ckpt)
     cfg = prepare_train_config(cfg)
+    if cfg.get('data_preprocessor') is not None:  # as the Runner does
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(cfg.model)
     model.init_weights()
     # Nothing of the base teacher's own weights is fetched or read.

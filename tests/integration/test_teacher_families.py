@@ -5,8 +5,8 @@ with a real Runner at every width, validates every width, is read back as a
 slimmable teacher checkpoint and rebuilt as a PWKD teacher; at width 0.25 its
 static copy keeps at most 0.25 of the whole's FLOPs and 0.35 of its
 parameters, and computes what the slimmable network computes.
-(EfficientNet-B0, 4M parameters, is checked without training in
-``tests/models/mutators/test_teacher_family_widths.py``.)
+Width 0.25 is exported as an ordinary mmpretrain config where a width
+recipe can express it, and refused naming the reason elsewhere.
 """
 import os.path as osp
 
@@ -24,7 +24,7 @@ from pwkd_plugin.models.algorithms import (build_partial_teacher,
 from pwkd_plugin.models.algorithms.partial_teacher import (
     WIDTH_MUTATOR, static_teacher_at_width)
 from pwkd_plugin.models.utils.conv_linear_macs import conv_linear_macs
-from pwkd_plugin.testing.teacher_families import small_family
+from pwkd_plugin.testing.teacher_families import SMALL_FAMILIES, small_family
 
 from ..conftest import config_path, shrink
 
@@ -50,9 +50,14 @@ def cost(model, inputs):
     return macs, sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.parametrize(
-    'name', ['ResNeXt', 'RegNetX', 'DenseNet', 'ShuffleNetV2', 'ConvNeXt'])
+#: families whose width 0.25 an ordinary mmpretrain config expresses.
+EXPORTABLE = ('ResNeXt', 'DenseNet', 'ConvNeXt')
+
+
+@pytest.mark.parametrize('name', list(SMALL_FAMILIES))
 def test_family_is_a_partial_teacher(name, tmp_path):
+    if 'timm' in name:
+        pytest.importorskip('timm')
     torch.manual_seed(0)
     cfg = family_cfg(name, str(tmp_path / name))
     runner = Runner.from_cfg(cfg)
@@ -101,10 +106,14 @@ def test_family_is_a_partial_teacher(name, tmp_path):
     # Width 0.25 as an ordinary mmpretrain config where a recipe exists
     # (export_width checks names, shapes and outputs within 1e-5 itself).
     out_dir = str(tmp_path / 'export')
-    if name == 'ResNeXt':
+    if name in EXPORTABLE:
         exported = export_width(cfg, ckpt, 0.25, out_dir)
         assert exported['params'] == params
         assert exported['flops'] > 0
     else:
-        with pytest.raises(WidthExportError, match='no width recipe'):
+        # MobileOne has a recipe, but mmpretrain rounds the squeeze channels
+        # of the small member's squeeze-excitation block up to 8.
+        reason = ('does not reproduce'
+                  if name == 'MobileOne' else 'no width recipe')
+        with pytest.raises(WidthExportError, match=reason):
             export_width(cfg, ckpt, 0.25, out_dir)

@@ -4,7 +4,8 @@
 slimmable teacher (:class:`SlimmableTeacherChannelUnit`); mmrazor's own ops
 serve plain convolutions (grouped and depthwise included), linear layers and
 batch norms. A ConvNeXt block is listed for its layer scale only (its layers
-are replaced one by one).
+are replaced one by one). timm's ``BatchNormAct2d`` is served when timm is
+installed (the ``timm`` extra).
 """
 import torch.nn as nn
 from mmcv.cnn.bricks import Conv2dAdaptivePadding
@@ -27,7 +28,21 @@ DYNAMIC_OPS = {
     ConvNeXtBlock: SlimmableConvNeXtBlock,
 }
 
+#: exact layer type -> masked dynamic op, for the layers mmrazor's channel
+#: tracer cannot check by itself (it checks a unit with masked ops).
+TRACER_OPS = {}
+
+try:
+    from timm.layers import BatchNormAct2d
+except ImportError:  # timm is an optional extra
+    pass
+else:
+    from .batch_norm_act_2d import (DynamicBatchNormAct2d,
+                                    SwitchableBatchNormAct2d)
+    DYNAMIC_OPS[BatchNormAct2d] = SwitchableBatchNormAct2d
+    TRACER_OPS[BatchNormAct2d] = DynamicBatchNormAct2d
+
 __all__ = [
-    'DYNAMIC_OPS', 'SlimmableConv2dAdaptivePadding', 'SlimmableConvNeXtBlock',
-    'SlimmableLayerNorm2d'
+    'DYNAMIC_OPS', 'TRACER_OPS', 'SlimmableConv2dAdaptivePadding',
+    'SlimmableConvNeXtBlock', 'SlimmableLayerNorm2d'
 ]

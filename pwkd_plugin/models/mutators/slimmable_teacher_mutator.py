@@ -12,6 +12,7 @@ from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
 from .convnext_units import convnext_unit_configs
 from .shuffle_units import shufflenet_unit_configs
 from .structure_channel_unit import StructureChannelUnit
+from .teacher_channel_analyzer import TeacherChannelAnalyzer
 from .width_check import (describe_module, innermost_module, macs_per_width,
                           refuse_mostly_whole)
 
@@ -201,9 +202,15 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         self.whole_layers = whole
 
     def _prepare_from_tracer(self, model: nn.Module, parse_cfg: Dict):
-        """The tracer's units, and those of the structures it cannot
-        follow: ShuffleNetV2's shuffled blocks (:mod:`.shuffle_units`) and
-        ConvNeXt's stages (:mod:`.convnext_units`)."""
+        """The tracer's units (:class:`TeacherChannelAnalyzer`), and those
+        of the structures it cannot follow: ShuffleNetV2's shuffled blocks
+        (:mod:`.shuffle_units`) and ConvNeXt's stages
+        (:mod:`.convnext_units`)."""
+        if isinstance(parse_cfg, dict) and \
+                parse_cfg.get('type') == 'ChannelAnalyzer':
+            parse_cfg = TeacherChannelAnalyzer(
+                **{k: v
+                   for k, v in parse_cfg.items() if k != 'type'})
         units = super()._prepare_from_tracer(model, parse_cfg)
         traced = {(channel.name, channel.is_output_channel)
                   for unit in units

@@ -19,6 +19,20 @@ from ..utils.conv_linear_macs import conv_linear_macs
 MOSTLY_WHOLE_RATIO = 0.5
 
 
+#: Blocks of mmpretrain whose channel split the channel tracer cannot follow,
+#: by class name, and why: a teacher with layers left whole inside one is
+#: refused (unless ``allow_mostly_whole``), whatever its FLOPs.
+UNFOLLOWED_BLOCKS = {
+    'Bottle2neck':
+    "Res2Net's block splits its channels into scales of a fixed width "
+    '(torch.split by self.width), which the channel tracer does not follow '
+    'and a narrower width would split wrongly',
+    'CSPStage':
+    "CSPNet's stage splits its channels in halves by indexing "
+    '(x[:, :split]), which the channel tracer does not follow',
+}
+
+
 class WidthForwardError(RuntimeError):
     """A width of a slimmable teacher cannot run a forward pass."""
 
@@ -124,13 +138,33 @@ def macs_per_width(mutator, model: nn.Module,
     return macs
 
 
-def whole_layer_reasons(model: nn.Module, whole: List[str]) -> List[str]:
-    """Each layer left whole, with why."""
+def unfollowed_blocks(model: nn.Module, whole: List[str]) -> Dict[str, str]:
+    """The blocks of :data:`UNFOLLOWED_BLOCKS` that hold a layer of
+    ``whole``: ``{block name: reason}``."""
+    blocks = {
+        name: UNFOLLOWED_BLOCKS[type(module).__name__]
+        for name, module in model.named_modules()
+        if type(module).__name__ in UNFOLLOWED_BLOCKS
+    }
+    return {
+        block: why
+        for block, why in blocks.items()
+        if any(layer.startswith(block + '.') for layer in whole)
+    }
+
+
+def whole_layer_reasons(model: nn.Module,
+                        whole: List[str]) -> Dict[str, List[str]]:
+    """The layers left whole, by why: ``{reason: [layer names]}``."""
     modules = dict(model.named_modules())
-    reasons = []
+    blocks = unfollowed_blocks(model, whole)
+    reasons = {}
     for name in whole:
         module = modules[name]
-        if isinstance(module, DynamicMixin):
+        block = next((b for b in blocks if name.startswith(b + '.')), None)
+        if block is not None:
+            why = blocks[block]
+        elif isinstance(module, DynamicMixin):
             why = 'no channel unit holds it'
         elif type(module) in DYNAMIC_OPS:
             why = ('its channels are tied to a layer that cannot be sliced, '
@@ -139,14 +173,15 @@ def whole_layer_reasons(model: nn.Module, whole: List[str]) -> List[str]:
                    'on tensor values)')
         else:
             why = f'{type(module).__name__} has no slimmable op'
-        reasons.append(f'{name}: {why}')
+        reasons.setdefault(why, []).append(name)
     return reasons
 
 
 def refuse_mostly_whole(model: nn.Module, macs: Dict[float, int],
                         whole: List[str], divisor: int,
                         min_channels: int) -> None:
-    """Raise unless the narrowest width costs at most half of the whole.
+    """Raise unless the narrowest width costs at most half of the whole
+    and no layer is left whole inside a block of :data:`UNFOLLOWED_BLOCKS`.
 
     Args:
         model (nn.Module): The slimmable model.
@@ -161,14 +196,25 @@ def refuse_mostly_whole(model: nn.Module, macs: Dict[float, int],
     """
     narrowest, widest = min(macs), max(macs)
     ratio = macs[narrowest] / max(macs[widest], 1)
-    if ratio <= MOSTLY_WHOLE_RATIO:
+    blocks = unfollowed_blocks(model, whole)
+    if ratio <= MOSTLY_WHOLE_RATIO and not blocks:
         return
-    reasons = whole_layer_reasons(model, whole)
-    shown = '; '.join(reasons[:10]) + (' ...' if len(reasons) > 10 else '')
+    shown = '; '.join(
+        f'{", ".join(names[:6])}{" ..." if len(names) > 6 else ""} '
+        f'({len(names)}): {why}'
+        for why, names in whole_layer_reasons(model, whole).items())
+    if ratio > MOSTLY_WHOLE_RATIO:
+        what = (f'keeps {ratio:.3f} of the whole network\'s FLOPs (more '
+                f'than {MOSTLY_WHOLE_RATIO:g}), so it is not a partial '
+                'teacher')
+    else:
+        kinds = sorted({type(model.get_submodule(b)).__name__
+                        for b in blocks})
+        what = (f'keeps {ratio:.3f} of the whole network\'s FLOPs, but '
+                f'layers inside its {", ".join(kinds)} blocks cannot be '
+                'sliced')
     raise MostlyWholeTeacherError(
-        f'width {narrowest:g} of {type(model).__name__} keeps {ratio:.3f} '
-        f'of the whole network\'s FLOPs (more than {MOSTLY_WHOLE_RATIO:g}), '
-        'so it is not a partial teacher: '
+        f'width {narrowest:g} of {type(model).__name__} {what}: '
         f'{len(whole)} layer(s) keep all their channels at every width'
         f'{": " + shown if shown else ""}; every other layer keeps '
         f'width x channels, rounded to a multiple of divisor={divisor}, at '

@@ -2,12 +2,15 @@
 
 Grouped convolutions (ResNeXt, RegNetX), concatenation (DenseNet), depthwise
 + squeeze-excitation with "same" padding (EfficientNet-B0), split and
-channel shuffle (ShuffleNetV2), LayerNorm2d and layer scale (ConvNeXt):
+channel shuffle (ShuffleNetV2), LayerNorm2d and layer scale (ConvNeXt),
+fused inverted residuals (EfficientNetV2), re-parameterisable branches
+(MobileOne), timm's BatchNormAct2d (RegNetY through TIMMBackbone):
 every width forwards, no layer is left whole, the static copy at 0.25 keeps
 at most 0.25 of the whole's FLOPs and 0.35 of its parameters, and every
 width's static copy computes what the slimmable network does. A width that
 cannot run and a mostly whole teacher (PoolFormer's GroupNorms) are refused
-with the module and the reason.
+with the module and the reason, and so are the families whose channel
+split the tracer cannot follow (Res2Net, CSPNet), naming the block.
 """
 import functools
 
@@ -20,7 +23,9 @@ from pwkd_plugin.models.mutators import (MostlyWholeTeacherError,
                                          WidthForwardError)
 from pwkd_plugin.models.mutators.width_check import macs_per_width
 from pwkd_plugin.models.utils.conv_linear_macs import conv_linear_macs
-from pwkd_plugin.testing.teacher_families import (SMALL_FAMILIES, classifier,
+from pwkd_plugin.models.mutators.width_check import UNFOLLOWED_BLOCKS
+from pwkd_plugin.testing.teacher_families import (REFUSED_SMALL_FAMILIES,
+                                                  SMALL_FAMILIES, classifier,
                                                   small_family)
 
 SIZE = 32
@@ -67,6 +72,8 @@ def built_family(name):
 
 @pytest.mark.parametrize('name', list(SMALL_FAMILIES))
 def test_family_width_quarter_is_partial(name):
+    if 'timm' in name:
+        pytest.importorskip('timm')
     model = built_family(name)
     assert model.mutator.whole_layers == []
     inputs = torch.rand(2, 3, SIZE, SIZE)
@@ -189,8 +196,9 @@ def test_a_mostly_whole_teacher_is_refused_with_its_whole_layers():
         build(POOLFORMER)
     message = str(info.value)
     assert 'width 0.25' in message and 'allow_mostly_whole=True' in message
-    assert 'backbone.network.0.0.norm1: GroupNorm has no slimmable op' in \
-        message
+    # The layers left whole, grouped by the reason.
+    group = message.split(': GroupNorm has no slimmable op')[0]
+    assert 'backbone.network.0.0.norm1, ' in group.rsplit('; ', 1)[-1]
 
 
 def test_a_mostly_whole_teacher_trains_when_opted_in():
@@ -198,3 +206,17 @@ def test_a_mostly_whole_teacher_trains_when_opted_in():
     macs = model.mutator.width_macs
     assert macs[0.25] > 0.5 * macs[1.0]
     assert 'backbone.network.0.0.norm1' in model.mutator.whole_layers
+
+
+@pytest.mark.parametrize('name', list(REFUSED_SMALL_FAMILIES))
+def test_a_family_with_an_unfollowed_split_is_refused_naming_the_block(name):
+    block = REFUSED_SMALL_FAMILIES[name][0]
+    with pytest.raises(MostlyWholeTeacherError) as info:
+        build(small_family(name))
+    message = str(info.value)
+    assert f'inside its {block} blocks cannot be sliced' in message
+    assert UNFOLLOWED_BLOCKS[block] in message
+    assert 'allow_mostly_whole=True' in message
+    # Opted in, it trains with those layers whole, and says which.
+    model = build(small_family(name), allow_mostly_whole=True)
+    assert model.mutator.whole_layers

@@ -1,0 +1,22 @@
+"""The channel unit the channel tracer checks each traced unit with."""
+import torch.nn as nn
+from mmrazor.models.mutables import SequentialMutableChannelUnit
+from mmrazor.registry import MODELS
+
+from ..dynamic_ops import TRACER_OPS
+
+
+@MODELS.register_module()
+class TracedChannelUnit(SequentialMutableChannelUnit):
+    """mmrazor's ``SequentialMutableChannelUnit``, also over the layer types
+    of :data:`~pwkd_plugin.models.dynamic_ops.TRACER_OPS`.
+
+    mmrazor's tracer keeps a unit only if every layer of it can take a
+    channel mask; a unit holding a layer type mmrazor does not know (timm's
+    ``BatchNormAct2d``) was dropped, and all its layers stayed whole.
+    """
+
+    def prepare_for_pruning(self, model: nn.Module) -> None:
+        """Replace the unit's layers by masked dynamic ops."""
+        self._replace_with_dynamic_ops(model, TRACER_OPS)
+        super().prepare_for_pruning(model)
