@@ -17,10 +17,12 @@ module                    fix
 ``zeroed_gradients``      DSNAS / DMCP train steps read zeroed gradients
 ``numpy_aliases``         mmrazor's ``np.int`` on numpy 2
 ``deit_head_tokens``      mmrazor's DeiT head on mmpretrain's two tokens
+``channel_lookup``        mmrazor's tracer finds layers by name, not by listing
 ``atomic_checkpoints``    a killed save leaves no half-written checkpoint
 ========================  ==================================================
 """
 from .atomic_checkpoints import make_checkpoint_writes_atomic
+from .channel_lookup import look_up_channels_by_name
 from .checkpoint_loading import allow_mmengine_checkpoint_types
 from .deit_head_tokens import read_deit_tokens_either_way
 from .hub_models import patch_hub_get_model
@@ -54,6 +56,7 @@ def apply_compat_fixes() -> None:
     keep_gradient_tensors_in_mmrazor()
     restore_numpy_aliases()
     read_deit_tokens_either_way()
+    look_up_channels_by_name()
     _applied = True
 
 
@@ -64,5 +67,5 @@ __all__ = [
     'patch_mmengine_package_lookup', 'patch_mmcls_registry_scope',
     'fix_plain_dict_modules', 'keep_gradient_tensors_in_mmrazor',
     'restore_numpy_aliases', 'make_checkpoint_writes_atomic',
-    'read_deit_tokens_either_way'
+    'read_deit_tokens_either_way', 'look_up_channels_by_name'
 ]

@@ -2,7 +2,8 @@
 
 Each family (a small member, 32x32 digits) trains as a slimmable teacher
 with a real Runner at every width, validates every width, is read back as a
-slimmable teacher checkpoint and rebuilt as a PWKD teacher; at width 0.25 its
+slimmable teacher checkpoint, rebuilt as a PWKD teacher and distilled
+from by a PWKD+KD run through every stage; at width 0.25 its
 static copy keeps at most 0.25 of the whole's FLOPs and 0.35 of its
 parameters, and computes what the slimmable network computes.
 Width 0.25 is exported as an ordinary mmpretrain config where a width
@@ -10,6 +11,7 @@ recipe can express it, and refused naming the reason elsewhere.
 """
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -42,6 +44,21 @@ def family_cfg(name, work_dir):
     cfg = prepare_train_config(cfg)
     return shrink(
         cfg, work_dir, num_train=16, num_val=8, max_epochs=1, batch_size=8)
+
+
+def pwkd_kd_cfg(name, teacher_ckpt, work_dir):
+    """The digits PWKD+KD config (ResNet8 student) with the family's
+    slimmable teacher: one epoch per stage."""
+    cfg = Config.fromfile(
+        config_path('pwkd/pwkd_kd_resnet20_resnet8_digits.py'))
+    cfg.model.teacher = dict(small_family(name), _scope_='mmpretrain')
+    cfg.pwkd.teacher_ckpt = teacher_ckpt
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.image_size = SIZE
+        cfg[loader].dataset.pipeline = [dict(type='PackInputs')]
+    shrink(cfg, work_dir, num_train=16, num_val=8,
+           max_epochs=len(WIDTHS), batch_size=8)
+    return prepare_train_config(cfg)
 
 
 def cost(model, inputs):
@@ -102,6 +119,17 @@ def test_family_is_a_partial_teacher(name, tmp_path):
     with torch.no_grad():
         got = static_teacher_at_width(teacher)(inputs, mode='tensor')
     assert torch.allclose(got, expected, atol=1e-5)
+
+    # It is the teacher of a PWKD+KD run: a stage per width, narrowest first,
+    # each with a finite distillation loss.
+    kd_runner = Runner.from_cfg(pwkd_kd_cfg(name, ckpt, str(tmp_path / 'kd')))
+    kd_runner.train()
+    kd_scalars = kd_runner.message_hub.log_scalars
+    widths = kd_scalars['train/pwkd/teacher_width'].data[0]
+    assert sorted(set(widths.tolist())) == list(WIDTHS)
+    assert list(widths) == sorted(widths)
+    losses = kd_scalars['train/loss'].data[0]
+    assert len(losses) == len(widths) and np.isfinite(losses).all()
 
     # Width 0.25 as an ordinary mmpretrain config where a recipe exists
     # (export_width checks names, shapes and outputs within 1e-5 itself).
