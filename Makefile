@@ -20,8 +20,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py
 
-# Test files run in TEST_WORKERS processes (pytest-xdist), a file per worker.
+# Test files run in TEST_WORKERS processes (pytest-xdist), a file per worker,
+# in the order of tests/conftest.py (the longest files first).
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile tests
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder tests

@@ -171,6 +171,9 @@ NO_RECIPE_REASONS = {
                      'cannot express arbitrary widths'),
     'TIMMBackbone': ('timm builds the model by name; no argument narrows '
                      'it'),
+    **dict.fromkeys(('CSPDarkNet', 'CSPResNet', 'CSPResNeXt'),
+                    'its channels are fixed by its depth; no argument '
+                    'narrows them'),
 }
 
 #: channel arguments of necks and heads that the teacher narrows.

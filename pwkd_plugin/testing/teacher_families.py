@@ -68,6 +68,8 @@ SMALL_FAMILIES = {
                                      width_factor=[0.25] * 4,
                                      num_conv_branches=[1, 1, 1, 1],
                                      num_se_blocks=[0, 0, 0, 1])), 128)),
+    'CSPDarkNet': ('channel split in halves by indexing, concatenation',
+                   classifier(dict(type='CSPDarkNet', depth=53), 1024)),
     'RegNetY (timm)': ("timm's BatchNormAct2d, grouped convolutions, "
                        'squeeze-excitation (TIMMBackbone)',
                        classifier(
@@ -84,8 +86,6 @@ REFUSED_SMALL_FAMILIES = {
                          num_stages=2, strides=(1, 2), dilations=(1, 1),
                          out_indices=(1, ), stem_channels=16,
                          base_channels=16), 128)),
-    'CSPDarkNet': ('CSPStage',
-                   classifier(dict(type='CSPDarkNet', depth=53), 1024)),
 }
 
 

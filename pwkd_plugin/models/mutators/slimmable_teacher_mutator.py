@@ -10,6 +10,7 @@ from mmrazor.registry import MODELS
 
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
 from .convnext_units import convnext_unit_configs
+from .csp_units import csp_unit_configs
 from .shuffle_units import shufflenet_unit_configs
 from .structure_channel_unit import StructureChannelUnit
 from .teacher_channel_analyzer import TeacherChannelAnalyzer
@@ -204,8 +205,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     def _prepare_from_tracer(self, model: nn.Module, parse_cfg: Dict):
         """The tracer's units (:class:`TeacherChannelAnalyzer`), and those
         of the structures it cannot follow: ShuffleNetV2's shuffled blocks
-        (:mod:`.shuffle_units`) and ConvNeXt's stages
-        (:mod:`.convnext_units`)."""
+        (:mod:`.shuffle_units`), ConvNeXt's stages (:mod:`.convnext_units`)
+        and CSPNet's split stages (:mod:`.csp_units`)."""
         if isinstance(parse_cfg, dict) and \
                 parse_cfg.get('type') == 'ChannelAnalyzer':
             parse_cfg = TeacherChannelAnalyzer(
@@ -215,8 +216,11 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         traced = {(channel.name, channel.is_output_channel)
                   for unit in units
                   for channel in [*unit.input_related, *unit.output_related]}
-        configs = shufflenet_unit_configs(model, self.channels_at) + \
-            convnext_unit_configs(model, self.channels_at)
+        configs = [
+            *shufflenet_unit_configs(model, self.channels_at),
+            *convnext_unit_configs(model, self.channels_at),
+            *csp_unit_configs(model, self.channels_at)
+        ]
         for config in configs:
             channels = config['channels']
             held = {(channel['name'], kind == 'output_related')

@@ -4,13 +4,14 @@ Grouped convolutions (ResNeXt, RegNetX), concatenation (DenseNet), depthwise
 + squeeze-excitation with "same" padding (EfficientNet-B0), split and
 channel shuffle (ShuffleNetV2), LayerNorm2d and layer scale (ConvNeXt),
 fused inverted residuals (EfficientNetV2), re-parameterisable branches
-(MobileOne), timm's BatchNormAct2d (RegNetY through TIMMBackbone):
+(MobileOne), a split in halves by indexing (CSPDarkNet), timm's
+BatchNormAct2d (RegNetY through TIMMBackbone):
 every width forwards, no layer is left whole, the static copy at 0.25 keeps
 at most 0.25 of the whole's FLOPs and 0.35 of its parameters, and every
 width's static copy computes what the slimmable network does. A width that
 cannot run and a mostly whole teacher (PoolFormer's GroupNorms) are refused
-with the module and the reason, and so are the families whose channel
-split the tracer cannot follow (Res2Net, CSPNet), naming the block.
+with the module and the reason, and so is a family whose channel split
+the tracer cannot follow (Res2Net), naming the block.
 """
 import functools
 
