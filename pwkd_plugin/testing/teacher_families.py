@@ -6,6 +6,29 @@ size that traces and trains in seconds on a 32x32 input; the benchmark
 """
 import copy
 
+from mmpretrain.models.backbones import CSPDarkNet
+from mmpretrain.models.backbones.cspnet import DarknetBottleneck
+from mmpretrain.registry import MODELS
+
+
+@MODELS.register_module()
+class SmallCSPDarkNet(CSPDarkNet):
+    """CSPDarkNet with two small stages (``depth=2``), for the tests: the
+    same stages and blocks as CSPDarkNet-53 at 0.1 of its parameters."""
+
+    arch_settings = {
+        2:
+        dict(
+            block_fn=DarknetBottleneck,
+            in_channels=(16, 32),
+            out_channels=(32, 64),
+            num_blocks=(1, 2),
+            expand_ratio=(2, 1),
+            bottle_ratio=(2, 1),
+            has_downsampler=True,
+            down_growth=True),
+    }
+
 
 def classifier(backbone: dict, in_channels: int, num_classes: int = 10):
     """An mmpretrain ``ImageClassifier`` around ``backbone``."""
@@ -69,7 +92,9 @@ SMALL_FAMILIES = {
                                      num_conv_branches=[1, 1, 1, 1],
                                      num_se_blocks=[0, 0, 0, 1])), 128)),
     'CSPDarkNet': ('channel split in halves by indexing, concatenation',
-                   classifier(dict(type='CSPDarkNet', depth=53), 1024)),
+                   classifier(
+                       dict(type='SmallCSPDarkNet', depth=2,
+                            out_indices=(1, )), 64)),
     'RegNetY (timm)': ("timm's BatchNormAct2d, grouped convolutions, "
                        'squeeze-excitation (TIMMBackbone)',
                        classifier(

@@ -15,14 +15,12 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from pwkd_plugin.apis import prepare_train_config
 from pwkd_plugin.apis.ordinary_config import WidthExportError
 from pwkd_plugin.apis.width_export import export_width
-from pwkd_plugin.models.algorithms import (build_partial_teacher,
-                                           read_slimmable_teacher)
+from pwkd_plugin.models.algorithms import read_slimmable_teacher
 from pwkd_plugin.models.algorithms.partial_teacher import (
     WIDTH_MUTATOR, static_teacher_at_width)
 from pwkd_plugin.models.utils.conv_linear_macs import conv_linear_macs
@@ -108,20 +106,10 @@ def test_family_is_a_partial_teacher(name, tmp_path):
     ratio = model.mutator.width_macs[0.25] / model.mutator.width_macs[1.0]
     assert abs(ratio - macs / whole_macs) < 1e-6
 
-    # The checkpoint is a slimmable teacher; as a PWKD teacher its width
-    # 0.25 computes the same as the trained model.
+    # The checkpoint is a slimmable teacher, and the teacher of a PWKD+KD
+    # run: a stage per width, narrowest first, each with a finite loss.
     ckpt = osp.join(str(tmp_path / name), 'epoch_1.pth')
     assert read_slimmable_teacher(ckpt)['mutator']['widths'] == list(WIDTHS)
-    with DefaultScope.overwrite_default_scope('mmrazor'):
-        teacher = build_partial_teacher(
-            dict(small_family(name), _scope_='mmpretrain'), ckpt)
-    getattr(teacher, WIDTH_MUTATOR).set_width(0.25)
-    with torch.no_grad():
-        got = static_teacher_at_width(teacher)(inputs, mode='tensor')
-    assert torch.allclose(got, expected, atol=1e-5)
-
-    # It is the teacher of a PWKD+KD run: a stage per width, narrowest first,
-    # each with a finite distillation loss.
     kd_runner = Runner.from_cfg(pwkd_kd_cfg(name, ckpt, str(tmp_path / 'kd')))
     kd_runner.train()
     kd_scalars = kd_runner.message_hub.log_scalars
@@ -130,6 +118,12 @@ def test_family_is_a_partial_teacher(name, tmp_path):
     assert list(widths) == sorted(widths)
     losses = kd_scalars['train/loss'].data[0]
     assert len(losses) == len(widths) and np.isfinite(losses).all()
+    # Its frozen teacher's width 0.25 computes what the trained model does.
+    teacher = kd_runner.model.teacher
+    getattr(teacher, WIDTH_MUTATOR).set_width(0.25)
+    with torch.no_grad():
+        got = static_teacher_at_width(teacher)(inputs, mode='tensor')
+    assert torch.allclose(got, expected, atol=1e-5)
 
     # Width 0.25 as an ordinary mmpretrain config where a recipe exists
     # (export_width checks names, shapes and outputs within 1e-5 itself).
