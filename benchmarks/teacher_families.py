@@ -70,6 +70,7 @@ IMAGENET_FAMILIES = {
     'MobileOne-S0': 'mmpretrain::mobileone/mobileone-s0_8xb32_in1k.py',
     'Res2Net-50 14w-8s': 'mmpretrain::res2net/res2net50-w14-s8_8xb32_in1k.py',
     'CSPDarkNet-53': 'mmpretrain::cspnet/cspdarknet50_8xb32_in1k.py',
+    'CSPResNet-50': 'mmpretrain::cspnet/cspresnet50_8xb32_in1k.py',
     # The teacher of mmrazor's DeiT config (a timm model in TIMMBackbone).
     'RegNetY-160 (timm)':
     'mmrazor-teacher::distill/mmcls/deit/deit-base_regnety160_pt-16xb64_in1k.py',
