@@ -67,8 +67,10 @@ def _residual_stream(prefix: str, block: nn.Module) -> Optional[Tuple]:
     return None
 
 
-def _stage_configs(prefix: str, stage: nn.Module,
+def _stage_configs(prefix: str, stage: nn.Module, streams: List[Tuple],
                    channels_at: Callable[[int], List[int]]) -> List[Dict]:
+    """The three units of a stage whose blocks have ``streams``
+    (:func:`_residual_stream`)."""
     half = stage.atfer_blocks_conv.conv.in_channels
     expand = f'{prefix}.expand_conv'
     final_in = f'{prefix}.final_conv.conv'
@@ -79,9 +81,7 @@ def _stage_configs(prefix: str, stage: nn.Module,
 
     second_out, second_in = _conv_module_outputs(expand, stage.expand_conv,
                                                  half, 2 * half)
-    for number, block in enumerate(stage.blocks):
-        first, last, norm, _, _ = _residual_stream(
-            f'{prefix}.blocks.{number}', block)
+    for first, last, norm, _, _ in streams:
         second_in.append(_span(first, 0, half))
         second_out.append(_span(last, 0, half))
         if norm is not None:
@@ -126,5 +126,5 @@ def csp_unit_configs(model: nn.Module,
         if not all(stream is not None and stream[3:] == (half, half)
                    for stream in streams):
             continue  # left whole: refused naming the stage
-        configs += _stage_configs(name, stage, channels_at)
+        configs += _stage_configs(name, stage, streams, channels_at)
     return configs

@@ -48,8 +48,10 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     Preparing the model checks every width: each runs a forward pass on the
     tracer's input (a width that fails is refused, naming the module and the
     reason), and the narrowest width must keep at most half of the whole
-    network's conv and linear FLOPs (``width_macs``), unless
-    ``allow_mostly_whole``.
+    network's conv and linear FLOPs (``width_macs``) and no layer may be
+    left whole inside a block whose channel split the tracer cannot follow
+    (Res2Net's ``Bottle2neck``, see ``width_check.UNFOLLOWED_BLOCKS``),
+    unless ``allow_mostly_whole``.
 
     Args:
         widths (Sequence[float]): Width ratios, strictly ascending, in
