@@ -73,7 +73,8 @@ IMAGENET_FAMILIES = {
     'CSPResNet-50': 'mmpretrain::cspnet/cspresnet50_8xb32_in1k.py',
     # The teacher of mmrazor's DeiT config (a timm model in TIMMBackbone).
     'RegNetY-160 (timm)':
-    'mmrazor-teacher::distill/mmcls/deit/deit-base_regnety160_pt-16xb64_in1k.py',
+    'mmrazor-teacher::distill/mmcls/deit/'
+    'deit-base_regnety160_pt-16xb64_in1k.py',
 }
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
 
