@@ -26,23 +26,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import torch.nn as nn
 
-from .shuffle_units import unit_config
-
-
-def _span(name: str, start: int, end: int) -> Dict:
-    return dict(name=name, start=start, end=end)
-
-
-def _conv_module_outputs(prefix: str, module: nn.Module, start: int,
-                         end: int) -> Tuple[List, List]:
-    """Output channels of a ``ConvModule`` (and its norm's, both ways)."""
-    outputs = [_span(f'{prefix}.conv', start, end)]
-    inputs = []
-    if getattr(module, 'with_norm', False):
-        norm = _span(f'{prefix}.{module.norm_name}', start, end)
-        outputs.append(norm)
-        inputs.append(dict(norm))
-    return outputs, inputs
+from .shuffle_units import channel_span, conv_module_channels, unit_config
 
 
 def _residual_stream(prefix: str, block: nn.Module) -> Optional[Tuple]:
@@ -75,23 +59,24 @@ def _stage_configs(prefix: str, stage: nn.Module, streams: List[Tuple],
     expand = f'{prefix}.expand_conv'
     final_in = f'{prefix}.final_conv.conv'
 
-    first_out, first_in = _conv_module_outputs(expand, stage.expand_conv, 0,
+    first_out, first_in = conv_module_channels(expand, stage.expand_conv,
                                                half)
-    first_in.append(_span(final_in, 0, half))
+    first_in.append(channel_span(final_in, 0, half))
 
-    second_out, second_in = _conv_module_outputs(expand, stage.expand_conv,
-                                                 half, 2 * half)
+    second_out, second_in = conv_module_channels(
+        expand, stage.expand_conv, 2 * half, start=half)
     for first, last, norm, _, _ in streams:
-        second_in.append(_span(first, 0, half))
-        second_out.append(_span(last, 0, half))
+        second_in.append(channel_span(first, 0, half))
+        second_out.append(channel_span(last, 0, half))
         if norm is not None:
-            second_out.append(_span(norm, 0, half))
-            second_in.append(_span(norm, 0, half))
-    second_in.append(_span(f'{prefix}.atfer_blocks_conv.conv', 0, half))
+            second_out.append(channel_span(norm, 0, half))
+            second_in.append(channel_span(norm, 0, half))
+    second_in.append(
+        channel_span(f'{prefix}.atfer_blocks_conv.conv', 0, half))
 
-    transition_out, transition_in = _conv_module_outputs(
-        f'{prefix}.atfer_blocks_conv', stage.atfer_blocks_conv, 0, half)
-    transition_in.append(_span(final_in, half, 2 * half))
+    transition_out, transition_in = conv_module_channels(
+        f'{prefix}.atfer_blocks_conv', stage.atfer_blocks_conv, half)
+    transition_in.append(channel_span(final_in, half, 2 * half))
 
     choices = channels_at(half)
     return [

@@ -24,19 +24,25 @@ from typing import Callable, Dict, List, Tuple
 import torch.nn as nn
 
 
-def _channel(name: str, start: int, end: int) -> Dict:
+def channel_span(name: str, start: int, end: int) -> Dict:
+    """Channels ``[start, end)`` of the layer ``name``, for a unit config."""
     return dict(name=name, start=start, end=end)
 
 
-def _conv_module_channels(prefix: str, module: nn.Module, end: int,
-                          with_input: bool) -> Tuple[List, List]:
-    """Out (and in, for a depthwise conv) channels of a ``ConvModule``."""
-    outputs = [_channel(f'{prefix}.conv', 0, end)]
-    inputs = [_channel(f'{prefix}.conv', 0, end)] if with_input else []
+def conv_module_channels(prefix: str,
+                         module: nn.Module,
+                         end: int,
+                         with_input: bool = False,
+                         start: int = 0) -> Tuple[List, List]:
+    """Out (and in, for a depthwise conv) channels ``[start, end)`` of a
+    ``ConvModule``, and its norm's (both ways)."""
+    outputs = [channel_span(f'{prefix}.conv', start, end)]
+    inputs = [channel_span(f'{prefix}.conv', start, end)
+              ] if with_input else []
     if getattr(module, 'with_norm', False):
         norm = f'{prefix}.{module.norm_name}'
-        outputs.append(_channel(norm, 0, end))
-        inputs.append(_channel(norm, 0, end))
+        outputs.append(channel_span(norm, start, end))
+        inputs.append(channel_span(norm, start, end))
     return outputs, inputs
 
 
@@ -49,16 +55,16 @@ def _consumer_inputs(prefix: str, module: nn.Module,
         return _consumer_inputs(f'{prefix}.0', module[0], channels)
     if isinstance(module, InvertedResidual) and module.stride > 1:
         # branch1 starts with a depthwise conv: its outputs follow its inputs.
-        outputs, inputs = _conv_module_channels(f'{prefix}.branch1.0',
+        outputs, inputs = conv_module_channels(f'{prefix}.branch1.0',
                                                 module.branch1[0], channels,
                                                 True)
         inputs += [
-            _channel(f'{prefix}.branch1.1.conv', 0, channels),
-            _channel(f'{prefix}.branch2.0.conv', 0, channels)
+            channel_span(f'{prefix}.branch1.1.conv', 0, channels),
+            channel_span(f'{prefix}.branch2.0.conv', 0, channels)
         ]
         return outputs, inputs
     if isinstance(module, ConvModule):
-        return [], [_channel(f'{prefix}.conv', 0, channels)]
+        return [], [channel_span(f'{prefix}.conv', 0, channels)]
     raise NotImplementedError(type(module).__name__)
 
 
@@ -92,9 +98,10 @@ def shufflenet_unit_configs(
                     branches.append(('branch1.1', block.branch1[1]))
                 else:
                     inputs.append(
-                        _channel(f'{block_name}.branch2.0.conv', 0, half))
+                        channel_span(f'{block_name}.branch2.0.conv', 0,
+                                     half))
                 for branch, module in branches:
-                    out, norm_in = _conv_module_channels(
+                    out, norm_in = conv_module_channels(
                         f'{block_name}.{branch}', module, half, False)
                     outputs += out
                     inputs += norm_in
