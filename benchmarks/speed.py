@@ -68,8 +68,8 @@ TEACHER_CONFIG = osp.join(
     REPO, 'configs/pwkd/teachers/slimmable_resnet32x4_cifar100.py')
 
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a side-by-side timing: device, batch, repeats."""
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--warmup', type=int, default=2,
@@ -77,12 +77,22 @@ def parse_args():
     parser.add_argument('--repeats', type=int, default=7,
                         help='timed iterations of every case')
     parser.add_argument('--json', help='also write the figures here')
-    args = parser.parse_args()
+
+
+def check_timing_arguments(parser: argparse.ArgumentParser, args) -> None:
+    """Refuse the options of :func:`add_timing_arguments` that cannot run."""
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         parser.error('--device cuda: no CUDA device is available')
     if args.repeats < 1 or args.warmup < 0 or args.batch_size < 1:
         parser.error('--repeats and --batch-size must be positive, '
                      '--warmup not negative')
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    add_timing_arguments(parser)
+    args = parser.parse_args()
+    check_timing_arguments(parser, args)
     return args
 
 
