@@ -133,6 +133,9 @@ def parse_args():
     parser.add_argument('--precision-only', action='store_true',
                         help='only KD, PWKD+KD and PWKD+KD with the teacher '
                         'in fp32 and in bf16')
+    parser.add_argument('--cases', nargs='+', metavar='NAME',
+                        help='only these cases (names as in the report, '
+                        'e.g. scratch KD PWKD+KD)')
     parser.add_argument('--workers', type=int, default=os.cpu_count(),
                         help='runs in parallel, one thread each '
                         '(default: the number of CPUs)')
@@ -154,6 +157,12 @@ def parse_args():
                      '--teacher-epochs and --workers positive')
     if not 1 <= args.train_samples <= 1437:
         parser.error('--train-samples must be in 1..1437')
+    if args.cases:
+        known = [name for group in cases(args.epochs) for name in group]
+        unknown = [name for name in args.cases if name not in known]
+        if unknown:
+            parser.error(f'--cases: no case named {unknown}; the cases are '
+                         f'{known}')
     if osp.exists(args.work_dir) and os.listdir(args.work_dir):
         parser.error(f'--work-dir {args.work_dir} is not empty; give a new '
                      'folder')
@@ -367,6 +376,11 @@ def main():
                              cases)(args.epochs)
     if args.no_ablations:
         ablations = {}
+    if args.cases:
+        main_cases, ablations = ({
+            name: case
+            for name, case in group.items() if name in args.cases
+        } for group in (main_cases, ablations))
     all_cases = dict(main_cases, **ablations)
     settings = sorted({case[2] for case in all_cases.values()})
     context = multiprocessing.get_context('spawn')

@@ -43,6 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
+from typing import Optional
 
 import torch
 
@@ -117,8 +118,14 @@ def make_batch(batch_size: int, num_classes: int = 100) -> dict:
     return dict(inputs=list(inputs), data_samples=samples)
 
 
-def build_models(device: str, workdir: str):
+def build_models(device: str, workdir: str, cases: Optional[tuple] = None):
     """Every model the benchmark times, on ``device``.
+
+    Args:
+        device (str): Where the models run.
+        workdir (str): Where the slimmable teacher's checkpoint is written.
+        cases (tuple, optional): Build only these cases (``'kd'``,
+            ``'pwkd'`` for every ``pwkd@W``, ...). Defaults to all.
 
     Returns:
         tuple: ``(models, widths, stage_lengths, static_teachers)``:
@@ -145,11 +152,17 @@ def build_models(device: str, workdir: str):
     kd_fast = Config(dict(model=kd_model, fast_teacher=dict()))
     kd_fast = prepare_train_config(kd_fast).model
 
+    def wanted(name):
+        return cases is None or name.split('@')[0] in cases
+
     with quiet_logger():
-        models = dict(
-            student=build_classifier(student),
-            kd=MODELS.build(kd_model),
-            **{'kd-fast': MODELS.build(kd_fast)})
+        models = {
+            name: build()
+            for name, build in (
+                ('student', lambda: build_classifier(student)),
+                ('kd', lambda: MODELS.build(kd_model)),
+                ('kd-fast', lambda: MODELS.build(kd_fast))) if wanted(name)
+        }
         static_teachers = {}
         for width in widths:
             # One model per width: the plugin keeps the static copy of one
@@ -157,12 +170,15 @@ def build_models(device: str, workdir: str):
             for name, cfg in ((f'pwkd@{width:g}', pwkd_cfg.model),
                               (f'pwkd-fp32@{width:g}', fp32_cfg),
                               (f'pwkd-sliced@{width:g}', sliced_cfg)):
-                models[name] = MODELS.build(cfg)
-                models[name].teacher_mutator.set_width(width)
+                if wanted(name):
+                    models[name] = MODELS.build(cfg)
+                    models[name].teacher_mutator.set_width(width)
             static_cfg = static_classifier_config(kd_model.teacher, width)
-            static_teachers[width] = build_classifier(static_cfg)
-            models[f'kd-static@{width:g}'] = MODELS.build(
-                dict(kd_model, teacher=static_cfg))
+            if wanted('static'):
+                static_teachers[width] = build_classifier(static_cfg)
+            if wanted('kd-static'):
+                models[f'kd-static@{width:g}'] = MODELS.build(
+                    dict(kd_model, teacher=static_cfg))
     for model in list(models.values()) + list(static_teachers.values()):
         model.to(device)
     for model in static_teachers.values():

@@ -78,11 +78,14 @@ def parse_args():
                         help="epochs of the student (the configs' schedule)")
     parser.add_argument('--profile-ops', type=int, default=8,
                         help='operators to list in the profile comparison')
+    parser.add_argument('--profile-repeats', type=int, default=5,
+                        help='profiled passes of each profiled case')
     args = parser.parse_args()
     check_timing_arguments(parser, args)
-    if min(args.finetune_epochs, args.student_epochs, args.profile_ops) < 1:
-        parser.error('--finetune-epochs, --student-epochs and --profile-ops '
-                     'must be positive')
+    if min(args.finetune_epochs, args.student_epochs, args.profile_ops,
+           args.profile_repeats) < 1:
+        parser.error('--finetune-epochs, --student-epochs and the --profile '
+                     'options must be positive')
     return args
 
 
@@ -123,7 +126,7 @@ def with_mask_indexing(run):
     return masked
 
 
-def op_self_times(run, repeats: int = 5) -> dict:
+def op_self_times(run, repeats: int) -> dict:
     """Operator name -> self CPU (or CUDA) seconds per call of ``run``."""
     run()
     with profile(activities=[ProfilerActivity.CPU] + (
@@ -159,7 +162,8 @@ def main():
     teacher, architecture = build_slimmable_teacher(args.device)
     widths = list(teacher.mutator.widths)
     with tempfile.TemporaryDirectory() as workdir:
-        students, _, lengths, _ = build_models(args.device, workdir)
+        students, _, lengths, _ = build_models(args.device, workdir,
+                                               ('kd', 'pwkd'))
     with quiet_logger():
         ordinary = {
             width: build_classifier(
@@ -191,10 +195,12 @@ def main():
     print(f'timing {len(cases)} cases, batch {args.batch_size}, '
           f'{args.device}', file=sys.stderr)
     seconds = time_cases(cases, args.device, args.warmup, args.repeats)
-    ordinary_ops = op_self_times(cases['ordinary-pass@1'])
+    ordinary_ops = op_self_times(cases['ordinary-pass@1'],
+                                 args.profile_repeats)
     profile_rows = {
-        case: profile_difference(op_self_times(cases[f'{case}@1']),
-                                 ordinary_ops, args.profile_ops)
+        case: profile_difference(
+            op_self_times(cases[f'{case}@1'], args.profile_repeats),
+            ordinary_ops, args.profile_ops)
         for case in ('slimmable', 'slimmable-masked')
     }
 

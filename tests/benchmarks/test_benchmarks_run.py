@@ -46,19 +46,43 @@ def test_speed_prints_ratios_and_writes_json(tmp_path):
     assert figures['teacher_dtype'] in ('bfloat16', 'float16', 'float32')
 
 
+def test_teacher_cost_compares_the_joint_step_and_the_pipeline(tmp_path):
+    path = str(tmp_path / 'teacher_cost.json')
+    result = run('teacher_cost.py', '--batch-size', '2', '--warmup', '0',
+                 '--repeats', '1', '--profile-repeats', '1',
+                 '--finetune-epochs', '3',
+                 '--student-epochs', '10', '--json', path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '| joint-masked |' in result.stdout
+    with open(path) as file:
+        figures = json.load(file)
+    steps = figures['step_seconds']
+    widths = ('0.25', '0.5', '0.75', '1')
+    assert figures['joint_over_ordinary_sum'] == pytest.approx(
+        steps['joint'] / sum(steps[f'ordinary@{w}'] for w in widths))
+    for case in ('slimmable', 'slimmable-masked'):
+        assert set(figures['slimmable_over_ordinary'][case]) == set(widths)
+        assert figures['profile_at_width_1'][case]
+    epoch = figures['epoch_seconds']
+    assert figures['iterations_per_epoch'] == 25000
+    assert figures['pipeline_seconds'] == pytest.approx(
+        3 * epoch['finetune'] + 10 * epoch['pwkd_student'])
+    assert figures['pipeline_over_kd'] == pytest.approx(
+        figures['pipeline_seconds'] / (10 * epoch['kd_student']))
+
+
 def test_accuracy_writes_markdown_json_and_png(tmp_path):
     out_dir = str(tmp_path / 'results')
     args = ['--seeds', '2', '--epochs', '4', '--teacher-epochs', '1',
-            '--train-samples', '32', '--no-ablations', '--out-dir', out_dir]
+            '--train-samples', '32', '--cases', 'scratch', 'KD', 'PWKD+KD',
+            '--out-dir', out_dir]
     result = run('accuracy.py', *args, '--work-dir', str(tmp_path / 'w1'))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert '[students 14/14]' in result.stdout
+    assert '[students 6/6]' in result.stdout
     with open(osp.join(out_dir, 'accuracy_digits.json')) as file:
         report = json.load(file)
-    assert report['main_cases'] == [
-        'scratch', 'KD', 'PWKD+KD', 'DKD', 'PWKD+DKD', 'FitNet',
-        'PWKD+FitNet'
-    ]
+    assert report['main_cases'] == ['scratch', 'KD', 'PWKD+KD']
+    assert report['ablation_cases'] == []
     for case in report['cases'].values():
         assert case['n'] == 2 and all(0 <= v <= 100 for v in case['values'])
     pair = report['paired'][0]
@@ -69,7 +93,11 @@ def test_accuracy_writes_markdown_json_and_png(tmp_path):
     with open(osp.join(out_dir, 'accuracy_digits.png'), 'rb') as file:
         assert file.read(4) == b'\x89PNG'
 
-    # An existing report is kept unless --force.
+    # An unknown case and an existing report (unless --force) are refused
+    # before anything trains.
+    unknown = run('accuracy.py', '--cases', 'KD', 'PWKD+MAGIC',
+                  '--out-dir', str(tmp_path / 'other'))
+    assert unknown.returncode != 0 and "'PWKD+MAGIC'" in unknown.stderr
     again = run('accuracy.py', *args, '--work-dir', str(tmp_path / 'w2'))
     assert again.returncode != 0 and 'exists' in again.stderr
 

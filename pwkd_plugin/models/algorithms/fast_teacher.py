@@ -111,6 +111,14 @@ def copy_without_hooks(module: nn.Module) -> nn.Module:
     return copy.deepcopy(module, memo)
 
 
+class _NormLeafTracer(torch.fx.Tracer):
+    """Traces every foldable batch norm as one call of its module."""
+
+    def is_leaf_module(self, module: nn.Module, name: str) -> bool:
+        return type(module) in foldable_norm_types() or \
+            super().is_leaf_module(module, name)
+
+
 def conv_bn_pairs(module: nn.Module, prefix: str = '') -> List[Tuple[str,
                                                                       str]]:
     """Every convolution whose output goes only into a batch norm.
@@ -129,7 +137,7 @@ def conv_bn_pairs(module: nn.Module, prefix: str = '') -> List[Tuple[str,
         with warnings.catch_warnings():
             # Arguments with defaults are traced at their defaults.
             warnings.simplefilter('ignore')
-            graph = torch.fx.Tracer().trace(module)
+            graph = _NormLeafTracer().trace(module)
     except Exception:  # noqa: BLE001 -- any trace failure: trace the parts
         return [
             pair for name, child in module.named_children()
@@ -145,9 +153,28 @@ def conv_bn_pairs(module: nn.Module, prefix: str = '') -> List[Tuple[str,
             continue
         conv = module.get_submodule(source.target)
         bn = module.get_submodule(node.target)
-        if type(conv) is nn.Conv2d and type(bn) is nn.BatchNorm2d:
+        if type(conv) is nn.Conv2d and type(bn) in foldable_norm_types():
             pairs.append((prefix + source.target, prefix + node.target))
     return pairs
+
+
+def foldable_norm_types() -> Tuple[type, ...]:
+    """The batch norms that fold: torch's ``BatchNorm2d`` and, where timm
+    is installed, its ``BatchNormAct2d`` (a batch norm, then dropout and an
+    activation)."""
+    try:
+        from timm.layers import BatchNormAct2d
+    except ImportError:
+        return (nn.BatchNorm2d, )
+    return (nn.BatchNorm2d, BatchNormAct2d)
+
+
+def after_folding(bn: nn.Module) -> nn.Module:
+    """What stays of a folded batch norm: nothing (``nn.Identity``), or
+    the dropout and activation of timm's ``BatchNormAct2d``."""
+    if type(bn) is nn.BatchNorm2d:
+        return nn.Identity()
+    return nn.Sequential(bn.drop, bn.act)
 
 
 def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
@@ -161,8 +188,9 @@ def fold_batch_norms(model: nn.Module,
     """Fold eval-mode batch norms into the convolutions before them.
 
     The convolution takes the folded weights and bias; the batch norm
-    becomes ``nn.Identity`` under its own name, so its output (and what a
-    recorder of its output records) is unchanged.
+    becomes ``nn.Identity`` (timm's ``BatchNormAct2d``: its dropout and
+    activation) under its own name, so its output (and what a recorder of
+    its output records) is unchanged.
 
     Args:
         model (nn.Module): Folded in place.
@@ -193,7 +221,7 @@ def fold_batch_norms(model: nn.Module,
         fused.weight = nn.Parameter(weight.detach(), requires_grad=False)
         fused.bias = nn.Parameter(bias.detach(), requires_grad=False)
         _set_submodule(model, conv_name, fused)
-        _set_submodule(model, bn_name, nn.Identity())
+        _set_submodule(model, bn_name, after_folding(bn))
         folded.append(bn_name)
     return folded
 

@@ -293,3 +293,30 @@ def test_deliveries_reach_the_student_in_fp32(digits_teacher_ckpt):
     losses = model.loss(data['inputs'], data['data_samples'])
     assert seen == [torch.float32]
     assert torch.isfinite(losses['student.loss'])
+
+
+def test_timm_batch_norm_act_folds_keeping_its_activation():
+    pytest.importorskip('timm')
+    from timm.layers import BatchNormAct2d
+    from pwkd_plugin.testing.teacher_families import small_family
+    torch.manual_seed(0)
+    teacher = MODELS.build(dict(small_family('RegNetY (timm)'),
+                                _scope_='mmpretrain'))
+    with torch.no_grad():  # batch norm statistics away from 0 / 1
+        teacher.train()(torch.randn(8, 3, 32, 32) * 2 + 0.5, mode='tensor')
+    teacher.eval()
+    norms = [n for n, m in teacher.named_modules()
+             if isinstance(m, BatchNormAct2d)]
+    fast = make_fast_teacher(teacher, torch.float32)
+    assert len(norms) > 10
+    for name in norms:
+        kept = fast.get_submodule(name)
+        assert isinstance(kept, nn.Sequential), name
+        assert type(kept[1]) is type(teacher.get_submodule(name).act), name
+    assert not [n for n, m in fast.named_modules()
+                if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    inputs = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = teacher(inputs, mode='tensor')
+        actual = fast(inputs, mode='tensor')
+    torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
