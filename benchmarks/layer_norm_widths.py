@@ -1,4 +1,5 @@
-"""Sliced or private LayerNorm affine parameters in a slimmable ConvNeXt.
+"""Sliced or private LayerNorm affine parameters in a slimmable ConvNeXt
+or vision transformer.
 
 The slimmable ConvNeXt teacher slices its ``LayerNorm2d``s' affine
 parameters (each width uses the first channels' weight and bias, shared with
@@ -9,9 +10,13 @@ trains the small ConvNeXt of the test suite (``depths=[1, 1]``,
 and 360 test images, 32x32; AdamW, lr 2e-3, cosine) both ways, on the same
 seeds, one thread, and
 prints each width's test top-1, mean over the seeds, and the paired
-difference private - sliced with its 95 % interval.
+difference private - sliced with its 95 % interval. With ``--family ViT``
+the model is the small ViT of the test suite (depth 2, embed 32 in 4 heads
+of 8, MLP 64, patch 4) and the two variants are the mutator's
+``layer_norms='sliced'`` and ``'private'`` (:class:`SwitchableLayerNorm`).
 
     python benchmarks/layer_norm_widths.py [--epochs 10] [--seeds 3]
+    python benchmarks/layer_norm_widths.py --family ViT --epochs 10
 """
 import argparse
 import os.path as osp
@@ -35,6 +40,8 @@ from pwkd_plugin.models import dynamic_ops  # noqa: E402
 from pwkd_plugin.models.dynamic_ops import SlimmableLayerNorm2d  # noqa: E402
 from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
 from pwkd_plugin.testing.teacher_families import small_family  # noqa: E402
+from pwkd_plugin.testing.transformer_families import \
+    small_transformer  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
@@ -76,19 +83,31 @@ def give_private_norms(model) -> None:
     model.mutator.set_width(1.0)
 
 
-def train(variant: str, seed: int, epochs: int, work_dir: str):
+#: --family -> what the table calls it.
+FAMILIES = {
+    'ConvNeXt': 'slimmable ConvNeXt (depths [1, 1], channels [16, 32])',
+    'ViT': 'slimmable ViT (depth 2, embed 32, 4 heads, MLP 64, patch 4)',
+}
+
+
+def train(variant: str, seed: int, epochs: int, work_dir: str,
+          family: str = 'ConvNeXt'):
     """Each width's test top-1 (%) after training ``variant``."""
     dynamic_ops.DYNAMIC_OPS[LayerNorm2d] = (
         PrivateLayerNorm2d if variant == 'private' else SlimmableLayerNorm2d)
     cfg = Config.fromfile(osp.join(REPO, 'configs/demo/resnet20_digits.py'))
-    cfg.model = small_family('ConvNeXt')
+    cfg.model = (small_family('ConvNeXt') if family == 'ConvNeXt' else
+                 small_transformer(family))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.image_size = 32
     cfg.train_dataloader.dataset.pipeline[0].crop_size = 32
     cfg.slimmable = dict(widths=WIDTHS, input_shape=(3, 32, 32))
     cfg = prepare_train_config(cfg)
+    if family != 'ConvNeXt':
+        cfg.model.mutator.layer_norms = variant
     cfg.work_dir = work_dir
-    # ConvNeXt's own optimizer (AdamW), with the digits' cosine schedule.
+    # ConvNeXt's (and ViT's) optimizer, AdamW, with the digits' cosine
+    # schedule.
     cfg.optim_wrapper = dict(
         optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05))
     cfg.train_cfg.max_epochs = epochs
@@ -98,7 +117,7 @@ def train(variant: str, seed: int, epochs: int, work_dir: str):
     cfg.randomness = dict(seed=seed, deterministic=True)
     with quiet_logger():
         runner = Runner.from_cfg(cfg)
-        if variant == 'private':
+        if variant == 'private' and family == 'ConvNeXt':
             give_private_norms(runner.model)
         runner.train()
     scalars = runner.message_hub.log_scalars
@@ -111,6 +130,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--epochs', type=int, default=10)
     parser.add_argument('--seeds', type=int, default=3)
+    parser.add_argument('--family', choices=list(FAMILIES),
+                        default='ConvNeXt')
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     top1 = {}
@@ -118,11 +139,11 @@ def main(argv=None) -> int:
         for variant in ('sliced', 'private'):
             top1[variant] = np.array([
                 train(variant, seed, args.epochs,
-                      osp.join(folder, f'{variant}_{seed}'))
+                      osp.join(folder, f'{variant}_{seed}'), args.family)
                 for seed in range(args.seeds)
             ])
             print(f'# {variant}: {top1[variant].tolist()}', flush=True)
-    print(f'slimmable ConvNeXt (depths [1, 1], channels [16, 32]) on the '
+    print(f'{FAMILIES[args.family]} on the '
           f'digits, {args.epochs} epochs, seeds 0..{args.seeds - 1}: test '
           'top-1 (%)')
     print('| width | sliced LayerNorm | private LayerNorm | private - sliced '

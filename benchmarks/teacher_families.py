@@ -4,7 +4,9 @@ For every family (mmpretrain's ImageNet configs, input 224 by default) a
 ``slimmable`` block is added and the slimmable teacher is built (not
 trained: the figures depend on the architecture only). For each width the
 static copy a PWKD student distils from is measured: parameters and conv +
-linear multiply-adds (FLOPs) per image, as a share of the whole network;
+linear multiply-adds (FLOPs) per image, as a share of the whole network
+(a transformer's row also records its attentions' two matrix products,
+``attention_flops``, which the table leaves out);
 then the layers the channel tracer leaves whole, and whether
 ``tools/export_width.py`` can write width 0.25 as an ordinary mmpretrain
 config (same parameter names and shapes, outputs within 1e-5).
@@ -53,6 +55,8 @@ from pwkd_plugin.models.utils.conv_linear_macs import \
     conv_linear_macs  # noqa: E402
 from pwkd_plugin.testing.teacher_families import (  # noqa: E402
     SMALL_FAMILIES, small_family)
+from pwkd_plugin.testing.transformer_families import \
+    attention_macs  # noqa: E402
 
 #: architecture -> mmpretrain config.
 IMAGENET_FAMILIES = {
@@ -75,6 +79,12 @@ IMAGENET_FAMILIES = {
     'RegNetY-160 (timm)':
     'mmrazor-teacher::distill/mmcls/deit/'
     'deit-base_regnety160_pt-16xb64_in1k.py',
+    'ViT-B/16': 'mmpretrain::vision_transformer/vit-base-p16_64xb64_in1k.py',
+    'DeiT-tiny (distilled)':
+    'mmpretrain::deit/deit-tiny-distilled_4xb256_in1k.py',
+    'DeiT-small (distilled)':
+    'mmpretrain::deit/deit-small-distilled_4xb256_in1k.py',
+    'Swin-T': 'mmpretrain::swin_transformer/swin-tiny_16xb64_in1k.py',
 }
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
 
@@ -157,6 +167,10 @@ def measure(name: str, classifier: dict, size: int) -> dict:
                                 lambda: static(inputs, mode='tensor'))
         widths[f'{width:g}'] = dict(
             flops=macs, params=sum(p.numel() for p in static.parameters()))
+        attention = attention_macs(static,
+                                   lambda: static(inputs, mode='tensor'))
+        if attention:  # a transformer: its attentions' matrix products
+            widths[f'{width:g}']['attention_flops'] = attention
     return dict(
         architecture=name,
         widths=widths,

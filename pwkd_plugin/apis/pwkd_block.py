@@ -61,7 +61,8 @@ from ..models.algorithms import read_slimmable_teacher
 from ..models.algorithms.fast_teacher import check_precision
 from ..models.losses import FEATURE_STRATEGIES
 from ..models.utils import check_widths, equal_stage_lengths
-from .block_checks import (check_bool, check_checkpoint_file, check_keys,
+from .block_checks import (check_bool, check_checkpoint_file,
+                           check_feature_losses, check_keys,
                            check_slimmable_backbone)
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 from .student_checkpoint import is_loaded
@@ -165,6 +166,9 @@ def check_pwkd_block(cfg: Config,
     settings = dict(PWKD_DEFAULTS, **block)
     settings['base_type'] = _base_type(cfg.model)
     check_slimmable_backbone(cfg.model.teacher, 'model.teacher')
+    unloaded = copy.deepcopy(cfg.model)
+    without_pretrained_weights(unloaded)
+    check_feature_losses(unloaded)
     if cfg.model.get('teacher_trainable', False):
         raise ValueError(
             'pwkd needs model.teacher_trainable=False: PWKD distils from a '

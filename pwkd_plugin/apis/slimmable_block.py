@@ -24,6 +24,9 @@ allow_mostly_whole         False                accept a teacher whose
                                                 narrowest width keeps more
                                                 than half of the whole's
                                                 FLOPs
+layer_norms                'sliced'             a transformer's LayerNorms:
+                                                'sliced' or 'private' affine
+                                                parameters per width
 =========================  ===================  ===============================
 """
 import copy
@@ -34,6 +37,7 @@ from mmengine.config import Config, ConfigDict
 from mmrazor.registry import MODELS
 from torch.nn.modules.conv import _ConvNd
 
+from ..models.mutators.slimmable_teacher_mutator import LAYER_NORM_MODES
 from ..models.utils import DEFAULT_WIDTHS, check_widths
 from .block_checks import (check_bool, check_checkpoint_file, check_keys,
                            check_positive_int, check_positive_number,
@@ -50,6 +54,7 @@ SLIMMABLE_DEFAULTS = dict(
     init_from=None,
     bn_recalibration_batches=20,
     allow_mostly_whole=False,
+    layer_norms='sliced',
 )
 
 SLIMMABLE_MODEL_TYPES = ('SlimmableTeacher', 'SlimmableNetwork')
@@ -77,6 +82,17 @@ def check_slimmable_block(block: dict, for_training: bool = True) -> dict:
     check_bool(settings['allow_mostly_whole'], 'slimmable.allow_mostly_whole')
     check_positive_number(settings['inplace_distill_tau'],
                           'slimmable.inplace_distill_tau')
+    if settings['layer_norms'] not in LAYER_NORM_MODES:
+        raise ValueError('slimmable.layer_norms must be one of '
+                         f'{LAYER_NORM_MODES}, got '
+                         f'{settings["layer_norms"]!r}')
+    if settings['layer_norms'] == 'private' and settings['init_from']:
+        # The private copies are made from the initial weights, before
+        # init_from's are loaded.
+        raise ValueError(
+            "slimmable.layer_norms='private' cannot start from "
+            "slimmable.init_from: the private LayerNorms would keep their "
+            "initial weights; use layer_norms='sliced' to fine-tune")
     shape = settings['input_shape']
     if not isinstance(shape, (list, tuple)) or len(shape) != 3:
         raise ValueError('slimmable.input_shape must be (channels, height, '
@@ -171,6 +187,7 @@ def slimmable_model(cfg: Config, settings: dict) -> ConfigDict:
             divisor=settings['divisor'],
             min_channels=settings['min_channels'],
             allow_mostly_whole=settings['allow_mostly_whole'],
+            layer_norms=settings['layer_norms'],
             parse_cfg=dict(
                 type='ChannelAnalyzer',
                 demo_input=(1, *settings['input_shape']),

@@ -28,6 +28,7 @@ import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
+from ..models.mutators.transformer_units import slim_heads
 from ..models.utils import (DEFAULT_WIDTHS, check_widths, quiet_logger,
                             slim_channels)
 from .ordinary_config import (WidthExportError, build_classifier,
@@ -113,6 +114,68 @@ def _mobileone_recipe(backbone: dict, scale: Callable[[int], int],
     return backbone
 
 
+def _vit_recipe(backbone: dict, scale: Callable[[int], int], width: float,
+                divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``VisionTransformer`` / ``DistilledVisionTransformer``:
+    the ``num_heads`` of its arch (each head keeps its ``head_dims``), the
+    ``embed_dims`` they give and the ``feedforward_channels``."""
+    if isinstance(backbone.get('arch'), str):
+        backbone['arch'] = backbone['arch'].lower()
+    arch = _arch_dict(backbone, 'arch_zoo')
+    head_dims = arch['embed_dims'] // arch['num_heads']
+    heads = slim_heads(arch['num_heads'], head_dims, width, divisor,
+                       min_channels)
+    arch.update(
+        embed_dims=heads * head_dims,
+        num_heads=heads,
+        feedforward_channels=scale(arch['feedforward_channels']))
+    backbone['arch'] = arch
+    return backbone
+
+
+def _swin_recipe(backbone: dict, scale: Callable[[int], int], width: float,
+                 divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``SwinTransformer``: the first stage's ``num_heads`` (each
+    head keeps its ``head_dims``), the ``embed_dims`` they give, and every
+    stage's heads in the same ratio (a patch merging doubles the
+    channels)."""
+    if isinstance(backbone.get('arch'), str):
+        backbone['arch'] = backbone['arch'].lower()
+    arch = _arch_dict(backbone, 'arch_zoo')
+    heads = list(arch['num_heads'])
+    head_dims = arch['embed_dims'] // heads[0]
+    first = slim_heads(heads[0], head_dims, width, divisor, min_channels)
+    arch.update(
+        embed_dims=first * head_dims,
+        num_heads=[first * count // heads[0] for count in heads])
+    backbone['arch'] = arch
+    return backbone
+
+
+def _swin_outputs(whole: dict, narrow: dict) -> Dict[int, int]:
+    """Swin's last stage channels, whole -> at the width (what its neck and
+    head read)."""
+    if isinstance(whole.get('arch'), str):
+        whole = dict(whole, arch=whole['arch'].lower())
+    last = 2**(len(narrow['arch']['num_heads']) - 1)
+    return {
+        _arch_dict(whole, 'arch_zoo')['embed_dims'] * last:
+        narrow['arch']['embed_dims'] * last
+    }
+
+
+def _token_head(head: dict, backbone: dict,
+                scale: Callable[[int], int]) -> dict:
+    """A ViT / DeiT head at the backbone's width: its input is the
+    embedding, its ``pre_logits`` layer (``hidden_dim``) narrows by
+    ``scale``."""
+    head = copy.deepcopy(head)
+    head['in_channels'] = backbone['arch']['embed_dims']
+    if head.get('hidden_dim') is not None:
+        head['hidden_dim'] = scale(head['hidden_dim'])
+    return head
+
+
 def _plugin_recipe(backbone: dict, scale: Callable[[int], int], width: float,
                    divisor: int, min_channels: int) -> dict:
     """The plugin's CIFAR backbones narrow every layer with the mutator's
@@ -153,6 +216,15 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
                   'arch width_factor; not exact with squeeze-excitation '
                   'blocks (MobileOne-S4), whose squeeze channels mmpretrain '
                   'rounds up to 8'),
+    **dict.fromkeys(
+        ('VisionTransformer', 'DistilledVisionTransformer'),
+        (_vit_recipe, 'arch embed_dims, num_heads (whole heads of '
+         'head_dims), feedforward_channels; the head\'s in_channels and '
+         'hidden_dim')),
+    'SwinTransformer': (_swin_recipe,
+                        'arch embed_dims and num_heads (whole heads of '
+                        'head_dims, every stage in the first stage\'s '
+                        'ratio)'),
     'CIFARResNet': (_plugin_recipe, 'width_ratio'),
     'CIFARVGG': (_plugin_recipe, 'width_ratio'),
     'CIFARWideResNet': (_plugin_recipe, 'width_ratio'),
@@ -175,6 +247,9 @@ NO_RECIPE_REASONS = {
                     'its channels are fixed by its depth; no argument '
                     'narrows them'),
 }
+
+#: backbones whose head reads their token embedding (see ``_token_head``).
+_TOKEN_HEAD_BACKBONES = ('VisionTransformer', 'DistilledVisionTransformer')
 
 #: channel arguments of necks and heads that the teacher narrows.
 _CHANNEL_KEYS = ('in_channels', 'mid_channels', 'hid_channels',
@@ -234,6 +309,7 @@ def static_classifier_config(classifier: dict, width: float, divisor: int = 1,
         return slim_channels(num_channels, width, divisor, min_channels)
 
     backbone = copy.deepcopy(dict(classifier['backbone']))
+    whole_backbone = copy.deepcopy(backbone)
     name = type_name(backbone.get('type'))
     if name not in WIDTH_RECIPES:
         why = NO_RECIPE_REASONS.get(name)
@@ -244,15 +320,27 @@ def static_classifier_config(classifier: dict, width: float, divisor: int = 1,
     recipe, _ = WIDTH_RECIPES[name]
     classifier['backbone'] = recipe(backbone, scale, width, divisor,
                                     min_channels)
+    if name in _TOKEN_HEAD_BACKBONES and classifier.get('neck') is None \
+            and isinstance(classifier.get('head'), dict):
+        classifier['head'] = _token_head(classifier['head'],
+                                         classifier['backbone'], scale)
+        return classifier
+    outputs = _swin_outputs(whole_backbone, classifier['backbone']) \
+        if name == 'SwinTransformer' else {}
+
+    def reader_scale(num_channels: int) -> int:
+        return outputs.get(num_channels, scale(num_channels))
+
     for key in ('neck', 'head'):
         if classifier.get(key) is not None:
             if isinstance(classifier[key], (list, tuple)):
                 classifier[key] = [
-                    _scale_channel_args(part, scale)
+                    _scale_channel_args(part, reader_scale)
                     for part in classifier[key]
                 ]
             else:
-                classifier[key] = _scale_channel_args(classifier[key], scale)
+                classifier[key] = _scale_channel_args(classifier[key],
+                                                      reader_scale)
     return classifier
 
 

@@ -15,7 +15,7 @@ from ..conftest import REPO_ROOT, config_path
 SLIMMABLE_DIGITS = config_path('pwkd/teachers/slimmable_resnet20_digits.py')
 ALL_KEYS = ('widths', 'divisor', 'min_channels', 'input_shape',
             'inplace_distill', 'inplace_distill_tau', 'init_from',
-            'bn_recalibration_batches', 'allow_mostly_whole')
+            'bn_recalibration_batches', 'allow_mostly_whole', 'layer_norms')
 
 
 def digits_cfg(**block):
@@ -42,7 +42,8 @@ def test_defaults():
         inplace_distill_tau=1.0,
         init_from=None,
         bn_recalibration_batches=20,
-        allow_mostly_whole=False)
+        allow_mostly_whole=False,
+        layer_norms='sliced')
     assert set(SLIMMABLE_DEFAULTS) == set(ALL_KEYS)
 
 
@@ -58,7 +59,8 @@ def test_given_values_are_kept(tmp_path):
         inplace_distill_tau=2,
         init_from=str(ckpt),
         bn_recalibration_batches=3,
-        allow_mostly_whole=True)
+        allow_mostly_whole=True,
+        layer_norms='sliced')
     settings = check_slimmable_block(block)
     assert settings['widths'] == (0.5, 1.0)
     for key in ALL_KEYS[1:]:
@@ -123,6 +125,23 @@ def test_input_shape_values_must_be_positive_integers(shape):
             ValueError,
             match=r'^slimmable\.input_shape must be a positive integer'):
         check_slimmable_block(dict(input_shape=shape))
+
+
+@pytest.mark.parametrize('value', ['Private', None, True])
+def test_layer_norms_is_sliced_or_private(value):
+    with pytest.raises(ValueError, match=r"^slimmable\.layer_norms must be "
+                       r"one of \('sliced', 'private'\)"):
+        check_slimmable_block(dict(layer_norms=value))
+    assert check_slimmable_block(
+        dict(layer_norms='private'))['layer_norms'] == 'private'
+
+
+def test_private_layer_norms_cannot_start_from_init_from(tmp_path):
+    ckpt = tmp_path / 'plain.pth'
+    torch.save({}, str(ckpt))
+    with pytest.raises(ValueError, match="layer_norms='private' cannot start"
+                       " from slimmable.init_from"):
+        check_slimmable_block(dict(layer_norms='private', init_from=str(ckpt)))
 
 
 @pytest.mark.parametrize('value', [1, 'yes', None])

@@ -4,18 +4,31 @@
 slimmable teacher (:class:`SlimmableTeacherChannelUnit`); mmrazor's own ops
 serve plain convolutions (grouped and depthwise included), linear layers and
 batch norms. A ConvNeXt block is listed for its layer scale only (its layers
-are replaced one by one). timm's ``BatchNormAct2d`` is served when timm is
+are replaced one by one); so are a vision transformer backbone (its class,
+distillation tokens and position embedding; Swin's stage outputs) and an
+attention (its head count). timm's ``BatchNormAct2d`` is served when timm is
 installed (the ``timm`` extra).
 """
 import torch.nn as nn
 from mmcv.cnn.bricks import Conv2dAdaptivePadding
+from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
+from mmpretrain.models.backbones import (DistilledVisionTransformer,
+                                         SwinTransformer, VisionTransformer)
 from mmpretrain.models.backbones.convnext import ConvNeXtBlock
 from mmpretrain.models.utils import LayerNorm2d
+from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
 from mmrazor.models.architectures import dynamic_ops as razor_ops
 
 from .adaptive_padding_conv import SlimmableConv2dAdaptivePadding
 from .convnext_block import SlimmableConvNeXtBlock
+from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
+from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
+from .multihead_attention import SlimmableMultiheadAttention
+from .swin_transformer import SlimmableSwinTransformer
+from .switchable_layer_norm import SwitchableLayerNorm
+from .vision_transformer import SlimmableVisionTransformer
+from .window_msa import SlimmableWindowMSA
 
 #: exact layer type -> dynamic op. Looked up by exact type, as mmrazor does:
 #: a subclass with its own forward needs its own op.
@@ -24,8 +37,15 @@ DYNAMIC_OPS = {
     Conv2dAdaptivePadding: SlimmableConv2dAdaptivePadding,
     nn.BatchNorm2d: razor_ops.SwitchableBatchNorm2d,
     nn.Linear: razor_ops.DynamicLinear,
+    MMCVLinear: razor_ops.DynamicLinear,
     LayerNorm2d: SlimmableLayerNorm2d,
     ConvNeXtBlock: SlimmableConvNeXtBlock,
+    nn.LayerNorm: SlimmableLayerNorm,
+    MultiheadAttention: SlimmableMultiheadAttention,
+    VisionTransformer: SlimmableVisionTransformer,
+    DistilledVisionTransformer: SlimmableDistilledVisionTransformer,
+    WindowMSA: SlimmableWindowMSA,
+    SwinTransformer: SlimmableSwinTransformer,
 }
 
 #: exact layer type -> masked dynamic op, for the layers mmrazor's channel
@@ -44,5 +64,8 @@ else:
 
 __all__ = [
     'DYNAMIC_OPS', 'TRACER_OPS', 'SlimmableConv2dAdaptivePadding',
-    'SlimmableConvNeXtBlock', 'SlimmableLayerNorm2d'
+    'SlimmableConvNeXtBlock', 'SlimmableDistilledVisionTransformer',
+    'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
+    'SlimmableMultiheadAttention', 'SlimmableSwinTransformer',
+    'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SwitchableLayerNorm'
 ]

@@ -8,26 +8,42 @@ from mmrazor.models.architectures.dynamic_ops import SwitchableBatchNorm2d
 from mmrazor.models.mutators import SlimmableChannelMutator
 from mmrazor.registry import MODELS
 
+from ..dynamic_ops import SlimmableLayerNorm, SwitchableLayerNorm
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
 from .convnext_units import convnext_unit_configs
 from .csp_units import csp_unit_configs
 from .shuffle_units import shufflenet_unit_configs
 from .structure_channel_unit import StructureChannelUnit
 from .teacher_channel_analyzer import TeacherChannelAnalyzer
+from .transformer_units import (slim_heads, swin_unit_configs,
+                                vit_unit_configs)
 from .width_check import (describe_module, innermost_module, macs_per_width,
                           refuse_mostly_whole)
 
 #: layers that count as "left whole" when no channel unit slices them.
 _LAYER_TYPES = (nn.Conv2d, nn.Linear, _BatchNorm, nn.LayerNorm, nn.GroupNorm)
 
+#: how the LayerNorms of a transformer's residual stream follow the width.
+LAYER_NORM_MODES = ('sliced', 'private')
+
 
 class UntraceableModelError(RuntimeError):
     """The channel tracer could not follow a model."""
 
 
+def _held_names(configs: List[Dict]) -> set:
+    """The names of the layers some unit config holds."""
+    return {
+        channel['name']
+        for config in configs for kind in config['channels']
+        for channel in config['channels'][kind]
+    }
+
+
 @MODELS.register_module()
 class SlimmableTeacherMutator(SlimmableChannelMutator):
-    """Slimmable channels for any traceable CNN, from width ratios alone.
+    """Slimmable channels for any traceable CNN (and mmpretrain's vision
+    transformers), from width ratios alone.
 
     mmrazor's :class:`SlimmableChannelMutator` needs a file of channel counts
     per layer. This mutator traces the model (mmrazor's ``ChannelAnalyzer``
@@ -38,10 +54,14 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     so share their count; the image input channels and the classifier's
     outputs belong to no unit and stay whole. Where the tracer cannot follow
     a structure of mmpretrain's backbones (ShuffleNetV2's channel split and
-    shuffle, ConvNeXt's ``LayerNorm2d`` and layer scale) the units are read
-    from the block structure instead. Batch norms become
-    ``SwitchableBatchNorm2d``: private statistics and affine parameters per
-    width.
+    shuffle, ConvNeXt's ``LayerNorm2d`` and layer scale, a vision
+    transformer's attention heads) the units are read from the block
+    structure instead. Batch norms become ``SwitchableBatchNorm2d``: private
+    statistics and affine parameters per width. A vision transformer (ViT,
+    DeiT, Swin) narrows its embedding, its head count (heads keep their
+    ``head_dims``; :func:`~.transformer_units.slim_heads`) and its MLP
+    hidden size; its LayerNorms are sliced, or private per width with
+    ``layer_norms='private'``.
 
     Subnet ``i`` (``self.subnets[i]``) is width ``widths[i]``.
 
@@ -65,6 +85,10 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         allow_mostly_whole (bool): Accept a teacher whose narrowest width
             keeps more than half of the whole's FLOPs (layers the tracer
             cannot slice stay whole). Defaults to False.
+        layer_norms (str): The ``nn.LayerNorm``s of a transformer:
+            ``'sliced'`` (the first affine parameters, shared by the widths)
+            or ``'private'`` (affine parameters of their own per width).
+            Defaults to ``'sliced'``.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -77,6 +101,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                      demo_input=(1, 3, 32, 32),
                      tracer_type='FxTracer'),
                  allow_mostly_whole: bool = False,
+                 layer_norms: str = 'sliced',
                  init_cfg: Optional[Dict] = None) -> None:
         self.widths = check_widths(widths)
         for key, value in (('divisor', divisor),
@@ -91,6 +116,10 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
             raise ValueError('allow_mostly_whole must be True or False, got '
                              f'{allow_mostly_whole!r}')
         self.allow_mostly_whole = allow_mostly_whole
+        if layer_norms not in LAYER_NORM_MODES:
+            raise ValueError(f'layer_norms must be one of {LAYER_NORM_MODES}'
+                             f', got {layer_norms!r}')
+        self.layer_norms = layer_norms
         super().__init__(
             channel_unit_cfg=dict(type='SlimmableTeacherChannelUnit',
                                   units={}),
@@ -102,6 +131,14 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         return [
             slim_channels(num_channels, width, self.divisor,
                           self.min_channels) for width in self.widths
+        ]
+
+    def heads_at(self, num_heads: int, head_dims: int) -> List[int]:
+        """Head count of an attention at every width (heads keep
+        ``head_dims``)."""
+        return [
+            slim_heads(num_heads, head_dims, width, self.divisor,
+                       self.min_channels) for width in self.widths
         ]
 
     def prepare_from_supernet(self, supernet: nn.Module) -> None:
@@ -130,6 +167,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
             for unit in self.mutable_units
         } for index in range(len(self.widths))]
         self._fit_switchable_norms(supernet)
+        if self.layer_norms == 'private':
+            self._make_layer_norms_private(supernet)
         self.set_width(1.0)
         self.width_macs = macs_per_width(self, supernet, self._demo_shape())
         self._warn_about_whole_layers(supernet)
@@ -170,6 +209,24 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                 norm.init_candidates(
                     sorted(counts[id(norm)] | {norm.num_features}))
 
+    def _make_layer_norms_private(self, supernet: nn.Module) -> None:
+        """Give every slimmable LayerNorm private affine parameters for
+        each feature count it takes."""
+        names = [
+            name for name, module in supernet.named_modules()
+            if type(module) is SlimmableLayerNorm
+        ]
+        counts = {name: set() for name in names}
+        for subnet in self.subnets:
+            self.set_choices(subnet)
+            for name in names:
+                counts[name].add(
+                    supernet.get_submodule(name).active_features())
+        for name in names:
+            norm = SwitchableLayerNorm.convert_from(
+                supernet.get_submodule(name))
+            norm.init_candidates(sorted(counts[name]))
+
     def _warn_about_whole_layers(self, supernet: nn.Module) -> None:
         """Name the layers the tracer could not make slimmable.
 
@@ -185,16 +242,24 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         layers = [
             name for name, module in supernet.named_modules()
             if isinstance(module, _LAYER_TYPES)
-            and '.candidate_bn.' not in name
+            and '.candidate_bn.' not in name and '.candidate_ln.' not in name
         ]
+        # The classifier's output layers keep their class outputs by design
+        # (DeiT's head has two: the class and the distillation token's).
+        modules = dict(supernet.named_modules())
         linears = [
-            name for name, module in supernet.named_modules()
+            name for name, module in modules.items()
             if isinstance(module, nn.Linear)
         ]
-        # The classifier's output layer keeps its class outputs by design.
+        outputs = [
+            name for name in linears[-1:] + linears[-2:-1]
+            if name.rpartition('.')[0] == linears[-1].rpartition('.')[0]
+            and modules[name].out_features ==
+            modules[linears[-1]].out_features
+        ]
         whole = [
             name for name in layers
-            if name not in sliced and name not in linears[-1:]
+            if name not in sliced and name not in outputs
         ]
         if whole:
             MMLogger.get_current_instance().warning(
@@ -207,22 +272,36 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     def _prepare_from_tracer(self, model: nn.Module, parse_cfg: Dict):
         """The tracer's units (:class:`TeacherChannelAnalyzer`), and those
         of the structures it cannot follow: ShuffleNetV2's shuffled blocks
-        (:mod:`.shuffle_units`), ConvNeXt's stages (:mod:`.convnext_units`)
-        and CSPNet's split stages (:mod:`.csp_units`)."""
-        if isinstance(parse_cfg, dict) and \
-                parse_cfg.get('type') == 'ChannelAnalyzer':
-            parse_cfg = TeacherChannelAnalyzer(
-                **{k: v
-                   for k, v in parse_cfg.items() if k != 'type'})
-        units = super()._prepare_from_tracer(model, parse_cfg)
-        traced = {(channel.name, channel.is_output_channel)
-                  for unit in units
-                  for channel in [*unit.input_related, *unit.output_related]}
+        (:mod:`.shuffle_units`), ConvNeXt's stages (:mod:`.convnext_units`),
+        CSPNet's split stages (:mod:`.csp_units`) and vision transformers
+        (:mod:`.transformer_units`)."""
+        transformer = [
+            *vit_unit_configs(model, self.channels_at, self.heads_at),
+            *swin_unit_configs(model, self.channels_at, self.heads_at)
+        ]
         configs = [
             *shufflenet_unit_configs(model, self.channels_at),
             *convnext_unit_configs(model, self.channels_at),
-            *csp_unit_configs(model, self.channels_at)
+            *csp_unit_configs(model, self.channels_at), *transformer
         ]
+        if transformer and _held_names(transformer) >= {
+                name for name, module in model.named_modules()
+                if isinstance(module, _LAYER_TYPES)
+        }:
+            # Every layer is in a structure unit (a vision transformer): the
+            # tracer would find nothing more (it binds the attention's
+            # reshape into heads), and fails on some (DeiT at 224).
+            units = []
+        else:
+            if isinstance(parse_cfg, dict) and \
+                    parse_cfg.get('type') == 'ChannelAnalyzer':
+                parse_cfg = TeacherChannelAnalyzer(
+                    **{k: v
+                       for k, v in parse_cfg.items() if k != 'type'})
+            units = super()._prepare_from_tracer(model, parse_cfg)
+        traced = {(channel.name, channel.is_output_channel)
+                  for unit in units
+                  for channel in [*unit.input_related, *unit.output_related]}
         for config in configs:
             channels = config['channels']
             held = {(channel['name'], kind == 'output_related')
