@@ -166,14 +166,16 @@ class SlimmableTeacher(SlimmableNetwork):
         """
         current = self.mutator.current_width
         self.mutator.set_width(width)
+        # Converted before the width is reset: a derived mutable (an
+        # expanded channel) of the copy may still read the original's mask.
         try:
             copied = copy.deepcopy(self)
+            copied.mutator.fix_channel_mutables()
+            static = copied.architecture
+            for module in static.modules():
+                if isinstance(module, BaseMutable) and not module.is_fixed:
+                    module.fix_chosen(None)
+            _dynamic_to_static(static)
         finally:
             self.mutator.set_width(current)
-        copied.mutator.fix_channel_mutables()
-        static = copied.architecture
-        for module in static.modules():
-            if isinstance(module, BaseMutable) and not module.is_fixed:
-                module.fix_chosen(None)
-        _dynamic_to_static(static)
         return static.eval()
