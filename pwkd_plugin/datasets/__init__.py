@@ -1,3 +1,4 @@
 from .digits import DigitsDataset
+from .font_glyphs import FontGlyphs
 
-__all__ = ['DigitsDataset']
+__all__ = ['DigitsDataset', 'FontGlyphs']

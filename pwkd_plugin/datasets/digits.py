@@ -1,5 +1,4 @@
 """The scikit-learn handwritten digits as a small, offline image data set."""
-import numbers
 from typing import List, Optional, Sequence
 
 import mmcv
@@ -8,6 +7,8 @@ from mmpretrain.datasets import BaseDataset
 from mmrazor.registry import DATASETS
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+
+from .dataset_arguments import check_split_and_image_size
 
 
 @DATASETS.register_module()
@@ -59,18 +60,11 @@ class DigitsDataset(BaseDataset):
                  pipeline: Sequence = (),
                  test_mode: bool = False,
                  **kwargs):
-        if split not in self.SPLITS:
-            raise ValueError(f'Invalid split={split!r} for DigitsDataset, '
-                             f'allowed: {self.SPLITS}.')
-        if (isinstance(image_size, bool)
-                or not isinstance(image_size, numbers.Integral)):
-            raise TypeError('DigitsDataset image_size must be an int, got '
-                            f'image_size={image_size!r}.')
-        if image_size < self.MIN_IMAGE_SIZE:
-            raise ValueError(
-                f'Invalid image_size={image_size} for DigitsDataset: images '
-                f'are {self.MIN_IMAGE_SIZE}x{self.MIN_IMAGE_SIZE} and can '
-                f'only be upscaled, use image_size >= {self.MIN_IMAGE_SIZE}.')
+        check_split_and_image_size(
+            'DigitsDataset', split, self.SPLITS, image_size,
+            self.MIN_IMAGE_SIZE,
+            f': images are {self.MIN_IMAGE_SIZE}x{self.MIN_IMAGE_SIZE} and '
+            'can only be upscaled')
         if interpolation not in self.INTERPOLATIONS:
             raise ValueError(
                 f'Invalid interpolation={interpolation!r} for DigitsDataset, '
