@@ -65,6 +65,17 @@ def cost(model, inputs):
     return macs, sum(p.numel() for p in model.parameters())
 
 
+def assert_every_stage(runner):
+    """A PWKD run went through a stage per width, narrowest first, each
+    iteration with a finite loss."""
+    scalars = runner.message_hub.log_scalars
+    widths = scalars['train/pwkd/teacher_width'].data[0]
+    assert sorted(set(widths.tolist())) == list(WIDTHS)
+    assert list(widths) == sorted(widths)
+    losses = scalars['train/loss'].data[0]
+    assert len(losses) == len(widths) and np.isfinite(losses).all()
+
+
 #: families whose width 0.25 an ordinary mmpretrain config expresses.
 EXPORTABLE = ('ResNeXt', 'DenseNet', 'ConvNeXt')
 
@@ -112,12 +123,7 @@ def test_family_is_a_partial_teacher(name, tmp_path):
     assert read_slimmable_teacher(ckpt)['mutator']['widths'] == list(WIDTHS)
     kd_runner = Runner.from_cfg(pwkd_kd_cfg(name, ckpt, str(tmp_path / 'kd')))
     kd_runner.train()
-    kd_scalars = kd_runner.message_hub.log_scalars
-    widths = kd_scalars['train/pwkd/teacher_width'].data[0]
-    assert sorted(set(widths.tolist())) == list(WIDTHS)
-    assert list(widths) == sorted(widths)
-    losses = kd_scalars['train/loss'].data[0]
-    assert len(losses) == len(widths) and np.isfinite(losses).all()
+    assert_every_stage(kd_runner)
     # Its frozen teacher's width 0.25 computes what the trained model does.
     teacher = kd_runner.model.teacher
     getattr(teacher, WIDTH_MUTATOR).set_width(0.25)

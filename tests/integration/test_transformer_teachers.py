@@ -22,6 +22,7 @@ from pwkd_plugin.models.algorithms import read_slimmable_teacher
 from pwkd_plugin.testing.transformer_families import small_transformer
 
 from ..conftest import config_path, shrink
+from .test_teacher_families import assert_every_stage
 
 SIZE = 32
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
@@ -90,15 +91,6 @@ def trained_teacher(tmp_path_factory):
     return get
 
 
-def _assert_every_stage(runner):
-    scalars = runner.message_hub.log_scalars
-    widths = scalars['train/pwkd/teacher_width'].data[0]
-    assert sorted(set(widths.tolist())) == list(WIDTHS)
-    assert list(widths) == sorted(widths)
-    losses = scalars['train/loss'].data[0]
-    assert len(losses) == len(widths) and np.isfinite(losses).all()
-
-
 @pytest.mark.parametrize('name', list(LOGITS))
 def test_transformer_teacher_trains_and_teaches_a_cnn(trained_teacher, name,
                                                       tmp_path):
@@ -114,7 +106,7 @@ def test_transformer_teacher_trains_and_teaches_a_cnn(trained_teacher, name,
     kd = Runner.from_cfg(
         prepare_train_config(pwkd_cfg(name, ckpt, str(tmp_path / 'kd'))))
     kd.train()
-    _assert_every_stage(kd)
+    assert_every_stage(kd)
 
 
 def test_deit_student_distils_through_its_distillation_token(
@@ -125,7 +117,7 @@ def test_deit_student_distils_through_its_distillation_token(
                    student_logits='head.layers.head_dist')
     kd = Runner.from_cfg(prepare_train_config(cfg))
     kd.train()
-    _assert_every_stage(kd)
+    assert_every_stage(kd)
 
 
 def _feature_loss(cfg, teacher_source, connector=None):

@@ -18,18 +18,11 @@ class SlimmableConvNeXtBlock(InPlaceSlimmableMixin, ConvNeXtBlock,
     keeps its name, so the state dict is the block's.
     """
 
+    sliced_params = ('gamma', )
+
     @property
     def num_features(self) -> int:
         return self._parameters['gamma'].numel()
-
-    def __getattr__(self, name: str):
-        value = super().__getattr__(name)
-        if name != 'gamma' or value is None:
-            return value
-        mutables = self.__dict__['_modules'].get('mutable_attrs')
-        if mutables is None or 'num_features' not in mutables:
-            return value
-        return value[mutables['num_features'].current_mask.to(value.device)]
 
     @property
     def static_op_factory(self):

@@ -20,6 +20,19 @@ class InPlaceSlimmableMixin:
         'in_channels': 'num_features',
         'out_channels': 'num_features',
     }
+    #: parameters of the module's own whose last dimension follows the
+    #: width: reading one gives its entries active at the width.
+    sliced_params = ()
+
+    def __getattr__(self, name: str):
+        value = super().__getattr__(name)
+        if name not in self.sliced_params or value is None:
+            return value
+        mutables = self.__dict__['_modules'].get('mutable_attrs')
+        if mutables is None or 'num_features' not in mutables:
+            return value
+        mask = mutables['num_features'].current_mask.to(value.device)
+        return value[..., mask]
 
     @classmethod
     def convert_from(cls, module: nn.Module) -> nn.Module:

@@ -17,27 +17,17 @@ class SlicedTokensMixin(InPlaceSlimmableMixin):
     units (see :class:`InPlaceSlimmableMixin`).
     """
     #: the parameters of shape (1, N, embed_dims) that follow the width.
-    token_params = ('cls_token', 'dist_token', 'pos_embed')
+    sliced_params = ('cls_token', 'dist_token', 'pos_embed')
 
     @property
     def num_features(self) -> int:
         return self._parameters['pos_embed'].shape[-1]
 
-    def __getattr__(self, name: str):
-        value = super().__getattr__(name)
-        if name not in self.token_params or value is None:
-            return value
-        mutables = self.__dict__['_modules'].get('mutable_attrs')
-        if mutables is None or 'num_features' not in mutables:
-            return value
-        mask = mutables['num_features'].current_mask.to(value.device)
-        return value[..., mask]
-
     def to_static_op(self) -> nn.Module:
         """The backbone itself as mmpretrain's, with the active tokens."""
         tokens = {
             name: getattr(self, name).detach().clone()
-            for name in self.token_params
+            for name in self.sliced_params
             if self._parameters.get(name) is not None
         }
         self.to_static_class(self.static_op_factory)
