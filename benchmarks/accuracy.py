@@ -1,28 +1,44 @@
-"""Accuracy of PWKD against the methods it plugs into, on the digits data.
+"""Accuracy of PWKD against the methods it plugs into, on a benchmark task.
 
-Every student is ResNet8 trained for the same number of epochs; every teacher
-is the demo's slimmable ResNet20 (trained once per teacher setting, seed 0).
-KD, DKD and FitNet distil from the teacher's whole width (taken out as an
-ordinary network with ``export_width``); PWKD+X is the same config with a
-``pwkd`` block added. Each case runs with N seeds; the report gives mean and
-standard deviation, and for each comparison the paired difference (same
-seeds) with its 95 % t interval.
+Two tasks (``--task``):
+
+- ``digits``: scikit-learn's 8x8 digits at 16x16; student ResNet8 on the
+  first 180 of the 1437 training images, teacher the demo's slimmable
+  ResNet20 on all of them; 360 test images.
+- ``font_glyphs``: the 36 digits and capitals of the Debian typefaces
+  (:class:`pwkd_plugin.datasets.FontGlyphs`) at 16x16, test typefaces
+  never seen in training; student ResNet8 at half width on one training
+  font in eight, teacher slimmable ResNet20 on every training font.
+
+Every student of a task is trained for the same number of epochs; every
+teacher is trained once per teacher setting, seed 0. KD, DKD and FitNet
+distil from the teacher's whole width (taken out as an ordinary network with
+``export_width``); PWKD+X is the same config with a ``pwkd`` block added.
+Each case runs with N seeds; the report gives mean and standard deviation,
+and for each comparison the paired difference (same seeds) with its 95 % t
+interval. KD and PWKD+KD are validated after every epoch: the report holds
+their learning curves (student top-1 per epoch, mean over seeds).
 
 Cases: student from scratch, KD, PWKD+KD, DKD, PWKD+DKD, FitNet,
 PWKD+FitNet; ablations of PWKD+KD: 2 and 3 stages, no cyclic learning rate
 (the base schedule over the whole run), stage lengths proportional to the
-width, a teacher trained with in-place distillation (with KD from that
-teacher for reference), and the teacher forward in fp32 (the static copy as
-it is) against bf16 (the fast copy's precision on hardware with native bf16),
-paired with each other and with the default (``teacher_precision='auto'``).
-``--precision-only`` runs KD, PWKD+KD and the two precision cases alone.
+width, the optimizer state reset at each stage, a teacher trained with
+in-place distillation (with KD from that teacher for reference), and the
+teacher forward in fp32 (the static copy as it is) against bf16 (the fast
+copy's precision on hardware with native bf16), paired with each other and
+with the default (``teacher_precision='auto'``). ``--precision-only`` runs
+KD, PWKD+KD and the two precision cases alone; ``--cases`` and ``--seed``
+select cases and seeds. On one thread per run (the CPU default) every run is
+deterministic: rerunning a case and seed gives its figure exactly.
 
-It writes ``accuracy_digits.md``, ``.json`` and ``.png`` to ``--out-dir``
-(default ``benchmarks/results``) and shows progress while it runs.
+It writes ``accuracy_<task>.md``, ``.json``, ``.png`` and
+``accuracy_<task>_curves.png`` to ``--out-dir`` (default
+``benchmarks/results``) and shows progress and an estimate of the time left
+while it runs.
 
 Example::
 
-    python benchmarks/accuracy.py --seeds 5
+    python benchmarks/accuracy.py --task font_glyphs
 """
 import argparse
 import concurrent.futures as futures
@@ -36,15 +52,62 @@ import platform
 import statistics
 import sys
 import time
+from typing import NamedTuple, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(REPO, 'configs')
-TEACHER_CONFIG = 'pwkd/teachers/slimmable_resnet20_digits.py'
-STUDENT_CONFIGS = dict(
-    scratch='demo/resnet8_digits.py',
-    KD='demo/kd_resnet20_resnet8_digits.py',
-    DKD='demo/dkd_resnet20_resnet8_digits.py',
-    FitNet='demo/fitnet_resnet20_resnet8_digits.py')
+
+
+class Task(NamedTuple):
+    """A benchmark task: its configs, defaults and how the report names it."""
+    title: str
+    teacher_config: str
+    student_configs: dict
+    #: The size of the student's training set, the bound of
+    #: ``--train-samples`` (None: not fixed, it depends on the fonts).
+    train_images: Optional[int]
+    #: Defaults of --epochs, --teacher-epochs, --seeds, --train-samples
+    #: (None: the config's whole training set).
+    epochs: int
+    teacher_epochs: int
+    seeds: int
+    train_samples: Optional[int]
+    description: str
+    #: Whether the default ablations hold the teacher precision cases
+    #: (``--precision-only`` and ``--cases`` run them on any task).
+    precision_ablations: bool
+
+
+TASKS = dict(
+    digits=Task(
+        title='the digits data',
+        teacher_config='pwkd/teachers/slimmable_resnet20_digits.py',
+        student_configs=dict(
+            scratch='demo/resnet8_digits.py',
+            KD='demo/kd_resnet20_resnet8_digits.py',
+            DKD='demo/dkd_resnet20_resnet8_digits.py',
+            FitNet='demo/fitnet_resnet20_resnet8_digits.py'),
+        train_images=1437, epochs=20, teacher_epochs=20, seeds=5,
+        train_samples=180,
+        description='Student ResNet8; teacher slimmable ResNet20 on all '
+        '1437 training images; top-1 (%) on the 360 test images.',
+        precision_ablations=True),
+    font_glyphs=Task(
+        title='the font glyphs',
+        teacher_config='pwkd/teachers/slimmable_resnet20_font_glyphs.py',
+        student_configs=dict(
+            scratch='fonts/resnet8_half_font_glyphs.py',
+            KD='fonts/kd_resnet20_resnet8_half_font_glyphs.py',
+            DKD='fonts/dkd_resnet20_resnet8_half_font_glyphs.py',
+            FitNet='fonts/fitnet_resnet20_resnet8_half_font_glyphs.py'),
+        train_images=None, epochs=16, teacher_epochs=4, seeds=8,
+        train_samples=None,
+        description='36 classes (0-9, A-Z) at 16x16. Student ResNet8 at half '
+        'width on one training typeface in eight; teacher slimmable ResNet20 '
+        'on every training typeface; top-1 (%) on the test typefaces, '
+        'families never seen in training.',
+        precision_ablations=False),
+)
 #: The teacher precision cases: name -> ``pwkd.teacher_precision``.
 PRECISION_CASES = {
     'PWKD+KD, fp32 teacher': 'fp32',
@@ -52,7 +115,8 @@ PRECISION_CASES = {
 }
 #: Teacher settings: the ``slimmable`` block options of each.
 TEACHERS = dict(plain=dict(), inplace=dict(inplace_distill=True))
-OUTPUT_STEM = 'accuracy_digits'
+#: The cases validated after every epoch, for the learning curves.
+CURVE_CASES = ('KD', 'PWKD+KD')
 
 
 def weighted_lengths(total, widths):
@@ -67,8 +131,9 @@ def weighted_lengths(total, widths):
     return lengths
 
 
-def cases(epochs):
-    """Every case: name -> (method, pwkd block or None, teacher setting)."""
+def cases(epochs, precision=True):
+    """Every case: name -> (method, pwkd block or None, teacher setting);
+    the teacher precision cases among the ablations when ``precision``."""
     widths = (0.25, 0.5, 0.75, 1.0)
     main = {'scratch': ('scratch', None, 'plain')}
     for method in ('KD', 'DKD', 'FitNet'):
@@ -84,11 +149,13 @@ def cases(epochs):
         f'{weighted_lengths(epochs, widths)}':
         ('KD', dict(stage_lengths=weighted_lengths(epochs, widths)),
          'plain'),
+        'PWKD+KD, optimizer state reset per stage':
+        ('KD', dict(reset_optimizer_state=True), 'plain'),
         'PWKD+KD, in-place distilled teacher': ('KD', {}, 'inplace'),
         'KD, in-place distilled teacher': ('KD', None, 'inplace'),
     }
-    for name, precision in PRECISION_CASES.items():
-        ablations[name] = ('KD', dict(teacher_precision=precision), 'plain')
+    for name, dtype in PRECISION_CASES.items() if precision else ():
+        ablations[name] = ('KD', dict(teacher_precision=dtype), 'plain')
     return main, ablations
 
 
@@ -117,17 +184,26 @@ def comparisons(ablation_names):
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--seeds', type=int, default=5,
-                        help='seeds per case (default 5)')
-    parser.add_argument('--epochs', type=int, default=20,
-                        help='student epochs, every case (default 20)')
-    parser.add_argument('--train-samples', type=int, default=180,
+    parser.add_argument('--task', choices=sorted(TASKS), default='digits',
+                        help='the benchmark task (default digits)')
+    parser.add_argument('--seeds', type=int,
+                        help='seeds per case, 0..N-1 (default: the task\'s, '
+                        '5 for digits, 8 for font_glyphs)')
+    parser.add_argument('--seed', type=int, nargs='+', metavar='S',
+                        help='only these seeds (instead of --seeds), e.g. to '
+                        'rerun one figure of a report')
+    parser.add_argument('--epochs', type=int,
+                        help='student epochs, every case (default: the '
+                        'task\'s, 20 for digits, 16 for font_glyphs)')
+    parser.add_argument('--train-samples', type=int,
                         help='student training images, the first N of the '
-                        '1437 (default 180; the teacher always sees all): '
-                        'with all of them every student is at about 99.4 %%, '
-                        'which leaves nothing to compare')
-    parser.add_argument('--teacher-epochs', type=int, default=20,
-                        help='slimmable teacher epochs (default 20)')
+                        'config\'s training set (default: 180 of the 1437 '
+                        'for digits, where all of them put every student at '
+                        'about 99.4 %%; all for font_glyphs); the teacher '
+                        'always sees its whole training set')
+    parser.add_argument('--teacher-epochs', type=int,
+                        help='slimmable teacher epochs (default: the '
+                        'task\'s, 20 for digits, 4 for font_glyphs)')
     parser.add_argument('--no-ablations', action='store_true',
                         help='only the seven main cases')
     parser.add_argument('--precision-only', action='store_true',
@@ -136,9 +212,13 @@ def parse_args():
     parser.add_argument('--cases', nargs='+', metavar='NAME',
                         help='only these cases (names as in the report, '
                         'e.g. scratch KD PWKD+KD)')
-    parser.add_argument('--workers', type=int, default=os.cpu_count(),
-                        help='runs in parallel, one thread each '
-                        '(default: the number of CPUs)')
+    parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',
+                        help='where every run trains (default cpu; runs on '
+                        'cuda are not bit for bit deterministic)')
+    parser.add_argument('--workers', type=int,
+                        help='runs in parallel, one thread each (default: '
+                        'the number of CPUs; 4 with --device cuda, all on '
+                        'the first GPU)')
     parser.add_argument('--work-dir',
                         default=osp.join('work_dirs', 'accuracy',
                                          time.strftime('%Y%m%d_%H%M%S')),
@@ -149,14 +229,34 @@ def parse_args():
     parser.add_argument('--force', action='store_true',
                         help='replace an existing report in --out-dir')
     args = parser.parse_args()
-    if args.seeds < 2:
-        parser.error('--seeds must be at least 2 (for a deviation and an '
-                     'interval)')
-    if args.epochs < 4 or args.teacher_epochs < 1 or args.workers < 1:
+    task = TASKS[args.task]
+    for key in ('seeds', 'epochs', 'teacher_epochs', 'train_samples'):
+        if getattr(args, key) is None:
+            setattr(args, key, getattr(task, key))
+    if args.seed is not None:
+        if len(set(args.seed)) != len(args.seed) or min(args.seed) < 0:
+            parser.error('--seed: give distinct seeds, each 0 or more')
+        args.seeds = len(args.seed)
+    else:
+        if args.seeds < 2:
+            parser.error('--seeds must be at least 2 (for a deviation and '
+                         'an interval); --seed S reruns a single seed')
+        args.seed = list(range(args.seeds))
+    if args.epochs < 4 or args.teacher_epochs < 1:
         parser.error('--epochs must be at least 4 (one per stage), '
-                     '--teacher-epochs and --workers positive')
-    if not 1 <= args.train_samples <= 1437:
-        parser.error('--train-samples must be in 1..1437')
+                     '--teacher-epochs positive')
+    if args.device == 'cuda':
+        import torch
+        if not torch.cuda.is_available():
+            parser.error('--device cuda: no CUDA device is visible here')
+    if args.workers is None:
+        args.workers = 4 if args.device == 'cuda' else os.cpu_count()
+    if args.workers < 1:
+        parser.error('--workers must be positive')
+    bound = task.train_images
+    if args.train_samples is not None and not (
+            1 <= args.train_samples <= (bound or args.train_samples)):
+        parser.error(f'--train-samples must be in 1..{bound or "N"}')
     if args.cases:
         known = [name for group in cases(args.epochs) for name in group]
         unknown = [name for name in args.cases if name not in known]
@@ -167,7 +267,8 @@ def parse_args():
         parser.error(f'--work-dir {args.work_dir} is not empty; give a new '
                      'folder')
     existing = [
-        path for path in report_paths(args.out_dir) if osp.exists(path)
+        path for path in report_paths(args.out_dir, args.task)
+        if osp.exists(path)
     ]
     if existing and not args.force:
         parser.error(f'{existing[0]} exists; give another --out-dir or '
@@ -175,17 +276,17 @@ def parse_args():
     return args
 
 
-def report_paths(out_dir):
-    return [
-        osp.join(out_dir, f'{OUTPUT_STEM}.{ext}')
-        for ext in ('md', 'json', 'png')
-    ]
+def report_paths(out_dir, task):
+    """The report's files: markdown, JSON, results plot, learning curves."""
+    stem = osp.join(out_dir, f'accuracy_{task}')
+    return [f'{stem}.md', f'{stem}.json', f'{stem}.png', f'{stem}_curves.png']
 
 
-def start_worker():
+def start_worker(device):
     """One thread per run; the plugin imported (and registered) once."""
     import warnings
-
+    if device == 'cpu':  # mmengine's Runner takes a visible GPU on its own
+        os.environ['CUDA_VISIBLE_DEVICES'] = ''
     import torch
     torch.set_num_threads(1)
     warnings.filterwarnings(
@@ -194,10 +295,10 @@ def start_worker():
     import pwkd_plugin  # noqa: F401
 
 
-def quiet(cfg, work_dir, seed, epochs):
+def quiet(cfg, work_dir, seed, epochs, val_interval=None):
     cfg.work_dir = work_dir
     cfg.train_cfg.max_epochs = epochs
-    cfg.train_cfg.val_interval = epochs
+    cfg.train_cfg.val_interval = val_interval or epochs
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=epochs, max_keep_ckpts=1)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
@@ -215,12 +316,12 @@ def output_to(work_dir):
         yield
 
 
-def train_teacher(setting, options, work_dir, epochs):
+def train_teacher(task, setting, options, work_dir, epochs):
     """Train a slimmable teacher; take its whole width out for KD."""
     from mmengine.config import Config
     from pwkd_plugin.apis import (export_width, prepare_train_config,
                                   train_and_validate)
-    cfg = Config.fromfile(osp.join(CONFIGS, TEACHER_CONFIG))
+    cfg = Config.fromfile(osp.join(CONFIGS, TASKS[task].teacher_config))
     cfg.slimmable.update(options)
     cfg = prepare_train_config(quiet(cfg, work_dir, 0, epochs))
     with output_to(work_dir):
@@ -236,28 +337,55 @@ def train_teacher(setting, options, work_dir, epochs):
                 seconds=result['seconds'])
 
 
-def train_student(name, method, pwkd, teacher, seed, work_dir, epochs,
+def validation_curve(work_dir):
+    """The student top-1 of every validation of a run, by epoch."""
+    [run_dir] = [
+        name for name in os.listdir(work_dir)
+        if osp.isfile(osp.join(work_dir, name, 'vis_data', 'scalars.json'))
+    ]
+    curve = {}
+    with open(osp.join(work_dir, run_dir, 'vis_data', 'scalars.json')) as f:
+        for line in f:
+            scalars = json.loads(line)
+            if 'accuracy/top1' in scalars:
+                curve[scalars['step']] = float(scalars['accuracy/top1'])
+    return [curve[epoch] for epoch in sorted(curve)]
+
+
+def train_student(task, name, method, pwkd, teacher, seed, work_dir, epochs,
                   train_samples):
-    """Train one student; its final top-1."""
+    """Train one student; its final top-1 (and per-epoch top-1 for the
+    learning-curve cases)."""
     from mmengine.config import Config
     from pwkd_plugin.apis import prepare_train_config, train_and_validate
-    cfg = Config.fromfile(osp.join(CONFIGS, STUDENT_CONFIGS[method]))
+    cfg = Config.fromfile(
+        osp.join(CONFIGS, TASKS[task].student_configs[method]))
     if method != 'scratch':
         cfg.model.teacher_ckpt = teacher['whole_ckpt']
+        # The student alone is validated (mmrazor's distillation val loop
+        # would validate the teacher again at every validation).
+        cfg.val_cfg = dict()
     if pwkd is not None:
         cfg.pwkd = dict(pwkd, teacher_ckpt=teacher['slimmable_ckpt'])
-    cfg.train_dataloader.dataset.indices = train_samples
-    cfg = prepare_train_config(quiet(cfg, work_dir, seed, epochs))
+    if train_samples is not None:
+        cfg.train_dataloader.dataset.indices = train_samples
+    with_curve = name in CURVE_CASES
+    cfg = prepare_train_config(
+        quiet(cfg, work_dir, seed, epochs, 1 if with_curve else None))
     with output_to(work_dir):
         result = train_and_validate(cfg)
     return dict(case=name, seed=seed, top1=float(result['accuracy/top1']),
+                curve=validation_curve(work_dir) if with_curve else None,
                 seconds=result['seconds'])
 
 
 def run_all(pool, jobs, label):
-    """Run ``jobs`` (callable, kwargs) in ``pool``; print progress."""
+    """Run ``jobs`` (callable, kwargs) in ``pool``; print progress and an
+    estimate of the time left (from the mean time of the jobs done)."""
     start = time.perf_counter()
     pending = {pool.submit(fn, **kwargs): kwargs for fn, kwargs in jobs}
+    print(f'[{label}] {len(jobs)} runs, {pool._max_workers} at a time',
+          flush=True)
     results = []
     for done, future in enumerate(futures.as_completed(pending), 1):
         result = future.result()
@@ -274,7 +402,8 @@ def run_all(pool, jobs, label):
 
 
 def summary(values):
-    return dict(mean=statistics.mean(values), std=statistics.stdev(values),
+    return dict(mean=statistics.mean(values),
+                std=statistics.stdev(values) if len(values) > 1 else None,
                 n=len(values), values=values)
 
 
@@ -284,26 +413,53 @@ def paired(case, reference, by_case):
     seeds = sorted(set(a) & set(b))
     diffs = [a[s] - b[s] for s in seeds]
     mean = statistics.mean(diffs)
-    half = stats.t.ppf(0.975, len(diffs) - 1) * statistics.stdev(
-        diffs) / math.sqrt(len(diffs))
-    half = float(half)
-    return dict(case=case, reference=reference, mean_diff=mean,
-                ci95=[mean - half, mean + half],
+    if len(diffs) > 1:
+        half = float(stats.t.ppf(0.975, len(diffs) - 1) *
+                     statistics.stdev(diffs) / math.sqrt(len(diffs)))
+        ci95 = [mean - half, mean + half]
+    else:
+        ci95 = None
+    return dict(case=case, reference=reference, mean_diff=mean, ci95=ci95,
                 wins=sum(d > 0 for d in diffs), ties=sum(d == 0 for d in diffs),
-                n=len(diffs), diffs=diffs)
+                n=len(diffs), diffs=diffs, seeds=seeds)
+
+
+def task_figures(report):
+    """The figures that say whether the task can show PWKD's mechanism:
+    how much the teacher gains from its narrowest to its whole width, how
+    far the student alone trails the whole teacher, and the width of the
+    PWKD+KD - KD interval."""
+    top1 = report['teachers'].get('plain', {}).get('top1', {})
+    widths = sorted(top1, key=float)
+    figures = {}
+    if widths:
+        figures['teacher_gain'] = top1[widths[-1]] - top1[widths[0]]
+    if widths and 'scratch' in report['cases']:
+        figures['student_gap'] = (top1[widths[-1]] -
+                                  report['cases']['scratch']['mean'])
+    for pair in report['paired']:
+        if (pair['case'], pair['reference']) == ('PWKD+KD', 'KD') and \
+                pair['ci95'] is not None:
+            figures['pwkd_kd_interval_half_width'] = (
+                pair['ci95'][1] - pair['ci95'][0]) / 2
+    return figures
+
+
+def fmt(value, spec='.2f'):
+    return '-' if value is None else format(value, spec)
 
 
 def markdown(report):
+    seeds = report['seed_list']
+    train = (f'the first {report["train_samples"]} training images'
+             if report['train_samples'] else 'the whole training set')
     lines = [
-        '# PWKD accuracy on the digits data', '',
+        f'# PWKD accuracy on {report["title"]}', '',
         f'Command: `{report["command"]}`  ',
         f'Machine: {report["machine"]}; {report["minutes"]:.0f} min.  ',
-        f'Student ResNet8, {report["epochs"]} epochs every case on the first '
-        f'{report["train_samples"]} of the 1437 training images; teacher '
-        f'slimmable ResNet20, {report["teacher_epochs"]} epochs on all of '
-        'them, seed 0; '
-        f'{report["seeds"]} seeds per case (0..{report["seeds"] - 1}); '
-        'top-1 (%) on the 360 validation images.', '',
+        f'{report["description"]} Student {report["epochs"]} epochs every '
+        f'case on {train}; teacher {report["teacher_epochs"]} epochs, seed 0; '
+        f'{len(seeds)} seeds per case ({", ".join(map(str, seeds))}).', '',
         '| teacher | ' + ' | '.join(
             f'width {w}' for w in report['teachers']['plain']['top1']) +
         ' |', '|---' * (1 + len(report['teachers']['plain']['top1'])) + '|'
@@ -311,6 +467,17 @@ def markdown(report):
     for setting, teacher in report['teachers'].items():
         lines.append(f'| {setting} | ' + ' | '.join(
             f'{v:.2f}' for v in teacher['top1'].values()) + ' |')
+    figures = report['figures']
+    named = dict(
+        teacher_gain='teacher top-1, whole width - narrowest width',
+        student_gap='whole teacher - student trained alone (mean)',
+        pwkd_kd_interval_half_width='PWKD+KD - KD, half width of the 95 % '
+        'interval')
+    if figures:
+        lines += ['', '## Task figures (points)', '', '| figure | value |',
+                  '|---|---|']
+        lines += [f'| {named[key]} | {value:.2f} |'
+                  for key, value in figures.items()]
     for title, names in (('Methods', report['main_cases']),
                          ('Ablations', report['ablation_cases'])):
         if not names:
@@ -319,17 +486,26 @@ def markdown(report):
                   '|---|---|---|---|']
         for name in names:
             s = report['cases'][name]
-            lines.append(f'| {name} | {s["mean"]:.2f} | {s["std"]:.2f} | ' +
+            lines.append(f'| {name} | {s["mean"]:.2f} | {fmt(s["std"])} | ' +
                          ', '.join(f'{v:.2f}' for v in s['values']) + ' |')
     lines += ['', '## Paired differences (same seeds)', '',
               '| case - reference | mean diff | 95 % interval | better in |',
               '|---|---|---|---|']
     for p in report['paired']:
         ties = f' ({p["ties"]} tied)' if p['ties'] else ''
+        interval = ('-' if p['ci95'] is None else
+                    f'[{p["ci95"][0]:+.2f}, {p["ci95"][1]:+.2f}]')
         lines.append(f'| {p["case"]} - {p["reference"]} | '
-                     f'{p["mean_diff"]:+.2f} | [{p["ci95"][0]:+.2f}, '
-                     f'{p["ci95"][1]:+.2f}] | {p["wins"]}/{p["n"]} seeds'
-                     f'{ties} |')
+                     f'{p["mean_diff"]:+.2f} | {interval} | '
+                     f'{p["wins"]}/{p["n"]} seeds{ties} |')
+    if report['curves']:
+        epochs = range(1, report['epochs'] + 1)
+        lines += ['', '## Learning curves (student top-1 after each epoch, '
+                  'mean over seeds)', '',
+                  '| case | ' + ' | '.join(map(str, epochs)) + ' |',
+                  '|---' * (1 + report['epochs']) + '|']
+        lines += [f'| {name} | ' + ' | '.join(f'{v:.1f}' for v in curve) +
+                  ' |' for name, curve in report['curves'].items()]
     return '\n'.join(lines) + '\n'
 
 
@@ -338,12 +514,16 @@ def plot(report, path):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     names = report['main_cases'] + report['ablation_cases']
-    pairs = report['paired']
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(9, 0.32 * (len(names) + len(pairs)) + 2.5),
-        gridspec_kw=dict(height_ratios=[len(names), len(pairs)]))
+    pairs = [p for p in report['paired'] if p['ci95'] is not None]
+    fig, axes = plt.subplots(
+        2 if pairs else 1, 1,
+        figsize=(9, 0.32 * (len(names) + len(pairs)) + 2.5),
+        gridspec_kw=dict(height_ratios=[len(names), len(pairs)]
+                         if pairs else [1]),
+        squeeze=False)
+    top = axes[0][0]
     means = [report['cases'][n]['mean'] for n in names]
-    stds = [report['cases'][n]['std'] for n in names]
+    stds = [report['cases'][n]['std'] or 0 for n in names]
     top.barh(range(len(names)), means, xerr=stds, color=[
         'tab:orange' if n.startswith('PWKD') else 'tab:blue' for n in names
     ])
@@ -352,18 +532,43 @@ def plot(report, path):
     low = min(m - s for m, s in zip(means, stds))
     top.set_xlim(max(0, low - 1), 100)
     top.set_xlabel('top-1 (%), mean and std over seeds')
-    bottom.errorbar([p['mean_diff'] for p in pairs], range(len(pairs)),
-                    xerr=[[p['mean_diff'] - p['ci95'][0] for p in pairs],
-                          [p['ci95'][1] - p['mean_diff'] for p in pairs]],
-                    fmt='o', capsize=3)
-    bottom.axvline(0, color='grey', lw=1)
-    bottom.set_yticks(range(len(pairs)),
-                      [f'{p["case"]} - {p["reference"]}' for p in pairs])
-    bottom.invert_yaxis()
-    bottom.set_xlabel('paired difference (points), 95 % interval')
-    fig.suptitle(f'ResNet20 -> ResNet8 on digits ({report["train_samples"]} '
-                 f'training images), {report["epochs"]} epochs, '
-                 f'{report["seeds"]} seeds')
+    if pairs:
+        bottom = axes[1][0]
+        bottom.errorbar(
+            [p['mean_diff'] for p in pairs], range(len(pairs)),
+            xerr=[[p['mean_diff'] - p['ci95'][0] for p in pairs],
+                  [p['ci95'][1] - p['mean_diff'] for p in pairs]],
+            fmt='o', capsize=3)
+        bottom.axvline(0, color='grey', lw=1)
+        bottom.set_yticks(range(len(pairs)),
+                          [f'{p["case"]} - {p["reference"]}' for p in pairs])
+        bottom.invert_yaxis()
+        bottom.set_xlabel('paired difference (points), 95 % interval')
+    fig.suptitle(f'{report["title"]}: {report["epochs"]} epochs, '
+                 f'{len(report["seed_list"])} seeds')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_curves(report, path):
+    """Student top-1 per epoch, mean over seeds, with the stage ends of the
+    default PWKD plan."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axis = plt.subplots(figsize=(7, 4))
+    for name, curve in report['curves'].items():
+        axis.plot(range(1, len(curve) + 1), curve, marker='o', ms=3,
+                  label=name)
+    for end in report['stage_ends'][:-1]:
+        axis.axvline(end + 0.5, color='grey', lw=0.8, ls=':')
+    axis.set_xlabel('epoch (dotted: the ends of the PWKD stages)')
+    axis.set_ylabel('student top-1 (%), mean over seeds')
+    axis.set_title(f'{report["title"]}: learning curves, '
+                   f'{len(report["seed_list"])} seeds')
+    axis.grid(alpha=0.3)
+    axis.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -371,9 +576,14 @@ def plot(report, path):
 
 def main():
     args = parse_args()
+    task = TASKS[args.task]
     start = time.perf_counter()
-    main_cases, ablations = (precision_cases if args.precision_only else
-                             cases)(args.epochs)
+    if args.precision_only:
+        main_cases, ablations = precision_cases(args.epochs)
+    else:
+        # --cases picks among all of them.
+        main_cases, ablations = cases(
+            args.epochs, task.precision_ablations or bool(args.cases))
     if args.no_ablations:
         ablations = {}
     if args.cases:
@@ -382,35 +592,49 @@ def main():
             for name, case in group.items() if name in args.cases
         } for group in (main_cases, ablations))
     all_cases = dict(main_cases, **ablations)
-    settings = sorted({case[2] for case in all_cases.values()})
+    settings = sorted({case[2] for case in all_cases.values()
+                       if case[0] != 'scratch'})
     context = multiprocessing.get_context('spawn')
     with futures.ProcessPoolExecutor(args.workers, mp_context=context,
-                                     initializer=start_worker) as pool:
+                                     initializer=start_worker,
+                                     initargs=(args.device, )) as pool:
         teachers = run_all(pool, [(train_teacher, dict(
-            setting=s, options=TEACHERS[s],
+            task=args.task, setting=s, options=TEACHERS[s],
             work_dir=osp.join(args.work_dir, f'teacher_{s}'),
             epochs=args.teacher_epochs)) for s in settings], 'teachers')
         teachers = {t['setting']: t for t in teachers}
+        # The longest runs first, so that the last ones do not run alone.
+        order = sorted(all_cases.items(), key=lambda item: (
+            item[1][0] == 'scratch', item[1][1] is None))
+        indices = {name: index for index, name in enumerate(all_cases)}
         jobs = [(train_student, dict(
-            name=name, method=method, pwkd=pwkd, teacher=teachers[setting],
-            seed=seed, epochs=args.epochs, train_samples=args.train_samples,
-            work_dir=osp.join(args.work_dir, f'case{index}_seed{seed}')))
-                for seed in range(args.seeds)
-                for index, (name, (method, pwkd, setting)) in enumerate(
-                    all_cases.items())]
+            task=args.task, name=name, method=method, pwkd=pwkd,
+            teacher=teachers.get(setting), seed=seed, epochs=args.epochs,
+            train_samples=args.train_samples,
+            work_dir=osp.join(args.work_dir,
+                              f'case{indices[name]}_seed{seed}')))
+                for seed in args.seed
+                for name, (method, pwkd, setting) in order]
         results = run_all(pool, jobs, 'students')
 
     by_case = {name: {} for name in all_cases}
+    curves = {name: {} for name in CURVE_CASES if name in all_cases}
     for result in results:
         by_case[result['case']][result['seed']] = result['top1']
+        if result['curve'] is not None:
+            curves[result['case']][result['seed']] = result['curve']
+    from pwkd_plugin.models.utils import equal_stage_lengths
+    lengths = equal_stage_lengths(args.epochs, 4)
     report = dict(
+        task=args.task, title=task.title, description=task.description,
         command=' '.join(['python benchmarks/accuracy.py'] + sys.argv[1:]),
         machine=f'{platform.machine()}, {os.cpu_count()} CPUs, '
-        f'{args.workers} runs in parallel, one thread each',
+        f'{args.workers} runs in parallel, one thread each, on '
+        f'{args.device}',
         minutes=(time.perf_counter() - start) / 60,
         epochs=args.epochs, teacher_epochs=args.teacher_epochs,
         train_samples=args.train_samples,
-        seeds=args.seeds,
+        seed_list=args.seed,
         teachers={s: dict(top1=t['top1'], seconds=t['seconds'])
                   for s, t in teachers.items()},
         main_cases=list(main_cases), ablation_cases=list(ablations),
@@ -418,17 +642,30 @@ def main():
                for name in all_cases},
         paired=[paired(case, ref, by_case)
                 for case, ref in comparisons(ablations)
-                if case in all_cases and ref in all_cases])
+                if case in all_cases and ref in all_cases],
+        curves={name: [statistics.mean(values) for values in zip(
+            *(curve for _, curve in sorted(per_seed.items())))]
+                for name, per_seed in curves.items()},
+        curves_per_seed={name: {str(seed): curve
+                                for seed, curve in sorted(per_seed.items())}
+                         for name, per_seed in curves.items()},
+        stage_ends=[sum(lengths[:i + 1]) for i in range(len(lengths))])
+    report['figures'] = task_figures(report)
     os.makedirs(args.out_dir, exist_ok=True)
-    md_path, json_path, png_path = report_paths(args.out_dir)
+    md_path, json_path, png_path, curves_path = report_paths(
+        args.out_dir, args.task)
     text = markdown(report)
     with open(md_path, 'w') as file:
         file.write(text)
     with open(json_path, 'w') as file:
         json.dump(report, file, indent=2)
     plot(report, png_path)
+    written = [md_path, json_path, png_path]
+    if report['curves']:
+        plot_curves(report, curves_path)
+        written.append(curves_path)
     print('\n' + text)
-    print(f'wrote {md_path}, {json_path}, {png_path}')
+    print('wrote ' + ', '.join(written))
 
 
 if __name__ == '__main__':

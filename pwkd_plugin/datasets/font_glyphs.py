@@ -26,7 +26,8 @@ FONT_PACKAGES = (
     'fonts-adf-gillius', 'fonts-adf-ikarius', 'fonts-adf-irianis',
     'fonts-adf-libris', 'fonts-adf-mekanus', 'fonts-adf-oldania',
     'fonts-adf-romande', 'fonts-adf-switzera', 'fonts-adf-tribun',
-    'fonts-adf-universalis', 'fonts-adf-verana', 'fonts-anonymous-pro',
+    'fonts-adf-universalis', 'fonts-adf-verana', 'fonts-aenigma',
+    'fonts-anonymous-pro',
     'fonts-averia-gwf', 'fonts-averia-sans-gwf', 'fonts-averia-serif-gwf',
     'fonts-bebas-neue', 'fonts-beteckna', 'fonts-blankenburg', 'fonts-breip',
     'fonts-cabin', 'fonts-cantarell', 'fonts-cmu', 'fonts-comic-neue',
@@ -319,6 +320,10 @@ class FontGlyphs(BaseDataset):
             Defaults to ``('/usr/share/fonts',)``.
         cache_dir (str): The cache folder.
             Defaults to ``~/.cache/pwkd_plugin/font_glyphs``.
+        font_step (int): Keep one font in ``font_step`` of the split (the
+            1st, the ``font_step + 1``-th, ... in the sorted order of the
+            font files), every class of each kept font: a smaller set of
+            typefaces spread over all the packages. Defaults to 1 (all).
         pipeline (Sequence): Processing pipeline. Defaults to ``()``.
         test_mode (bool): ``test_mode=True`` means in test phase.
             Defaults to False.
@@ -338,6 +343,7 @@ class FontGlyphs(BaseDataset):
                  image_size: int = 32,
                  font_dirs: Sequence[str] = DEFAULT_FONT_DIRS,
                  cache_dir: str = DEFAULT_CACHE_DIR,
+                 font_step: int = 1,
                  pipeline: Sequence = (),
                  test_mode: bool = False,
                  **kwargs):
@@ -345,11 +351,17 @@ class FontGlyphs(BaseDataset):
                                    image_size, self.MIN_IMAGE_SIZE)
         if isinstance(font_dirs, str):
             font_dirs = (font_dirs, )
+        if isinstance(font_step, bool) or not isinstance(font_step, int) \
+                or font_step < 1:
+            raise ValueError(
+                f'FontGlyphs font_step must be a positive int, got '
+                f'{font_step!r}')
 
         self.split = split
         self.image_size = int(image_size)
         self.font_dirs = tuple(font_dirs)
         self.cache_dir = cache_dir
+        self.font_step = font_step
         super().__init__(
             ann_file='', pipeline=pipeline, test_mode=test_mode, **kwargs)
 
@@ -362,7 +374,8 @@ class FontGlyphs(BaseDataset):
         """
         glyphs = load_font_glyphs(self.font_dirs, self.image_size,
                                   self.cache_dir)
-        fonts = np.flatnonzero(glyphs['is_test'] == (self.split == 'test'))
+        fonts = np.flatnonzero(
+            glyphs['is_test'] == (self.split == 'test'))[::self.font_step]
         if len(fonts) == 0:
             raise RuntimeError(
                 f'FontGlyphs split {self.split!r} is empty: the '
@@ -386,4 +399,5 @@ class FontGlyphs(BaseDataset):
             f'Split: \t{self.split}',
             f'Image size: \t{self.image_size}',
             f'Font folders: \t{list(self.font_dirs)}',
+            f'Font step: \t{self.font_step}',
         ]

@@ -21,6 +21,14 @@ def run(script, *args, timeout=600):
                           timeout=timeout)
 
 
+def import_benchmark(name):
+    sys.path.insert(0, BENCHMARKS)
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(BENCHMARKS)
+
+
 def test_speed_prints_ratios_and_writes_json(tmp_path):
     path = str(tmp_path / 'speed.json')
     result = run('speed.py', '--batch-size', '2', '--warmup', '0',
@@ -78,9 +86,10 @@ def test_accuracy_writes_markdown_json_and_png(tmp_path):
             '--out-dir', out_dir]
     result = run('accuracy.py', *args, '--work-dir', str(tmp_path / 'w1'))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert '[students 6/6]' in result.stdout
+    assert '[students 6/6]' in result.stdout and 'min left' in result.stdout
     with open(osp.join(out_dir, 'accuracy_digits.json')) as file:
         report = json.load(file)
+    assert report['task'] == 'digits' and report['seed_list'] == [0, 1]
     assert report['main_cases'] == ['scratch', 'KD', 'PWKD+KD']
     assert report['ablation_cases'] == []
     for case in report['cases'].values():
@@ -88,18 +97,74 @@ def test_accuracy_writes_markdown_json_and_png(tmp_path):
     pair = report['paired'][0]
     assert (pair['case'], pair['reference']) == ('PWKD+KD', 'KD')
     assert pair['ci95'][0] <= pair['mean_diff'] <= pair['ci95'][1]
+    # KD and PWKD+KD are validated after every epoch; the last point of a
+    # curve is the run's final figure.
+    assert set(report['curves']) == {'KD', 'PWKD+KD'}
+    for name, per_seed in report['curves_per_seed'].items():
+        for seed, curve in per_seed.items():
+            assert len(curve) == 4
+            assert curve[-1] == report['cases'][name]['values'][int(seed)]
+        assert report['curves'][name] == pytest.approx(
+            [sum(points) / 2 for points in zip(*per_seed.values())])
+    assert report['stage_ends'] == [1, 2, 3, 4]
+    figures = report['figures']
+    teacher = report['teachers']['plain']['top1']
+    assert figures['teacher_gain'] == pytest.approx(teacher['1'] -
+                                                    teacher['0.25'])
+    assert figures['student_gap'] == pytest.approx(
+        teacher['1'] - report['cases']['scratch']['mean'])
+    assert figures['pwkd_kd_interval_half_width'] == pytest.approx(
+        (pair['ci95'][1] - pair['ci95'][0]) / 2)
     with open(osp.join(out_dir, 'accuracy_digits.md')) as file:
-        assert '| PWKD+KD - KD |' in file.read()
-    with open(osp.join(out_dir, 'accuracy_digits.png'), 'rb') as file:
-        assert file.read(4) == b'\x89PNG'
+        text = file.read()
+    assert '| PWKD+KD - KD |' in text and '## Learning curves' in text
+    for name in ('accuracy_digits.png', 'accuracy_digits_curves.png'):
+        with open(osp.join(out_dir, name), 'rb') as file:
+            assert file.read(4) == b'\x89PNG'
 
-    # An unknown case and an existing report (unless --force) are refused
-    # before anything trains.
+    # One case and seed rerun alone gives the report's figure exactly.
+    rerun_dir = str(tmp_path / 'rerun')
+    rerun = run('accuracy.py', '--seed', '1', '--epochs', '4',
+                '--teacher-epochs', '1', '--train-samples', '32', '--cases',
+                'PWKD+KD', '--out-dir', rerun_dir, '--work-dir',
+                str(tmp_path / 'w3'))
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    with open(osp.join(rerun_dir, 'accuracy_digits.json')) as file:
+        again = json.load(file)
+    assert again['cases']['PWKD+KD']['values'] == [
+        report['cases']['PWKD+KD']['values'][1]]
+    assert again['curves_per_seed']['PWKD+KD']['1'] == report[
+        'curves_per_seed']['PWKD+KD']['1']
+    assert again['teachers'] == {
+        'plain': dict(report['teachers']['plain'],
+                      seconds=again['teachers']['plain']['seconds'])}
+
+    # An unknown case or task and an existing report (unless --force) are
+    # refused before anything trains.
     unknown = run('accuracy.py', '--cases', 'KD', 'PWKD+MAGIC',
                   '--out-dir', str(tmp_path / 'other'))
     assert unknown.returncode != 0 and "'PWKD+MAGIC'" in unknown.stderr
+    task = run('accuracy.py', '--task', 'cifar', '--out-dir',
+               str(tmp_path / 'other'))
+    assert task.returncode != 0 and "'cifar'" in task.stderr
     again = run('accuracy.py', *args, '--work-dir', str(tmp_path / 'w2'))
     assert again.returncode != 0 and 'exists' in again.stderr
+
+
+def test_accuracy_tasks_share_the_cases():
+    accuracy = import_benchmark('accuracy')
+    main, ablations = accuracy.cases(12, precision=False)
+    assert list(main) == ['scratch', 'KD', 'PWKD+KD', 'DKD', 'PWKD+DKD',
+                          'FitNet', 'PWKD+FitNet']
+    assert ablations['PWKD+KD, optimizer state reset per stage'] == (
+        'KD', dict(reset_optimizer_state=True), 'plain')
+    assert ablations['PWKD+KD, no cyclic LR'][1] == dict(lr_cycle=None)
+    assert not set(accuracy.PRECISION_CASES) & set(ablations)
+    for name, task in accuracy.TASKS.items():
+        for config in [task.teacher_config, *task.student_configs.values()]:
+            assert osp.isfile(osp.join(REPO_ROOT, 'configs', config)), config
+        assert set(task.student_configs) == {'scratch', 'KD', 'DKD',
+                                             'FitNet'}
 
 
 def test_teacher_families_table_at_a_tiny_input(tmp_path):
@@ -124,11 +189,7 @@ def test_teacher_families_table_at_a_tiny_input(tmp_path):
 
 
 def test_accuracy_pairs_the_teacher_precisions():
-    sys.path.insert(0, BENCHMARKS)
-    try:
-        import accuracy
-    finally:
-        sys.path.remove(BENCHMARKS)
+    accuracy = import_benchmark('accuracy')
     main, ablations = accuracy.precision_cases(20)
     assert list(main) == ['KD', 'PWKD+KD']
     assert {name: case[1] for name, case in ablations.items()} == {

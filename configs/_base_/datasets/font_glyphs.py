@@ -1,9 +1,9 @@
 # The digits and capitals (36 classes) of the installed typefaces, rendered
-# once at 32x32 and cached; split by typeface family, so the test set holds
+# once at 16x16 and cached; split by typeface family, so the test set holds
 # only typefaces never seen in training. The typefaces come from the Debian
 # packages listed in pwkd_plugin/datasets/font_glyphs.py (FONT_PACKAGES).
 dataset_type = 'mmrazor.FontGlyphs'
-image_size = 32
+image_size = 16
 data_preprocessor = dict(
     num_classes=36,
     mean=[127.5, 127.5, 127.5],

@@ -1,7 +1,7 @@
-# CIFAR ResNet8 trained alone on the font glyphs (36 classes, test typefaces
-# unseen in training): the floor for distillation on this task.
+# CIFAR ResNet20 on the font glyphs (36 classes, test typefaces unseen in
+# training): the ordinary teacher.
 _base_ = [
-    '../_base_/models/digits_resnet8.py',
+    '../_base_/models/digits_resnet20.py',
     '../_base_/datasets/font_glyphs.py',
     '../_base_/schedules/digits_sgd_20e.py',
     '../_base_/digits_runtime.py',
