@@ -49,6 +49,7 @@ import multiprocessing
 import os
 import os.path as osp
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -113,6 +114,13 @@ PRECISION_CASES = {
     'PWKD+KD, fp32 teacher': 'fp32',
     'PWKD+KD, bf16 teacher': 'bf16',
 }
+#: The feature strategy cases: name -> ``pwkd.feature_strategy`` (the
+#: default is ``'slice'``). Not in the default run (16 more runs on the font
+#: glyphs would take it past 90 minutes); ``--cases`` runs them.
+FEATURE_CASES = {
+    'PWKD+FitNet, teacher features zero-padded': 'pad',
+    'PWKD+FitNet, one connector per stage': 'per_stage',
+}
 #: Teacher settings: the ``slimmable`` block options of each.
 TEACHERS = dict(plain=dict(), inplace=dict(inplace_distill=True))
 #: The cases validated after every epoch, for the learning curves.
@@ -131,9 +139,10 @@ def weighted_lengths(total, widths):
     return lengths
 
 
-def cases(epochs, precision=True):
+def cases(epochs, precision=True, features=False):
     """Every case: name -> (method, pwkd block or None, teacher setting);
-    the teacher precision cases among the ablations when ``precision``."""
+    the teacher precision cases among the ablations when ``precision``, the
+    feature strategy cases when ``features``."""
     widths = (0.25, 0.5, 0.75, 1.0)
     main = {'scratch': ('scratch', None, 'plain')}
     for method in ('KD', 'DKD', 'FitNet'):
@@ -156,6 +165,9 @@ def cases(epochs, precision=True):
     }
     for name, dtype in PRECISION_CASES.items() if precision else ():
         ablations[name] = ('KD', dict(teacher_precision=dtype), 'plain')
+    for name, strategy in FEATURE_CASES.items() if features else ():
+        ablations[name] = ('FitNet', dict(feature_strategy=strategy),
+                           'plain')
     return main, ablations
 
 
@@ -166,14 +178,15 @@ def precision_cases(epochs):
             {name: ablations[name] for name in PRECISION_CASES})
 
 
-def comparisons(ablation_names):
-    """(case, reference) pairs whose paired differences are reported."""
+def comparisons(ablations):
+    """(case, reference) pairs whose paired differences are reported; an
+    ablation of PWKD+X (``ablations``: name -> case) against PWKD+X and X."""
     pairs = [(f'PWKD+{m}', m) for m in ('KD', 'DKD', 'FitNet')]
     pairs += [('KD', 'scratch')]
-    for name in ablation_names:
+    for name, (method, _, _) in ablations.items():
         if name.startswith('PWKD') and 'in-place' not in name and \
                 name not in PRECISION_CASES:
-            pairs += [(name, 'PWKD+KD'), (name, 'KD')]
+            pairs += [(name, f'PWKD+{method}'), (name, method)]
     fp32, bf16 = PRECISION_CASES
     pairs += [(bf16, fp32), ('PWKD+KD', fp32)]
     pairs.append(('PWKD+KD, in-place distilled teacher', 'PWKD+KD'))
@@ -226,10 +239,21 @@ def parse_args():
     parser.add_argument('--out-dir', default=osp.join(REPO, 'benchmarks',
                                                       'results'),
                         help='where the report goes')
+    parser.add_argument('--update', action='store_true',
+                        help='rerun only --cases (with the report\'s seeds '
+                        'and settings) and replace them in the report at '
+                        '--out-dir; the teacher must come out as the '
+                        'report\'s')
     parser.add_argument('--force', action='store_true',
                         help='replace an existing report in --out-dir')
     args = parser.parse_args()
     task = TASKS[args.task]
+    settings = ('seed', 'seeds', 'epochs', 'teacher_epochs', 'train_samples')
+    given = [key for key in settings if getattr(args, key) is not None]
+    if args.update and given:
+        parser.error('--update reruns with the report\'s seeds and settings; '
+                     'leave out ' + ', '.join(
+                         '--' + key.replace('_', '-') for key in given))
     for key in ('seeds', 'epochs', 'teacher_epochs', 'train_samples'):
         if getattr(args, key) is None:
             setattr(args, key, getattr(task, key))
@@ -258,7 +282,8 @@ def parse_args():
             1 <= args.train_samples <= (bound or args.train_samples)):
         parser.error(f'--train-samples must be in 1..{bound or "N"}')
     if args.cases:
-        known = [name for group in cases(args.epochs) for name in group]
+        known = [name for group in cases(args.epochs, features=True)
+                 for name in group]
         unknown = [name for name in args.cases if name not in known]
         if unknown:
             parser.error(f'--cases: no case named {unknown}; the cases are '
@@ -270,7 +295,18 @@ def parse_args():
         path for path in report_paths(args.out_dir, args.task)
         if osp.exists(path)
     ]
-    if existing and not args.force:
+    if args.update:
+        json_path = report_paths(args.out_dir, args.task)[1]
+        if not args.cases or not osp.exists(json_path):
+            parser.error('--update needs --cases and an existing report '
+                         f'{json_path}')
+        with open(json_path) as file:
+            args.previous = json.load(file)
+        previous = args.previous
+        args.seed, args.epochs = previous['seed_list'], previous['epochs']
+        args.teacher_epochs = previous['teacher_epochs']
+        args.train_samples = previous['train_samples']
+    elif existing and not args.force:
         parser.error(f'{existing[0]} exists; give another --out-dir or '
                      '--force to replace the report')
     return args
@@ -445,6 +481,42 @@ def task_figures(report):
     return figures
 
 
+def merged(previous, update, by_case):
+    """``previous`` with the cases of ``update`` put in (each rerun with the
+    same seeds and settings; ``by_case``: case -> seed -> top-1 of the
+    update) and the paired differences computed again."""
+    teacher_top1 = {s: t['top1'] for s, t in update['teachers'].items()}
+    for setting, top1 in teacher_top1.items():
+        if previous['teachers'][setting]['top1'] != top1:
+            raise RuntimeError(
+                f'--update: the {setting} teacher came out at {top1}, the '
+                f'report\'s at {previous["teachers"][setting]["top1"]}: '
+                'not the same runs; rerun the whole report')
+    report = dict(previous, cases=dict(previous['cases'], **update['cases']))
+    for group in ('main_cases', 'ablation_cases'):
+        report[group] = previous[group] + [
+            name for name in update[group] if name not in previous[group]]
+    report['updates'] = previous.get('updates', []) + [dict(
+        command=update['command'], minutes=update['minutes'],
+        cases=list(update['cases']))]
+    everything = {name: dict(zip(report['seed_list'], case['values']))
+                  for name, case in report['cases'].items()}
+    everything.update(by_case)
+    ablations = {name: (case_method(name), None, None)
+                 for name in report['ablation_cases']}
+    report['paired'] = [
+        paired(case, ref, everything) for case, ref in comparisons(ablations)
+        if case in everything and ref in everything]
+    return report
+
+
+def case_method(name):
+    """The method a case name distils with (``'PWKD+FitNet, ...'``:
+    FitNet)."""
+    head = name.split(',')[0]
+    return head[len('PWKD+'):] if head.startswith('PWKD+') else head
+
+
 def fmt(value, spec='.2f'):
     return '-' if value is None else format(value, spec)
 
@@ -457,6 +529,10 @@ def markdown(report):
         f'# PWKD accuracy on {report["title"]}', '',
         f'Command: `{report["command"]}`  ',
         f'Machine: {report["machine"]}; {report["minutes"]:.0f} min.  ',
+    ] + [
+        f'Updated: `{u["command"]}` ({u["minutes"]:.0f} min) reran '
+        f'{", ".join(u["cases"])}.  ' for u in report.get('updates', [])
+    ] + [
         f'{report["description"]} Student {report["epochs"]} epochs every '
         f'case on {train}; teacher {report["teacher_epochs"]} epochs, seed 0; '
         f'{len(seeds)} seeds per case ({", ".join(map(str, seeds))}).', '',
@@ -557,7 +633,9 @@ def plot_curves(report, path):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     fig, axis = plt.subplots(figsize=(7, 4))
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     for name, curve in report['curves'].items():
         axis.plot(range(1, len(curve) + 1), curve, marker='o', ms=3,
                   label=name)
@@ -583,7 +661,8 @@ def main():
     else:
         # --cases picks among all of them.
         main_cases, ablations = cases(
-            args.epochs, task.precision_ablations or bool(args.cases))
+            args.epochs, task.precision_ablations or bool(args.cases),
+            features=bool(args.cases))
     if args.no_ablations:
         ablations = {}
     if args.cases:
@@ -627,7 +706,7 @@ def main():
     lengths = equal_stage_lengths(args.epochs, 4)
     report = dict(
         task=args.task, title=task.title, description=task.description,
-        command=' '.join(['python benchmarks/accuracy.py'] + sys.argv[1:]),
+        command=shlex.join(['python', 'benchmarks/accuracy.py'] + sys.argv[1:]),
         machine=f'{platform.machine()}, {os.cpu_count()} CPUs, '
         f'{args.workers} runs in parallel, one thread each, on '
         f'{args.device}',
@@ -650,6 +729,8 @@ def main():
                                 for seed, curve in sorted(per_seed.items())}
                          for name, per_seed in curves.items()},
         stage_ends=[sum(lengths[:i + 1]) for i in range(len(lengths))])
+    if args.update:
+        report = merged(args.previous, report, by_case)
     report['figures'] = task_figures(report)
     os.makedirs(args.out_dir, exist_ok=True)
     md_path, json_path, png_path, curves_path = report_paths(

@@ -11,7 +11,7 @@ model = dict(
             feat=dict(type='ModuleOutputs', source='backbone.layer3')),
         teacher_recorders=dict(
             feat=dict(type='ModuleOutputs', source='backbone.layer3')),
-        distill_losses=dict(hint=dict(type='L2Loss', loss_weight=10)),
+        distill_losses=dict(loss_hint=dict(type='L2Loss', loss_weight=10)),
         connectors=dict(
             hint_sfeat=dict(
                 type='ConvModuleConnector',
@@ -19,7 +19,7 @@ model = dict(
                 out_channel=64,
                 norm_cfg=dict(type='BN'))),
         loss_forward_mappings=dict(
-            hint=dict(
+            loss_hint=dict(
                 s_feature=dict(
                     from_student=True, recorder='feat',
                     connector='hint_sfeat'),

@@ -47,6 +47,32 @@ def refuse_misspelt_blocks(cfg: Config, names: Iterable[str]) -> None:
                 f'less like {close[0]!r})')
 
 
+def refuse_untrained_distill_losses(cfg: Config) -> None:
+    """Refuse a distillation loss whose name lacks ``'loss'``.
+
+    mmengine adds up, and so trains, only the outputs whose names contain
+    ``'loss'``: a distiller loss named ``hint`` is computed and logged
+    (``distill.hint``) but never reaches the gradient, so the run silently
+    trains without it.
+
+    Args:
+        cfg (Config): The config.
+
+    Raises:
+        ValueError: Naming the loss and the name to give it.
+    """
+    model = cfg.get('model')
+    distiller = model.get('distiller') if isinstance(model, dict) else None
+    losses = (distiller or {}).get('distill_losses') or {}
+    for name in losses:
+        if 'loss' not in name:
+            raise ValueError(
+                f'model.distiller.distill_losses has `{name}`, a name '
+                "without 'loss': mmengine sums only the losses whose names "
+                'contain it, so this one would be logged but never trained. '
+                f'Rename it to `loss_{name}` (in loss_forward_mappings too)')
+
+
 def _expand(cfg: Config, expanders: Dict[str, Callable]) -> Config:
     refuse_misspelt_blocks(cfg, expanders)
     present = [name for name in expanders if cfg.get(name) is not None]
@@ -66,6 +92,7 @@ def prepare_train_config(cfg: Config) -> Config:
     Returns:
         Config: The config the Runner is built from.
     """
+    refuse_untrained_distill_losses(cfg)
     return _expand(cfg, TRAIN_BLOCK_EXPANDERS)
 
 

@@ -8,7 +8,8 @@ import pytest
 from mmengine.config import Config
 
 from pwkd_plugin.apis import TRAIN_BLOCK_EXPANDERS, prepare_train_config
-from pwkd_plugin.apis.plugin_blocks import refuse_misspelt_blocks
+from pwkd_plugin.apis.plugin_blocks import (refuse_misspelt_blocks,
+                                            refuse_untrained_distill_losses)
 
 from ..conftest import REPO_ROOT, config_path
 
@@ -125,4 +126,24 @@ def test_no_shipped_config_looks_misspelt():
     ]
     assert len(paths) > 30
     for path in paths:
-        refuse_misspelt_blocks(Config.fromfile(path), TRAIN_BLOCK_EXPANDERS)
+        cfg = Config.fromfile(path)
+        refuse_misspelt_blocks(cfg, TRAIN_BLOCK_EXPANDERS)
+        refuse_untrained_distill_losses(cfg)
+
+
+@pytest.mark.parametrize('with_pwkd', [False, True])
+def test_a_distill_loss_mmengine_would_not_train_is_refused(
+        with_pwkd, digits_slimmable_teacher_ckpt):
+    cfg = unbuildable(
+        Config.fromfile(config_path('demo/fitnet_resnet20_resnet8_digits.py')))
+    distiller = cfg.model.distiller
+    distiller.distill_losses['hint'] = distiller.distill_losses.pop(
+        'loss_hint')
+    distiller.loss_forward_mappings['hint'] = (
+        distiller.loss_forward_mappings.pop('loss_hint'))
+    if with_pwkd:
+        cfg.pwkd = dict(teacher_ckpt=digits_slimmable_teacher_ckpt)
+    with pytest.raises(ValueError, match=re.escape(
+            "has `hint`, a name without 'loss'")) as error:
+        prepare_train_config(cfg)
+    assert 'Rename it to `loss_hint`' in str(error.value)

@@ -221,3 +221,21 @@ def test_fidelity_states_every_width(tmp_path, digits_slimmable_teacher_ckpt):
             for loss in ('kd', 'dkd', 'fitnet'):
                 assert row[f'{loss}_loss'] > 0
                 assert 0 <= row[f'{loss}_rel_diff'] < 1
+
+
+def test_accuracy_feature_strategies_pair_with_fitnet():
+    accuracy = import_benchmark('accuracy')
+    main, default_ablations = accuracy.cases(16, precision=False)
+    assert not set(accuracy.FEATURE_CASES) & set(default_ablations)
+    _, ablations = accuracy.cases(16, precision=False, features=True)
+    strategies = {name: ablations[name] for name in accuracy.FEATURE_CASES}
+    assert strategies == {
+        'PWKD+FitNet, teacher features zero-padded':
+        ('FitNet', dict(feature_strategy='pad'), 'plain'),
+        'PWKD+FitNet, one connector per stage':
+        ('FitNet', dict(feature_strategy='per_stage'), 'plain'),
+    }
+    pairs = accuracy.comparisons(ablations)
+    for name in strategies:
+        assert (name, 'PWKD+FitNet') in pairs and (name, 'FitNet') in pairs
+        assert (name, 'PWKD+KD') not in pairs
