@@ -48,7 +48,6 @@ import math
 import multiprocessing
 import os
 import os.path as osp
-import platform
 import shlex
 import statistics
 import sys
@@ -491,7 +490,9 @@ def merged(previous, update, by_case):
             raise RuntimeError(
                 f'--update: the {setting} teacher came out at {top1}, the '
                 f'report\'s at {previous["teachers"][setting]["top1"]}: '
-                'not the same runs; rerun the whole report')
+                'not the same runs (other code, or another CPU: '
+                f'{update["machine"]} here, {previous["machine"]} there); '
+                'rerun the whole report')
     report = dict(previous, cases=dict(previous['cases'], **update['cases']))
     for group in ('main_cases', 'ablation_cases'):
         report[group] = previous[group] + [
@@ -531,7 +532,7 @@ def markdown(report):
         f'Machine: {report["machine"]}; {report["minutes"]:.0f} min.  ',
     ] + [
         f'Updated: `{u["command"]}` ({u["minutes"]:.0f} min) reran '
-        f'{", ".join(u["cases"])}.  ' for u in report.get('updates', [])
+        f'{", ".join(f"`{case}`" for case in u["cases"])}.  ' for u in report.get('updates', [])
     ] + [
         f'{report["description"]} Student {report["epochs"]} epochs every '
         f'case on {train}; teacher {report["teacher_epochs"]} epochs, seed 0; '
@@ -703,11 +704,12 @@ def main():
         if result['curve'] is not None:
             curves[result['case']][result['seed']] = result['curve']
     from pwkd_plugin.models.utils import equal_stage_lengths
+    from speed import cpu_name
     lengths = equal_stage_lengths(args.epochs, 4)
     report = dict(
         task=args.task, title=task.title, description=task.description,
         command=shlex.join(['python', 'benchmarks/accuracy.py'] + sys.argv[1:]),
-        machine=f'{platform.machine()}, {os.cpu_count()} CPUs, '
+        machine=f'{cpu_name()}, {os.cpu_count()} CPUs, '
         f'{args.workers} runs in parallel, one thread each, on '
         f'{args.device}',
         minutes=(time.perf_counter() - start) / 60,

@@ -98,14 +98,20 @@ def parse_args():
 
 
 def cpu_name() -> str:
+    """The CPU model, with the bf16 instructions it has (they change the
+    figures of bf16 runs, so a report says which it ran on)."""
+    name, flags = platform.processor() or platform.machine(), set()
     try:
         with open('/proc/cpuinfo') as file:
             for line in file:
                 if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
+                    name = line.split(':', 1)[1].strip()
+                elif line.startswith('flags'):
+                    flags = set(line.split(':', 1)[1].split())
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    bf16 = sorted(flag for flag in flags if flag.endswith('bf16'))
+    return f'{name} ({" ".join(bf16) if bf16 else "no bf16 instructions"})'
 
 
 def make_batch(batch_size: int, num_classes: int = 100) -> dict:

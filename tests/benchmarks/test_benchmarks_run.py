@@ -239,3 +239,39 @@ def test_accuracy_feature_strategies_pair_with_fitnet():
     for name in strategies:
         assert (name, 'PWKD+FitNet') in pairs and (name, 'FitNet') in pairs
         assert (name, 'PWKD+KD') not in pairs
+
+
+def test_accuracy_update_merges_cases_of_the_same_teacher():
+    accuracy = import_benchmark('accuracy')
+
+    def report(teacher_top1, cases, machine='cpu A'):
+        return dict(
+            seed_list=[0, 1, 2], machine=machine, command='cmd', minutes=1.0,
+            teachers=dict(plain=dict(top1={'0.25': teacher_top1, '1': 90.0})),
+            main_cases=[name for name in cases if ',' not in name],
+            ablation_cases=[name for name in cases if ',' in name],
+            cases={name: accuracy.summary(values)
+                   for name, values in cases.items()})
+
+    previous = report(70.0, {'FitNet': [80.0, 81.0, 82.0],
+                             'PWKD+FitNet': [79.0, 80.0, 81.0]})
+    previous['paired'] = []
+    rerun = {'PWKD+FitNet': [81.0, 82.5, 83.0],
+             'PWKD+FitNet, one connector per stage': [80.0, 80.0, 84.0]}
+    update = report(70.0, rerun)
+    by_case = {name: dict(zip([0, 1, 2], values))
+               for name, values in rerun.items()}
+    merged = accuracy.merged(previous, update, by_case)
+    assert merged['cases']['FitNet'] == previous['cases']['FitNet']
+    assert merged['cases']['PWKD+FitNet']['values'] == [81.0, 82.5, 83.0]
+    assert merged['ablation_cases'] == ['PWKD+FitNet, one connector per stage']
+    assert [u['cases'] for u in merged['updates']] == [list(rerun)]
+    diffs = {(p['case'], p['reference']): p['diffs']
+             for p in merged['paired']}
+    assert diffs[('PWKD+FitNet', 'FitNet')] == [1.0, 1.5, 1.0]
+    assert diffs[('PWKD+FitNet, one connector per stage',
+                  'PWKD+FitNet')] == [-1.0, -2.5, 1.0]
+
+    other_teacher = report(70.5, rerun, machine='cpu B')
+    with pytest.raises(RuntimeError, match='cpu B here, cpu A there'):
+        accuracy.merged(previous, other_teacher, by_case)
