@@ -115,7 +115,7 @@ PRECISION_CASES = {
 }
 #: The feature strategy cases: name -> ``pwkd.feature_strategy`` (the
 #: default is ``'slice'``). Not in the default run (16 more runs on the font
-#: glyphs would take it past 90 minutes); ``--cases`` runs them.
+#: glyphs); ``--feature-cases`` or ``--cases`` runs them.
 FEATURE_CASES = {
     'PWKD+FitNet, teacher features zero-padded': 'pad',
     'PWKD+FitNet, one connector per stage': 'per_stage',
@@ -218,6 +218,10 @@ def parse_args():
                         'task\'s, 20 for digits, 4 for font_glyphs)')
     parser.add_argument('--no-ablations', action='store_true',
                         help='only the seven main cases')
+    parser.add_argument('--feature-cases', action='store_true',
+                        help='add the feature strategy cases (PWKD+FitNet '
+                        'with the teacher features zero-padded, with one '
+                        'connector per stage) to the run')
     parser.add_argument('--precision-only', action='store_true',
                         help='only KD, PWKD+KD and PWKD+KD with the teacher '
                         'in fp32 and in bf16')
@@ -280,6 +284,9 @@ def parse_args():
     if args.train_samples is not None and not (
             1 <= args.train_samples <= (bound or args.train_samples)):
         parser.error(f'--train-samples must be in 1..{bound or "N"}')
+    if args.feature_cases and (args.no_ablations or args.precision_only):
+        parser.error('--feature-cases adds ablations; it cannot go with '
+                     '--no-ablations or --precision-only')
     if args.cases:
         known = [name for group in cases(args.epochs, features=True)
                  for name in group]
@@ -663,7 +670,7 @@ def main():
         # --cases picks among all of them.
         main_cases, ablations = cases(
             args.epochs, task.precision_ablations or bool(args.cases),
-            features=bool(args.cases))
+            features=bool(args.cases) or args.feature_cases)
     if args.no_ablations:
         ablations = {}
     if args.cases:

@@ -147,6 +147,9 @@ def test_accuracy_writes_markdown_json_and_png(tmp_path):
     task = run('accuracy.py', '--task', 'cifar', '--out-dir',
                str(tmp_path / 'other'))
     assert task.returncode != 0 and "'cifar'" in task.stderr
+    clash = run('accuracy.py', '--feature-cases', '--no-ablations',
+                '--out-dir', str(tmp_path / 'other'))
+    assert clash.returncode != 0 and '--feature-cases' in clash.stderr
     again = run('accuracy.py', *args, '--work-dir', str(tmp_path / 'w2'))
     assert again.returncode != 0 and 'exists' in again.stderr
 
