@@ -14,11 +14,24 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .dataset_arguments import check_split_and_image_size
 
-#: The 36 classes, in label order. Lowercase letters are left out: once a
-#: glyph is scaled to its bounding box, ``c``/``C``, ``o``/``O``, ``s``/``S``,
-#: ``v``/``V``, ``w``/``W``, ``x``/``X`` and ``z``/``Z`` look the same in most
-#: typefaces, and all-caps typefaces draw capitals for both.
-CHARACTERS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+#: The classes of each character set, in label order.
+#:
+#: - ``digits_capitals`` (36 classes): ``0``-``9``, ``A``-``Z``.
+#: - ``balanced`` (47 classes, the class set of EMNIST Balanced): the 36 and
+#:   the 11 lowercase letters whose shape differs from their capital. Once a
+#:   glyph is scaled to its bounding box, the other 15 (``c``/``C``,
+#:   ``o``/``O``, ``s``/``S``, ...) look the same as their capital in most
+#:   typefaces.
+CHARACTER_SETS = {
+    'digits_capitals': '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+    'balanced': '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt',
+}
+DEFAULT_CHARACTER_SET = 'digits_capitals'
+#: The classes of the default character set.
+CHARACTERS = CHARACTER_SETS[DEFAULT_CHARACTER_SET]
+#: A lowercase glyph whose correlation with its capital's image is above
+#: this is drawn as a capital.
+SAME_AS_CAPITAL_CORRELATION = 0.9
 
 #: The Debian packages (bookworm) that give the typefaces of the benchmark.
 FONT_PACKAGES = (
@@ -151,22 +164,65 @@ def _fit(crop: np.ndarray, image_size: int) -> np.ndarray:
     return np.asarray(image)
 
 
-def render_font_glyphs(
-        path: str, image_size: int) -> Optional[Tuple[np.ndarray, str, str]]:
-    """Render the :data:`CHARACTERS` of one font file.
+def _correlation(first: np.ndarray, second: np.ndarray) -> float:
+    """The Pearson correlation of the pixels of two images."""
+    first = first.astype(np.float64) - first.mean()
+    second = second.astype(np.float64) - second.mean()
+    norm = np.sqrt((first * first).sum() * (second * second).sum())
+    return float((first * second).sum() / norm) if norm else 1.0
 
-    A font is skipped when it cannot be read or when one of the characters
+
+def draws_capitals_for_lowercase(images: np.ndarray, characters: str) -> bool:
+    """Whether a font draws capitals for most of its lowercase letters.
+
+    All-caps and small-caps typefaces do: their ``a`` scaled to its bounding
+    box is an ``A``, which would be a wrong label. A letter counts as drawn
+    as a capital when the correlation of its image with its capital's is
+    above :data:`SAME_AS_CAPITAL_CORRELATION`; one or two such letters
+    (``f``/``F`` in some typefaces) are kept, as their shapes are the
+    font's.
+
+    Args:
+        images (np.ndarray): The images of ``characters``, in order.
+        characters (str): The characters drawn.
+
+    Returns:
+        bool: True when more than half of the lowercase letters of
+        ``characters`` that have their capital in ``characters`` look like
+        it (False when there are none).
+    """
+    pairs = [(images[i], images[characters.index(char.upper())])
+             for i, char in enumerate(characters)
+             if char.islower() and char.upper() in characters]
+    same = sum(
+        _correlation(lower, upper) > SAME_AS_CAPITAL_CORRELATION
+        for lower, upper in pairs)
+    return same > len(pairs) // 2 if pairs else False
+
+
+def render_font_glyphs(
+        path: str,
+        image_size: int,
+        characters: str = CHARACTERS
+) -> Optional[Tuple[np.ndarray, str, str]]:
+    """Render some characters of one font file.
+
+    A font is skipped when it cannot be read, when one of the characters
     draws nothing or draws the same as :data:`ABSENT_CHARACTER` (the
-    ``.notdef`` box of a font that lacks the glyph).
+    ``.notdef`` box of a font that lacks the glyph), or when it draws
+    capitals for its lowercase letters (see
+    :func:`draws_capitals_for_lowercase`).
 
     Args:
         path (str): The font file.
         image_size (int): The height and width of the images.
+        characters (str): The characters, in label order.
+            Defaults to :data:`CHARACTERS`.
 
     Returns:
         tuple | None: ``(images, family_name, style_name)`` with ``images`` of
-        shape ``(36, image_size, image_size)`` and dtype ``uint8`` (white ink
-        on black), or None when the font is skipped.
+        shape ``(len(characters), image_size, image_size)`` and dtype
+        ``uint8`` (white ink on black), or None when the font is skipped.
     """
     try:
         font = ImageFont.truetype(
@@ -176,7 +232,7 @@ def render_font_glyphs(
         family, style = font.getname()
         notdef = _draw(font, ABSENT_CHARACTER)
         images = []
-        for char in CHARACTERS:
+        for char in characters:
             crop = _draw(font, char)
             if crop is None or (notdef is not None
                                 and np.array_equal(crop, notdef)):
@@ -184,13 +240,18 @@ def render_font_glyphs(
             images.append(_fit(crop, image_size))
     except (OSError, ValueError):
         return None
-    return np.stack(images), family or '', style or ''
+    images = np.stack(images)
+    if draws_capitals_for_lowercase(images, characters):
+        return None
+    return images, family or '', style or ''
 
 
-def _cache_key(font_files: Sequence[str], image_size: int) -> str:
+def _cache_key(font_files: Sequence[str], image_size: int,
+               characters: str) -> str:
     """A hash of the font files, the rendering settings and the renderer."""
     digest = hashlib.sha1()
     digest.update(f'v{PROCEDURE_VERSION} size={image_size} '
+                  f'characters={characters} '
                   f'pillow={Image.__version__} '
                   f'freetype={ImageFont.core.freetype2_version}\n'.encode())
     for path in font_files:
@@ -199,25 +260,29 @@ def _cache_key(font_files: Sequence[str], image_size: int) -> str:
 
 
 def build_font_glyphs(font_files: Sequence[str],
-                      image_size: int) -> Dict[str, np.ndarray]:
+                      image_size: int,
+                      characters: str = CHARACTERS) -> Dict[str, np.ndarray]:
     """Render every font and assign each to a split.
 
-    Fonts are taken in the given order; one whose 36 images equal those of
-    an earlier font (the same face shipped twice) is dropped.
+    Fonts are taken in the given order; one whose images equal those of an
+    earlier font (the same face shipped twice) is dropped.
 
     Args:
         font_files (Sequence[str]): The font files.
         image_size (int): The height and width of the images.
+        characters (str): The characters, in label order.
+            Defaults to :data:`CHARACTERS`.
 
     Returns:
-        dict[str, np.ndarray]: ``images`` ``(F, 36, S, S)`` uint8, and per
+        dict[str, np.ndarray]: ``images`` ``(F, C, S, S)`` uint8 (``C``
+        characters), and per
         font ``font_files``, ``families``, ``styles``, ``family_keys`` (str)
         and ``is_test`` (bool).
     """
     fonts = []
     seen = set()
     for path in font_files:
-        rendered = render_font_glyphs(path, image_size)
+        rendered = render_font_glyphs(path, image_size, characters)
         if rendered is None:
             continue
         images, family, style = rendered
@@ -229,7 +294,7 @@ def build_font_glyphs(font_files: Sequence[str],
         fonts.append((images, path, family, style, key, is_test_family(key)))
     images, paths, families, styles, keys, is_test = (
         list(zip(*fonts)) if fonts else [()] * 6)
-    empty = np.zeros((0, len(CHARACTERS), image_size, image_size), np.uint8)
+    empty = np.zeros((0, len(characters), image_size, image_size), np.uint8)
     return dict(
         images=np.stack(images) if fonts else empty,
         font_files=np.array(paths, dtype=str),
@@ -242,12 +307,14 @@ def build_font_glyphs(font_files: Sequence[str],
 def load_font_glyphs(
         font_dirs: Sequence[str] = DEFAULT_FONT_DIRS,
         image_size: int = 32,
-        cache_dir: str = DEFAULT_CACHE_DIR) -> Dict[str, np.ndarray]:
+        cache_dir: str = DEFAULT_CACHE_DIR,
+        characters: str = CHARACTERS) -> Dict[str, np.ndarray]:
     """The rendered glyphs of the installed fonts, from the cache if there.
 
     The cache file is ``glyphs-<key>.npz`` in ``cache_dir``, where ``key``
     hashes the font files found (paths and sizes), ``image_size``,
-    :data:`PROCEDURE_VERSION` and the Pillow and FreeType versions.
+    ``characters``, :data:`PROCEDURE_VERSION` and the Pillow and FreeType
+    versions.
 
     Args:
         font_dirs (Sequence[str]): Folders searched for fonts.
@@ -256,6 +323,8 @@ def load_font_glyphs(
             Defaults to 32.
         cache_dir (str): The cache folder.
             Defaults to ``~/.cache/pwkd_plugin/font_glyphs``.
+        characters (str): The characters, in label order.
+            Defaults to :data:`CHARACTERS`.
 
     Returns:
         dict[str, np.ndarray]: As :func:`build_font_glyphs` returns.
@@ -267,11 +336,11 @@ def load_font_glyphs(
             f'Install the typefaces with: {APT_COMMAND}')
     cache_dir = osp.expanduser(cache_dir)
     cache_file = osp.join(cache_dir,
-                          f'glyphs-{_cache_key(font_files, image_size)}.npz')
+                          f'glyphs-{_cache_key(font_files, image_size, characters)}.npz')
     if osp.isfile(cache_file):
         with np.load(cache_file) as cached:
             return {name: cached[name] for name in cached.files}
-    glyphs = build_font_glyphs(font_files, image_size)
+    glyphs = build_font_glyphs(font_files, image_size, characters)
     os.makedirs(cache_dir, exist_ok=True)
     # Written aside and renamed, so parallel loaders never read half a file.
     fd, tmp_file = tempfile.mkstemp(suffix='.npz', dir=cache_dir)
@@ -289,15 +358,18 @@ def load_font_glyphs(
 
 @DATASETS.register_module()
 class FontGlyphs(BaseDataset):
-    """The digits and capital letters of the installed typefaces.
+    """The digits and letters of the installed typefaces.
 
     Every usable ``.ttf`` or ``.otf`` file under ``font_dirs`` gives one
-    image of each of the 36 classes ``0``-``9``, ``A``-``Z``: the glyph is
+    image of each class of ``character_set`` (see :data:`CHARACTER_SETS`:
+    by default the 36 classes ``0``-``9``, ``A``-``Z``): the glyph is
     drawn by FreeType at 3 times the image size, cropped to its ink, scaled
     (aspect kept) so that its longest side fills the image less a margin of
     ``max(1, image_size // 16)`` pixels on each side, and centred, as white
-    ink on black. Fonts that lack one of the glyphs, and exact repeats of an
-    earlier font, are left out. The images are rendered once and cached (see
+    ink on black. Fonts that lack one of the glyphs, fonts that draw
+    capitals for most lowercase letters of the set (all-caps and small-caps
+    typefaces, see :func:`draws_capitals_for_lowercase`), and exact repeats
+    of an earlier font, are left out. The images are rendered once and cached (see
     :func:`load_font_glyphs`).
 
     The split is by typeface family, so the test set measures how well a
@@ -320,6 +392,8 @@ class FontGlyphs(BaseDataset):
             Defaults to ``('/usr/share/fonts',)``.
         cache_dir (str): The cache folder.
             Defaults to ``~/.cache/pwkd_plugin/font_glyphs``.
+        character_set (str): A key of :data:`CHARACTER_SETS`, the classes.
+            Defaults to ``'digits_capitals'``.
         font_step (int): Keep one font in ``font_step`` of the split (the
             1st, the ``font_step + 1``-th, ... in the sorted order of the
             font files), every class of each kept font: a smaller set of
@@ -343,6 +417,7 @@ class FontGlyphs(BaseDataset):
                  image_size: int = 32,
                  font_dirs: Sequence[str] = DEFAULT_FONT_DIRS,
                  cache_dir: str = DEFAULT_CACHE_DIR,
+                 character_set: str = DEFAULT_CHARACTER_SET,
                  font_step: int = 1,
                  pipeline: Sequence = (),
                  test_mode: bool = False,
@@ -356,14 +431,25 @@ class FontGlyphs(BaseDataset):
             raise ValueError(
                 f'FontGlyphs font_step must be a positive int, got '
                 f'{font_step!r}')
+        if character_set not in CHARACTER_SETS:
+            raise ValueError(
+                f'FontGlyphs character_set must be one of '
+                f'{sorted(CHARACTER_SETS)}, got {character_set!r}')
 
         self.split = split
         self.image_size = int(image_size)
         self.font_dirs = tuple(font_dirs)
         self.cache_dir = cache_dir
+        self.character_set = character_set
         self.font_step = font_step
+        metainfo = dict(classes=tuple(CHARACTER_SETS[character_set]))
+        metainfo.update(kwargs.pop('metainfo', None) or {})
         super().__init__(
-            ann_file='', pipeline=pipeline, test_mode=test_mode, **kwargs)
+            ann_file='',
+            metainfo=metainfo,
+            pipeline=pipeline,
+            test_mode=test_mode,
+            **kwargs)
 
     def load_data_list(self) -> List[dict]:
         """Load the images and labels of the split.
@@ -373,7 +459,8 @@ class FontGlyphs(BaseDataset):
             and ``family``.
         """
         glyphs = load_font_glyphs(self.font_dirs, self.image_size,
-                                  self.cache_dir)
+                                  self.cache_dir,
+                                  CHARACTER_SETS[self.character_set])
         fonts = np.flatnonzero(
             glyphs['is_test'] == (self.split == 'test'))[::self.font_step]
         if len(fonts) == 0:
@@ -398,6 +485,7 @@ class FontGlyphs(BaseDataset):
         return [
             f'Split: \t{self.split}',
             f'Image size: \t{self.image_size}',
+            f'Character set: \t{self.character_set}',
             f'Font folders: \t{list(self.font_dirs)}',
             f'Font step: \t{self.font_step}',
         ]

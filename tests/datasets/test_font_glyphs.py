@@ -9,12 +9,10 @@ from mmpretrain.registry import DATASETS
 from mmpretrain.structures import DataSample
 
 from pwkd_plugin.datasets import FontGlyphs, font_glyphs
-from pwkd_plugin.datasets.font_glyphs import (APT_COMMAND, CHARACTERS,
-                                              FONT_PACKAGES,
-                                              build_font_glyphs, family_key,
-                                              find_font_files, is_test_family,
-                                              load_font_glyphs,
-                                              render_font_glyphs)
+from pwkd_plugin.datasets.font_glyphs import (
+    APT_COMMAND, CHARACTER_SETS, CHARACTERS, FONT_PACKAGES, build_font_glyphs,
+    draws_capitals_for_lowercase, family_key, find_font_files, is_test_family,
+    load_font_glyphs, render_font_glyphs)
 
 # Lower bounds met with the packages of FONT_PACKAGES (Debian bookworm):
 # 883 usable typefaces of 360 families, 701 (288 families) for training and
@@ -256,6 +254,67 @@ def test_font_step_keeps_one_font_in_n(train_set, cache_dir):
     assert len(quarter) == 36 * len(kept)
 
 
+def test_character_sets():
+    assert CHARACTERS == CHARACTER_SETS['digits_capitals']
+    balanced = CHARACTER_SETS['balanced']
+    assert len(CHARACTERS) == 36 and len(balanced) == 47
+    assert balanced[:36] == CHARACTERS and len(set(balanced)) == 47
+    # EMNIST Balanced keeps the lowercase letters unlike their capital.
+    assert balanced[36:] == 'abdefghnqrt'
+
+
+def test_draws_capitals_for_lowercase():
+    rng = np.random.default_rng(0)
+    characters = 'ABab'
+    images = rng.integers(0, 256, (4, 16, 16), dtype=np.uint8)
+    assert not draws_capitals_for_lowercase(images, characters)
+    # One lowercase letter in two drawn as its capital is the font's shape.
+    one = images.copy()
+    one[2] = one[0]
+    assert not draws_capitals_for_lowercase(one, characters)
+    # Both: an all-caps face (small capitals scale to the same image).
+    both = one.copy()
+    both[3] = both[1]
+    assert draws_capitals_for_lowercase(both, characters)
+    assert not draws_capitals_for_lowercase(both[:2], 'AB')
+
+
+def test_balanced_set_leaves_out_all_caps_typefaces(glyphs, tmp_path):
+    path = str(tmp_path)
+    fonts = [DEJAVU_DIR, '/usr/share/fonts/opentype/bebas-neue']
+    capitals = load_font_glyphs(fonts, 16, path)
+    balanced = load_font_glyphs(fonts, 16, path, CHARACTER_SETS['balanced'])
+    # Two renderings, two cache files.
+    assert len(glob.glob(osp.join(path, 'glyphs-*.npz'))) == 2
+    assert capitals['images'].shape[1] == 36
+    assert balanced['images'].shape[1] == 47
+    bebas = [f for f in capitals['font_files'] if 'BebasNeue' in f]
+    assert len(bebas) == 5, f'fonts-bebas-neue is missing: {APT_COMMAND}'
+    kept = list(balanced['font_files'])
+    assert not any('BebasNeue' in f for f in kept)
+    assert kept == [f for f in capitals['font_files'] if f not in bebas]
+    # The 36 first classes of a kept font are the same images in both sets.
+    rows = [list(capitals['font_files']).index(f) for f in kept]
+    np.testing.assert_array_equal(balanced['images'][:, :36],
+                                  capitals['images'][rows])
+
+
+def test_balanced_data_set(glyphs, cache_dir):
+    dataset = FontGlyphs(split='test',
+                         image_size=16,
+                         character_set='balanced',
+                         cache_dir=cache_dir)
+    assert dataset.CLASSES == tuple(CHARACTER_SETS['balanced'])
+    labels = np.array(
+        [dataset.get_data_info(i)['gt_label'] for i in range(len(dataset))])
+    counts = np.bincount(labels)
+    assert len(counts) == 47 and counts.min() == counts.max()
+    # Fewer typefaces than the 36 classes have (all-caps ones left out),
+    # still more than a hundred.
+    assert 100 < counts[0] < int(glyphs['is_test'].sum())
+    assert 'Character set: \tbalanced' in repr(dataset)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="split='val'.*train.*test"):
         FontGlyphs(split='val')
@@ -266,6 +325,9 @@ def test_bad_arguments():
     for step in (0, 2.0, True):
         with pytest.raises(ValueError, match='font_step'):
             FontGlyphs(font_step=step)
+    with pytest.raises(ValueError,
+                       match="character_set.*'balanced'.*got 'lowercase'"):
+        FontGlyphs(character_set='lowercase')
 
 
 def test_ci_installs_the_packages_the_data_set_names():
