@@ -335,8 +335,8 @@ def load_font_glyphs(
             f'FontGlyphs found no .ttf or .otf file under {list(font_dirs)}. '
             f'Install the typefaces with: {APT_COMMAND}')
     cache_dir = osp.expanduser(cache_dir)
-    cache_file = osp.join(cache_dir,
-                          f'glyphs-{_cache_key(font_files, image_size, characters)}.npz')
+    key = _cache_key(font_files, image_size, characters)
+    cache_file = osp.join(cache_dir, f'glyphs-{key}.npz')
     if osp.isfile(cache_file):
         with np.load(cache_file) as cached:
             return {name: cached[name] for name in cached.files}
@@ -369,8 +369,8 @@ class FontGlyphs(BaseDataset):
     ink on black. Fonts that lack one of the glyphs, fonts that draw
     capitals for most lowercase letters of the set (all-caps and small-caps
     typefaces, see :func:`draws_capitals_for_lowercase`), and exact repeats
-    of an earlier font, are left out. The images are rendered once and cached (see
-    :func:`load_font_glyphs`).
+    of an earlier font, are left out. The images are rendered once and
+    cached (see :func:`load_font_glyphs`).
 
     The split is by typeface family, so the test set measures how well a
     model reads typefaces it has never seen: a family (see
