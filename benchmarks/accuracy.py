@@ -1,6 +1,6 @@
 """Accuracy of PWKD against the methods it plugs into, on a benchmark task.
 
-Two tasks (``--task``):
+Three tasks (``--task``):
 
 - ``digits``: scikit-learn's 8x8 digits at 16x16; student ResNet8 on the
   first 180 of the 1437 training images, teacher the demo's slimmable
@@ -9,6 +9,9 @@ Two tasks (``--task``):
   (:class:`pwkd_plugin.datasets.FontGlyphs`) at 16x16, test typefaces
   never seen in training; student ResNet8 at half width on one training
   font in eight, teacher slimmable ResNet20 on every training font.
+- ``font_glyphs_balanced``: the same with the 47 classes of EMNIST Balanced
+  (``FontGlyphs(character_set='balanced')``: digits, capitals and the
+  lowercase letters whose shapes differ from their capitals').
 
 Every student of a task is trained for the same number of epochs; every
 teacher is trained once per teacher setting, seed 0. KD, DKD and FitNet
@@ -107,6 +110,24 @@ TASKS = dict(
         'on every training typeface; top-1 (%) on the test typefaces, '
         'families never seen in training.',
         precision_ablations=False),
+    font_glyphs_balanced=Task(
+        title='the balanced font glyphs',
+        teacher_config='pwkd/teachers/'
+        'slimmable_resnet20_font_glyphs_balanced.py',
+        student_configs=dict(
+            scratch='fonts/resnet8_half_font_glyphs_balanced.py',
+            KD='fonts/kd_resnet20_resnet8_half_font_glyphs_balanced.py',
+            DKD='fonts/dkd_resnet20_resnet8_half_font_glyphs_balanced.py',
+            FitNet='fonts/fitnet_resnet20_resnet8_half_font_glyphs_balanced'
+            '.py'),
+        train_images=None, epochs=16, teacher_epochs=4, seeds=8,
+        train_samples=None,
+        description='47 classes (0-9, A-Z, abdefghnqrt: EMNIST Balanced) at '
+        '16x16, typefaces that draw capitals for lowercase left out. Student '
+        'ResNet8 at half width on one training typeface in eight; teacher '
+        'slimmable ResNet20 on every training typeface; top-1 (%) on the '
+        'test typefaces, families never seen in training.',
+        precision_ablations=False),
 )
 #: The teacher precision cases: name -> ``pwkd.teacher_precision``.
 PRECISION_CASES = {
@@ -200,22 +221,22 @@ def parse_args():
                         help='the benchmark task (default digits)')
     parser.add_argument('--seeds', type=int,
                         help='seeds per case, 0..N-1 (default: the task\'s, '
-                        '5 for digits, 8 for font_glyphs)')
+                        '5 for digits, 8 for the font glyphs)')
     parser.add_argument('--seed', type=int, nargs='+', metavar='S',
                         help='only these seeds (instead of --seeds), e.g. to '
                         'rerun one figure of a report')
     parser.add_argument('--epochs', type=int,
                         help='student epochs, every case (default: the '
-                        'task\'s, 20 for digits, 16 for font_glyphs)')
+                        'task\'s, 20 for digits, 16 for the font glyphs)')
     parser.add_argument('--train-samples', type=int,
                         help='student training images, the first N of the '
                         'config\'s training set (default: 180 of the 1437 '
                         'for digits, where all of them put every student at '
-                        'about 99.4 %%; all for font_glyphs); the teacher '
+                        'about 99.4 %%; all for the font glyphs); the teacher '
                         'always sees its whole training set')
     parser.add_argument('--teacher-epochs', type=int,
                         help='slimmable teacher epochs (default: the '
-                        'task\'s, 20 for digits, 4 for font_glyphs)')
+                        'task\'s, 20 for digits, 4 for the font glyphs)')
     parser.add_argument('--no-ablations', action='store_true',
                         help='only the seven main cases')
     parser.add_argument('--feature-cases', action='store_true',
@@ -358,14 +379,14 @@ def output_to(work_dir):
         yield
 
 
-def train_teacher(task, setting, options, work_dir, epochs):
+def train_teacher(task, setting, options, work_dir, epochs, seed=0):
     """Train a slimmable teacher; take its whole width out for KD."""
     from mmengine.config import Config
     from pwkd_plugin.apis import (export_width, prepare_train_config,
                                   train_and_validate)
     cfg = Config.fromfile(osp.join(CONFIGS, TASKS[task].teacher_config))
     cfg.slimmable.update(options)
-    cfg = prepare_train_config(quiet(cfg, work_dir, 0, epochs))
+    cfg = prepare_train_config(quiet(cfg, work_dir, seed, epochs))
     with output_to(work_dir):
         result = train_and_validate(cfg)
         whole = export_width(cfg, result['checkpoint'], 1.0,
@@ -374,7 +395,8 @@ def train_teacher(task, setting, options, work_dir, epochs):
         key.split('/')[0][len('width_'):]: float(value)
         for key, value in result.items() if key.endswith('accuracy/top1')
     }
-    return dict(setting=setting, slimmable_ckpt=result['checkpoint'],
+    return dict(setting=setting, seed=seed,
+                slimmable_ckpt=result['checkpoint'],
                 whole_ckpt=whole['checkpoint'], top1=top1,
                 seconds=result['seconds'])
 
@@ -436,7 +458,8 @@ def run_all(pool, jobs, label):
         eta = elapsed / done * (len(jobs) - done)
         what = (f'{result["case"]}, seed {result["seed"]}: top-1 '
                 f'{result["top1"]:.2f}' if 'case' in result else
-                f'teacher {result["setting"]}: top-1 {result["top1"]}')
+                f'teacher {result["setting"]}, seed {result["seed"]}: '
+                f'top-1 {result["top1"]}')
         print(f'[{label} {done}/{len(jobs)}] {what} ({result["seconds"]:.0f}'
               f' s); {elapsed / 60:.1f} min elapsed, about {eta / 60:.1f} '
               'min left', flush=True)

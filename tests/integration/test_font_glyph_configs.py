@@ -1,5 +1,6 @@
-"""The font glyph benchmark's configs train, alone and with a ``pwkd``
-block, on two typeface families (one per split)."""
+"""The font glyph benchmarks' configs (36 classes and the 47 balanced
+ones) train, alone and with a ``pwkd`` block, on two typeface families (one
+per split)."""
 import glob
 import os.path as osp
 
@@ -18,6 +19,8 @@ FONT_DIRS = [
     '/usr/share/fonts/truetype/dejavu', '/usr/share/fonts/truetype/cmu'
 ]
 TEACHER = config_path('pwkd/teachers/slimmable_resnet20_font_glyphs.py')
+BALANCED_TEACHER = config_path(
+    'pwkd/teachers/slimmable_resnet20_font_glyphs_balanced.py')
 STUDENTS = sorted(glob.glob(config_path('fonts/*resnet8_half_*.py')))
 
 
@@ -31,9 +34,18 @@ def fonts(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def teacher_ckpt(tmp_path_factory):
-    return save_untrained_slimmable_teacher(
-        TEACHER, str(tmp_path_factory.mktemp('teacher') / 'teacher.pth'))
+def teacher_ckpts(tmp_path_factory):
+    """The slimmable teacher checkpoint of each task, by teacher config."""
+    folder = tmp_path_factory.mktemp('teachers')
+    return {
+        config: save_untrained_slimmable_teacher(
+            config, str(folder / osp.basename(config).replace('.py', '.pth')))
+        for config in (TEACHER, BALANCED_TEACHER)
+    }
+
+
+def is_balanced(config):
+    return config.endswith('_balanced.py')
 
 
 def run(cfg, fonts, work_dir):
@@ -46,9 +58,13 @@ def run(cfg, fonts, work_dir):
     return runner
 
 
-def test_the_student_is_smaller_and_sees_fewer_fonts():
-    student = Config.fromfile(config_path('fonts/resnet8_half_font_glyphs.py'))
-    teacher = Config.fromfile(TEACHER)
+@pytest.mark.parametrize('student, teacher', [
+    ('fonts/resnet8_half_font_glyphs.py', TEACHER),
+    ('fonts/resnet8_half_font_glyphs_balanced.py', BALANCED_TEACHER),
+], ids=['36_classes', 'balanced'])
+def test_the_student_is_smaller_and_sees_fewer_fonts(student, teacher):
+    student = Config.fromfile(config_path(student))
+    teacher = Config.fromfile(teacher)
     assert student.model.backbone.width_ratio == 0.5
     assert student.train_dataloader.dataset.font_step == 8
     assert teacher.train_dataloader.dataset.get('font_step', 1) == 1
@@ -57,16 +73,21 @@ def test_the_student_is_smaller_and_sees_fewer_fonts():
 
 @pytest.mark.parametrize('with_pwkd', [False, True], ids=['alone', 'pwkd'])
 @pytest.mark.parametrize('config', STUDENTS, ids=osp.basename)
-def test_config_trains(tmp_path, fonts, teacher_ckpt, config, with_pwkd):
+def test_config_trains(tmp_path, fonts, teacher_ckpts, config, with_pwkd):
     cfg = Config.fromfile(config)
+    classes = 47 if is_balanced(config) else 36
     distills = cfg.model.type == 'SingleTeacherDistill'
     if with_pwkd and not distills:
         pytest.skip('the student alone has no teacher')
     if distills:
         cfg.model.teacher_ckpt = None
     if with_pwkd:
-        cfg.pwkd = dict(teacher_ckpt=teacher_ckpt)
+        cfg.pwkd = dict(teacher_ckpt=teacher_ckpts[
+            BALANCED_TEACHER if is_balanced(config) else TEACHER])
     runner = run(cfg, fonts, str(tmp_path / 'run'))
+    assert len(runner.train_dataloader.dataset.CLASSES) == classes
+    student = runner.model.student if distills else runner.model
+    assert student.head.fc.out_features == classes
     scalars = runner.message_hub.log_scalars
     assert 'val/accuracy/top1' in scalars
     if distills:
@@ -76,9 +97,13 @@ def test_config_trains(tmp_path, fonts, teacher_ckpt, config, with_pwkd):
         assert runner.model.teacher_mutator.current_width == 1.0
 
 
-def test_the_shipped_pwkd_config_trains(tmp_path, fonts, teacher_ckpt):
+@pytest.mark.parametrize('teacher', [TEACHER, BALANCED_TEACHER],
+                         ids=['36_classes', 'balanced'])
+def test_the_shipped_pwkd_config_trains(tmp_path, fonts, teacher_ckpts,
+                                        teacher):
+    name = osp.basename(teacher).replace('slimmable_resnet20_', '')
     cfg = Config.fromfile(
-        config_path('pwkd/pwkd_kd_resnet20_resnet8_half_font_glyphs.py'))
-    cfg.pwkd.teacher_ckpt = teacher_ckpt
+        config_path(f'pwkd/pwkd_kd_resnet20_resnet8_half_{name}'))
+    cfg.pwkd.teacher_ckpt = teacher_ckpts[teacher]
     runner = run(cfg, fonts, str(tmp_path / 'run'))
     assert runner.message_hub.log_scalars['train/pwkd/stage'].current() == 4

@@ -1,0 +1,11 @@
+# PWKD on top of logit KD, ResNet20 (slimmable) -> ResNet8 at half width on
+# the balanced font glyphs (47 classes). pwkd.teacher_ckpt: a checkpoint of
+# configs/pwkd/teachers/slimmable_resnet20_font_glyphs_balanced.py (set it
+# with --cfg-options pwkd.teacher_ckpt=...).
+_base_ = ['../fonts/kd_resnet20_resnet8_half_font_glyphs_balanced.py']
+
+pwkd = dict(
+    teacher_ckpt='work_dirs/slimmable_resnet20_font_glyphs_balanced/'
+    'epoch_4.pth',
+    widths=(0.25, 0.5, 0.75, 1.0),
+    lr_cycle=dict(mode='cosine'))
