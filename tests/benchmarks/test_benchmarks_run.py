@@ -154,6 +154,48 @@ def test_accuracy_writes_markdown_json_and_png(tmp_path):
     assert again.returncode != 0 and 'exists' in again.stderr
 
 
+def test_teacher_widths_reports_each_seed_as_accuracy_trains_it(tmp_path):
+    out_dir = str(tmp_path / 'results')
+    args = ['--task', 'digits', '--seeds', '2', '--teacher-epochs', '1',
+            '--out-dir', out_dir]
+    result = run('teacher_widths.py', *args, '--work-dir',
+                 str(tmp_path / 'w1'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(osp.join(out_dir, 'teacher_widths_digits.json')) as file:
+        report = json.load(file)
+    teachers = report['teachers']
+    assert [t['seed'] for t in teachers] == [0, 1]
+    for teacher in teachers:
+        top1 = teacher['top1']
+        assert list(top1) == ['0.25', '0.5', '0.75', '1']
+        assert teacher['gain'] == pytest.approx(top1['1'] - top1['0.25'])
+    gains = [t['gain'] for t in teachers]
+    assert report['gain']['mean'] == pytest.approx(sum(gains) / 2)
+    assert report['mean_top1']['1'] == pytest.approx(
+        sum(t['top1']['1'] for t in teachers) / 2)
+    with open(osp.join(out_dir, 'teacher_widths_digits.md')) as file:
+        text = file.read()
+    assert text.count('\n| ') == 4  # the header, two seeds, the mean
+
+    # Seed 0 is the teacher of an accuracy report with the same settings.
+    acc_dir = str(tmp_path / 'accuracy')
+    acc = run('accuracy.py', '--seed', '0', '--epochs', '4',
+              '--teacher-epochs', '1', '--train-samples', '32', '--cases',
+              'KD', '--out-dir', acc_dir, '--work-dir', str(tmp_path / 'w2'))
+    assert acc.returncode == 0, acc.stderr[-3000:]
+    with open(osp.join(acc_dir, 'accuracy_digits.json')) as file:
+        accuracy_report = json.load(file)
+    assert accuracy_report['teachers']['plain']['top1'] == teachers[0]['top1']
+
+    # One seed, or an existing report without --force, is refused.
+    one = run('teacher_widths.py', '--seeds', '1', '--out-dir',
+              str(tmp_path / 'other'))
+    assert one.returncode != 0 and '--seeds' in one.stderr
+    again = run('teacher_widths.py', *args, '--work-dir',
+                str(tmp_path / 'w3'))
+    assert again.returncode != 0 and 'exists' in again.stderr
+
+
 def test_accuracy_tasks_share_the_cases():
     accuracy = import_benchmark('accuracy')
     main, ablations = accuracy.cases(12, precision=False)
