@@ -14,7 +14,8 @@ Three tasks (``--task``):
   lowercase letters whose shapes differ from their capitals').
 
 Every student of a task is trained for the same number of epochs; every
-teacher is trained once per teacher setting, seed 0. KD, DKD and FitNet
+teacher is trained once per teacher setting, seed 0 (``teacher_widths.py``
+trains the plain one over seeds). KD, DKD and FitNet
 distil from the teacher's whole width (taken out as an ordinary network with
 ``export_width``); PWKD+X is the same config with a ``pwkd`` block added.
 Each case runs with N seeds; the report gives mean and standard deviation,
