@@ -490,18 +490,23 @@ def paired(case, reference, by_case):
                 n=len(diffs), diffs=diffs, seeds=seeds)
 
 
+def teacher_gain(top1):
+    """Top-1 of the whole width minus that of the narrowest (``top1``:
+    width -> top-1)."""
+    return top1[max(top1, key=float)] - top1[min(top1, key=float)]
+
+
 def task_figures(report):
     """The figures that say whether the task can show PWKD's mechanism:
     how much the teacher gains from its narrowest to its whole width, how
     far the student alone trails the whole teacher, and the width of the
     PWKD+KD - KD interval."""
     top1 = report['teachers'].get('plain', {}).get('top1', {})
-    widths = sorted(top1, key=float)
     figures = {}
-    if widths:
-        figures['teacher_gain'] = top1[widths[-1]] - top1[widths[0]]
-    if widths and 'scratch' in report['cases']:
-        figures['student_gap'] = (top1[widths[-1]] -
+    if top1:
+        figures['teacher_gain'] = teacher_gain(top1)
+    if top1 and 'scratch' in report['cases']:
+        figures['student_gap'] = (top1[max(top1, key=float)] -
                                   report['cases']['scratch']['mean'])
     for pair in report['paired']:
         if (pair['case'], pair['reference']) == ('PWKD+KD', 'KD') and \

@@ -78,12 +78,6 @@ def report_paths(out_dir, task):
     return [f'{stem}.md', f'{stem}.json']
 
 
-def gain(top1):
-    """Whole-width top-1 minus narrowest-width top-1."""
-    widths = sorted(top1, key=float)
-    return top1[widths[-1]] - top1[widths[0]]
-
-
 def markdown(report):
     widths = list(report['teachers'][0]['top1'])
     lines = [
@@ -119,7 +113,7 @@ def main():
             work_dir=osp.join(args.work_dir, f'teacher_seed{seed}')))
             for seed in range(args.seeds)], 'teachers')
     teachers = sorted(teachers, key=lambda t: t['seed'])
-    gains = [gain(t['top1']) for t in teachers]
+    gains = [accuracy.teacher_gain(t['top1']) for t in teachers]
     from speed import cpu_name
     report = dict(
         task=args.task, title=accuracy.TASKS[args.task].title,
