@@ -9,7 +9,9 @@ machine), and reports top-1 per width, the gain (whole - narrowest width)
 per seed and its mean and standard deviation.
 
 It writes ``teacher_widths_<task>.md`` and ``.json`` to ``--out-dir``
-(default ``benchmarks/results``).
+(default ``benchmarks/results``); with ``--teacher-epochs`` other than the
+task's, ``teacher_widths_<task>_<epochs>e``, so reports of several training
+lengths stand side by side.
 
 Example::
 
@@ -65,7 +67,8 @@ def parse_args():
     if osp.exists(args.work_dir) and os.listdir(args.work_dir):
         parser.error(f'--work-dir {args.work_dir} is not empty; give a new '
                      'folder')
-    existing = [p for p in report_paths(args.out_dir, args.task)
+    existing = [p for p in report_paths(args.out_dir, args.task,
+                                        args.teacher_epochs)
                 if osp.exists(p)]
     if existing and not args.force:
         parser.error(f'{existing[0]} exists; give another --out-dir or '
@@ -73,8 +76,10 @@ def parse_args():
     return args
 
 
-def report_paths(out_dir, task):
+def report_paths(out_dir, task, teacher_epochs):
     stem = osp.join(out_dir, f'teacher_widths_{task}')
+    if teacher_epochs != accuracy.TASKS[task].teacher_epochs:
+        stem += f'_{teacher_epochs}e'
     return [f'{stem}.md', f'{stem}.json']
 
 
@@ -131,7 +136,8 @@ def main():
         gain=dict(mean=statistics.mean(gains), std=statistics.stdev(gains),
                   values=gains))
     os.makedirs(args.out_dir, exist_ok=True)
-    md_path, json_path = report_paths(args.out_dir, args.task)
+    md_path, json_path = report_paths(args.out_dir, args.task,
+                                      args.teacher_epochs)
     text = markdown(report)
     with open(md_path, 'w') as file:
         file.write(text)

@@ -161,7 +161,7 @@ def test_teacher_widths_reports_each_seed_as_accuracy_trains_it(tmp_path):
     result = run('teacher_widths.py', *args, '--work-dir',
                  str(tmp_path / 'w1'))
     assert result.returncode == 0, result.stderr[-3000:]
-    with open(osp.join(out_dir, 'teacher_widths_digits.json')) as file:
+    with open(osp.join(out_dir, 'teacher_widths_digits_1e.json')) as file:
         report = json.load(file)
     teachers = report['teachers']
     assert [t['seed'] for t in teachers] == [0, 1]
@@ -173,7 +173,7 @@ def test_teacher_widths_reports_each_seed_as_accuracy_trains_it(tmp_path):
     assert report['gain']['mean'] == pytest.approx(sum(gains) / 2)
     assert report['mean_top1']['1'] == pytest.approx(
         sum(t['top1']['1'] for t in teachers) / 2)
-    with open(osp.join(out_dir, 'teacher_widths_digits.md')) as file:
+    with open(osp.join(out_dir, 'teacher_widths_digits_1e.md')) as file:
         text = file.read()
     assert text.count('\n| ') == 4  # the header, two seeds, the mean
 
