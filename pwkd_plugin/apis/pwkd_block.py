@@ -15,6 +15,12 @@ stage_lengths           equal split of the training  epochs (or iterations, for
                         length                       iteration-based training)
                                                      per stage; they add up to
                                                      the training length
+stage_ratios            None                         relative stage lengths
+                                                     instead of stage_lengths,
+                                                     e.g. (1, 1, 1, 5): short
+                                                     partial stages, a long
+                                                     whole one (rounded to
+                                                     whole epochs/iterations)
 lr_cycle                cosine, restarted per stage  the per-stage learning
                                                      rate cycle (below); None
                                                      keeps the base schedule
@@ -47,9 +53,11 @@ teacher_precision       'auto'                       the teacher forward on a
 stage lengths, 0), ``warmup_start_ratio`` (0.1), ``step_milestones``
 (fractions of a stage, (0.5, 0.75)), ``gamma`` (0.1), and
 ``convert_to_iter_based`` (update every iteration in epoch-based training,
-True). The base recipe's learning-rate schedulers are replaced, not stacked.
+True), ``peak_decay`` (each stage restarts at this ratio of the previous
+stage's peak, in (0, 1]; 1.0 restarts every stage at the base value). The base recipe's learning-rate schedulers are replaced, not stacked.
 """
 import copy
+from numbers import Real
 from typing import Optional, Sequence
 
 from mmengine.config import Config, ConfigDict
@@ -60,7 +68,8 @@ from ..engine.schedulers import check_cycle, check_stage_lengths
 from ..models.algorithms import read_slimmable_teacher
 from ..models.algorithms.fast_teacher import check_precision
 from ..models.losses import FEATURE_STRATEGIES
-from ..models.utils import check_widths, equal_stage_lengths
+from ..models.utils import (check_widths, equal_stage_lengths,
+                            proportional_stage_lengths)
 from .block_checks import (check_bool, check_checkpoint_file,
                            check_feature_losses, check_keys,
                            check_slimmable_backbone)
@@ -75,12 +84,14 @@ LR_CYCLE_DEFAULTS = dict(
     warmup_start_ratio=0.1,
     step_milestones=(0.5, 0.75),
     gamma=0.1,
+    peak_decay=1.0,
     convert_to_iter_based=True)
 
 PWKD_DEFAULTS = dict(
     teacher_ckpt=None,
     widths=None,
     stage_lengths=None,
+    stage_ratios=None,
     lr_cycle=LR_CYCLE_DEFAULTS,
     reset_optimizer_state=False,
     feature_strategy='slice',
@@ -136,6 +147,28 @@ def _training_length(cfg: Config):
         raise ValueError(f'pwkd needs train_cfg.{key} to split the training '
                          'into stages')
     return by_epoch, train_cfg[key], key
+
+
+def _lengths_from_ratios(ratios, stage_lengths, widths, total: int,
+                         key: str) -> list:
+    if stage_lengths is not None:
+        raise ValueError('give pwkd.stage_lengths or pwkd.stage_ratios, not '
+                         'both')
+    if isinstance(ratios, (str, bytes)) or not isinstance(
+            ratios, Sequence) or not ratios or any(
+                isinstance(r, bool) or not isinstance(r, Real) or r <= 0
+                for r in ratios):
+        raise ValueError('pwkd.stage_ratios must be a list of positive '
+                         f'numbers, got {ratios!r}')
+    if len(ratios) != len(widths):
+        raise ValueError(f'pwkd.stage_ratios {list(ratios)} must have one '
+                         f'ratio per width {list(widths)}')
+    if total < len(widths):
+        raise ValueError(
+            f'train_cfg.{key}={total} is too short for the {len(widths)} '
+            f'stages of pwkd.stage_ratios {list(ratios)}: every stage needs '
+            'at least one epoch or iteration')
+    return proportional_stage_lengths(total, ratios)
 
 
 def check_pwkd_block(cfg: Config,
@@ -195,6 +228,10 @@ def check_pwkd_block(cfg: Config,
     settings['widths'] = widths
     by_epoch, total, key = _training_length(cfg)
     settings['by_epoch'] = by_epoch
+    ratios = settings.pop('stage_ratios')
+    if ratios is not None:
+        settings['stage_lengths'] = _lengths_from_ratios(
+            ratios, settings['stage_lengths'], widths, total, key)
     if settings['stage_lengths'] is None:
         if total < len(widths):
             unit = 'epoch' if by_epoch else 'iteration'
@@ -238,7 +275,8 @@ def check_pwkd_block(cfg: Config,
             cycle['gamma'],
             cycle['eta_min'],
             cycle['eta_min_ratio'],
-            prefix='pwkd.lr_cycle.')
+            prefix='pwkd.lr_cycle.',
+            peak_decay=cycle['peak_decay'])
         settings['lr_cycle'] = cycle
     return settings
 

@@ -43,7 +43,7 @@ def test_expansion_with_defaults(digits_slimmable_teacher_ckpt):
     assert set(PWKD_DEFAULTS) == {
         'teacher_ckpt', 'widths', 'stage_lengths', 'lr_cycle',
         'reset_optimizer_state', 'feature_strategy', 'accept_new_plan',
-        'teacher_precision'
+        'teacher_precision', 'stage_ratios'
     }
 
 
@@ -56,6 +56,17 @@ def test_uneven_split_and_lr_cycle_none(digits_slimmable_teacher_ckpt):
     cfg = prepare_train_config(cfg)
     assert cfg.custom_hooks[-1].stage_lengths == [3, 4]
     assert cfg.param_scheduler == before
+
+
+def test_stage_ratios_and_peak_decay_reach_the_hook_and_scheduler(
+        digits_slimmable_teacher_ckpt):
+    cfg = digits_cfg(digits_slimmable_teacher_ckpt, stage_ratios=(1, 1, 1, 5),
+                     lr_cycle=dict(peak_decay=0.5))
+    cfg.train_cfg.max_epochs = 16
+    cfg = prepare_train_config(cfg)
+    assert cfg.custom_hooks[-1].stage_lengths == [2, 2, 2, 10]
+    assert cfg.param_scheduler[-1].stage_lengths == [2, 2, 2, 10]
+    assert cfg.param_scheduler[-1].peak_decay == 0.5
 
 
 @pytest.mark.parametrize('pwkd, message', [
@@ -73,6 +84,14 @@ def test_uneven_split_and_lr_cycle_none(digits_slimmable_teacher_ckpt):
     (dict(lr_cycle=dict(mode='linear')), 'pwkd.lr_cycle.mode must be one of'),
     (dict(lr_cycle=dict(warmup_length=5)), 'pwkd.lr_cycle.warmup_length'),
     (dict(lr_cycle=dict(restart=True)), 'pwkd.lr_cycle: unknown key(s)'),
+    (dict(stage_ratios=(1, 1, 1, 5), stage_lengths=[5, 5, 5, 5]),
+     'give pwkd.stage_lengths or pwkd.stage_ratios, not both'),
+    (dict(stage_ratios=(1, 0, 1, 5)), 'pwkd.stage_ratios must be a list of '
+     'positive numbers'),
+    (dict(stage_ratios=(1, 5)), 'pwkd.stage_ratios [1, 5] must have one '
+     'ratio per width'),
+    (dict(lr_cycle=dict(peak_decay=0)), 'pwkd.lr_cycle.peak_decay must be a '
+     'number in (0, 1]'),
     (dict(reset_optimizer_state='yes'),
      'pwkd.reset_optimizer_state must be True or False'),
 ])

@@ -31,6 +31,21 @@ def test_cosine_restarts_at_every_stage():
     assert lrs[0] == lrs[4] == lrs[8] == pytest.approx(0.1)
 
 
+def test_peak_decay_lowers_each_restart():
+    lrs = values(PWKDCyclicLR(optimizer(), stage_lengths=[4, 4, 2],
+                              peak_decay=0.5), 10)
+    floor = 0.1 * 0.01
+    expected = [
+        floor + (peak - floor) * (1 + math.cos(math.pi * t / n)) / 2
+        for n, peak in ((4, 0.1), (4, 0.05), (2, 0.025)) for t in range(n)
+    ]
+    assert lrs == pytest.approx(expected)
+    step = values(
+        PWKDCyclicLR(optimizer(), stage_lengths=[2, 2], mode='step',
+                     step_milestones=(0.5, ), gamma=0.1, peak_decay=0.5), 4)
+    assert step == pytest.approx([0.1, 0.01, 0.05, 0.005])
+
+
 def test_step_mode_and_warmup():
     step = values(
         PWKDCyclicLR(optimizer(), stage_lengths=[4, 4], mode='step',
@@ -72,6 +87,7 @@ def test_resumed_scheduler_continues_the_same_values():
     (dict(stage_lengths=[3], warmup_length=3), 'warmup_length'),
     (dict(stage_lengths=[3], gamma=2), 'gamma'),
     (dict(stage_lengths=[3], step_milestones=(0.8, 0.2)), 'step_milestones'),
+    (dict(stage_lengths=[3], peak_decay=1.5), 'peak_decay'),
 ])
 def test_bad_settings_name_the_key(kwargs, key):
     with pytest.raises(ValueError, match=key):

@@ -57,6 +57,7 @@ def _cycle_changes(old, new) -> List[str]:
         return [f'pwkd.lr_cycle {old} -> {new}']
     changes = []
     for before, after in zip(old, new):
+        before = dict(StageCyclicParamScheduler.PLAN_KEYS_ADDED, **before)
         for key in after:
             if before.get(key) != after[key]:
                 changes.append(

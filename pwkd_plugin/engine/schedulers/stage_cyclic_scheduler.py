@@ -15,7 +15,8 @@ CYCLE_MODES = ('cosine', 'step', 'constant')
 #: step counts and the last values), never these.
 PLAN_ATTRIBUTES = ('stage_lengths', 'starts', 'mode', 'eta_min',
                    'eta_min_ratio', 'warmup_length', 'warmup_start_ratio',
-                   'step_milestones', 'gamma', 'begin', 'end', 'by_epoch')
+                   'step_milestones', 'gamma', 'peak_decay', 'begin', 'end',
+                   'by_epoch')
 
 
 @PARAM_SCHEDULERS.register_module()
@@ -30,6 +31,11 @@ class StageCyclicParamScheduler(_ParamScheduler):
     * ``'step'``: ``gamma`` times at each of ``step_milestones`` (fractions
       of the stage, counted from its start);
     * ``'constant'``: the base value.
+
+    With ``peak_decay`` below 1, stage ``k`` (from 0) restarts at
+    ``peak_decay**k`` times the base value instead of the base value itself
+    (warm-up, cosine, step and constant values scale with it; the cosine
+    floor does not), so the restarts grow smaller stage by stage.
 
     The value follows from the step count alone (closed form), so a resumed
     run lands on exactly the value an uninterrupted run has there; the
@@ -59,6 +65,9 @@ class StageCyclicParamScheduler(_ParamScheduler):
             stage where the value is multiplied by ``gamma``. Defaults to
             (0.5, 0.75).
         gamma (float): For ``'step'``. Defaults to 0.1.
+        peak_decay (float): The restart peak of each stage as a ratio of
+            the previous stage's, in (0, 1]. Defaults to 1.0 (every stage
+            restarts at the base value).
         begin (int): First step of the schedule. Defaults to 0.
         end (int, optional): End of the schedule. Defaults to ``begin`` plus
             the sum of ``stage_lengths``.
@@ -66,6 +75,10 @@ class StageCyclicParamScheduler(_ParamScheduler):
         by_epoch (bool): Whether steps are epochs. Defaults to True.
         verbose (bool): Defaults to False.
     """
+
+    #: Plan keys that older checkpoints do not record, with the value those
+    #: checkpoints' runs followed.
+    PLAN_KEYS_ADDED = dict(peak_decay=1.0)
 
     def __init__(self,
                  optimizer,
@@ -78,13 +91,15 @@ class StageCyclicParamScheduler(_ParamScheduler):
                  warmup_start_ratio: float = 0.1,
                  step_milestones: Sequence[float] = (0.5, 0.75),
                  gamma: float = 0.1,
+                 peak_decay: float = 1.0,
                  begin: int = 0,
                  end: Optional[int] = None,
                  last_step: int = -1,
                  by_epoch: bool = True,
                  verbose: bool = False):
         check_cycle(stage_lengths, mode, warmup_length, warmup_start_ratio,
-                    step_milestones, gamma, eta_min, eta_min_ratio)
+                    step_milestones, gamma, eta_min, eta_min_ratio,
+                    peak_decay=peak_decay)
         self.stage_lengths = [int(length) for length in stage_lengths]
         self.starts = stage_boundaries(self.stage_lengths)
         self.mode = mode
@@ -94,6 +109,7 @@ class StageCyclicParamScheduler(_ParamScheduler):
         self.warmup_start_ratio = warmup_start_ratio
         self.step_milestones = tuple(step_milestones)
         self.gamma = gamma
+        self.peak_decay = peak_decay
         if end is None:
             end = begin + sum(self.stage_lengths)
         super().__init__(
@@ -132,13 +148,15 @@ class StageCyclicParamScheduler(_ParamScheduler):
         stage = stage_index(step, self.stage_lengths)
         position = step - self.starts[stage]
         length = self.stage_lengths[stage]
+        floor = base * self.eta_min_ratio if self.eta_min is None \
+            else self.eta_min
+        base = base * self.peak_decay**stage
         warmup = min(self.warmup_length, length - 1)
         if position < warmup:
             start = self.warmup_start_ratio
             return base * (start + (1 - start) * position / warmup)
         if self.mode == 'cosine':
-            floor = base * self.eta_min_ratio if self.eta_min is None \
-                else self.eta_min
+            floor = min(floor, base)
             progress = (position - warmup) / max(length - warmup, 1)
             return floor + (base - floor) * (1 + math.cos(math.pi * progress)) / 2
         if self.mode == 'step':
@@ -166,7 +184,8 @@ class StageCyclicParamScheduler(_ParamScheduler):
             warmup_length=self.warmup_length,
             warmup_start_ratio=self.warmup_start_ratio,
             step_milestones=list(self.step_milestones),
-            gamma=self.gamma)
+            gamma=self.gamma,
+            peak_decay=self.peak_decay)
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore the progress; keep the plan of the config.
@@ -210,7 +229,7 @@ def check_stage_lengths(stage_lengths, key: str = 'stage_lengths') -> None:
 
 def check_cycle(stage_lengths, mode, warmup_length, warmup_start_ratio,
                 step_milestones, gamma, eta_min, eta_min_ratio,
-                prefix: str = '') -> None:
+                prefix: str = '', peak_decay: float = 1.0) -> None:
     """Validate a cycle's settings; errors name the key (with ``prefix``)."""
     check_stage_lengths(stage_lengths, f'{prefix}stage_lengths')
     if mode not in CYCLE_MODES:
@@ -237,3 +256,8 @@ def check_cycle(stage_lengths, mode, warmup_length, warmup_start_ratio,
             or list(step_milestones) != sorted(step_milestones):
         raise ValueError(f'{prefix}step_milestones must be ascending '
                          f'fractions in (0, 1), got {step_milestones!r}')
+    if isinstance(peak_decay, bool) or not isinstance(
+            peak_decay, Real) or not 0 < peak_decay <= 1:
+        raise ValueError(
+            f'{prefix}peak_decay must be a number in (0, 1], got '
+            f'{peak_decay!r}')

@@ -1,4 +1,5 @@
 """The partial-to-whole stage plan: which stage (and width) a step is in."""
+import math
 from itertools import accumulate
 from typing import List, Sequence
 
@@ -20,6 +21,34 @@ def equal_stage_lengths(total: int, num_stages: int) -> List[int]:
     base, extra = divmod(total, num_stages)
     return [base + (1 if index >= num_stages - extra else 0)
             for index in range(num_stages)]
+
+
+def proportional_stage_lengths(total: int,
+                               ratios: Sequence[float]) -> List[int]:
+    """Split ``total`` into stages proportional to ``ratios``, each at least
+    1, adding up to ``total`` (largest remainders take what rounding down
+    leaves; on a tie the later stage, nearer the whole teacher).
+
+    Args:
+        total (int): The training length, in epochs or iterations.
+        ratios (Sequence[float]): Relative stage lengths, each positive.
+
+    Returns:
+        List[int]: The stage lengths.
+    """
+    if len(ratios) < 1 or total < len(ratios):
+        raise ValueError(f'cannot split a training length of {total} into '
+                         f'{len(ratios)} stages of at least 1')
+    shares = [total * r / sum(ratios) for r in ratios]
+    lengths = [max(1, math.floor(share)) for share in shares]
+    while sum(lengths) > total:  # stages raised to 1 take from the longest
+        lengths[lengths.index(max(lengths))] -= 1
+    by_remainder = sorted(range(len(ratios)),
+                          key=lambda i: (shares[i] - lengths[i], i),
+                          reverse=True)
+    for index in by_remainder[:total - sum(lengths)]:
+        lengths[index] += 1
+    return lengths
 
 
 def stage_boundaries(stage_lengths: Sequence[int]) -> List[int]:
