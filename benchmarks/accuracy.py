@@ -148,23 +148,13 @@ TEACHERS = dict(plain=dict(), inplace=dict(inplace_distill=True))
 CURVE_CASES = ('KD', 'PWKD+KD')
 
 
-def weighted_lengths(total, widths):
-    """Stage lengths proportional to the widths, adding up to ``total``."""
-    shares = [total * w / sum(widths) for w in widths]
-    lengths = [max(1, math.floor(share)) for share in shares]
-    by_remainder = sorted(range(len(widths)),
-                          key=lambda i: shares[i] - math.floor(shares[i]),
-                          reverse=True)
-    for index in by_remainder[:total - sum(lengths)]:
-        lengths[index] += 1
-    return lengths
-
-
 def cases(epochs, precision=True, features=False):
     """Every case: name -> (method, pwkd block or None, teacher setting);
     the teacher precision cases among the ablations when ``precision``, the
     feature strategy cases when ``features``."""
+    from pwkd_plugin.models.utils import proportional_stage_lengths
     widths = (0.25, 0.5, 0.75, 1.0)
+    weighted_lengths = proportional_stage_lengths
     main = {'scratch': ('scratch', None, 'plain')}
     for method in ('KD', 'DKD', 'FitNet'):
         main[method] = (method, None, 'plain')
@@ -380,12 +370,15 @@ def output_to(work_dir):
         yield
 
 
-def train_teacher(task, setting, options, work_dir, epochs, seed=0):
-    """Train a slimmable teacher; take its whole width out for KD."""
+def train_teacher(task, setting, options, work_dir, epochs, seed=0,
+                  config=None):
+    """Train a slimmable teacher (``config``, relative to ``configs/``;
+    default the task's); take its whole width out for KD."""
     from mmengine.config import Config
     from pwkd_plugin.apis import (export_width, prepare_train_config,
                                   train_and_validate)
-    cfg = Config.fromfile(osp.join(CONFIGS, TASKS[task].teacher_config))
+    cfg = Config.fromfile(
+        osp.join(CONFIGS, config or TASKS[task].teacher_config))
     cfg.slimmable.update(options)
     cfg = prepare_train_config(quiet(cfg, work_dir, seed, epochs))
     with output_to(work_dir):
@@ -418,13 +411,16 @@ def validation_curve(work_dir):
 
 
 def train_student(task, name, method, pwkd, teacher, seed, work_dir, epochs,
-                  train_samples):
-    """Train one student; its final top-1 (and per-epoch top-1 for the
-    learning-curve cases)."""
+                  train_samples, config=None, curve_interval=None,
+                  dataset=None):
+    """Train one student; its final top-1 (and the top-1 of every
+    ``curve_interval`` epochs, by default every epoch for the learning-curve
+    cases). ``config`` (relative to ``configs/``) replaces the task's config
+    of ``method``; ``dataset`` updates its training set's options."""
     from mmengine.config import Config
     from pwkd_plugin.apis import prepare_train_config, train_and_validate
     cfg = Config.fromfile(
-        osp.join(CONFIGS, TASKS[task].student_configs[method]))
+        osp.join(CONFIGS, config or TASKS[task].student_configs[method]))
     if method != 'scratch':
         cfg.model.teacher_ckpt = teacher['whole_ckpt']
         # The student alone is validated (mmrazor's distillation val loop
@@ -434,9 +430,12 @@ def train_student(task, name, method, pwkd, teacher, seed, work_dir, epochs,
         cfg.pwkd = dict(pwkd, teacher_ckpt=teacher['slimmable_ckpt'])
     if train_samples is not None:
         cfg.train_dataloader.dataset.indices = train_samples
-    with_curve = name in CURVE_CASES
+    cfg.train_dataloader.dataset.update(dataset or {})
+    if curve_interval is None and name in CURVE_CASES:
+        curve_interval = 1
+    with_curve = curve_interval is not None
     cfg = prepare_train_config(
-        quiet(cfg, work_dir, seed, epochs, 1 if with_curve else None))
+        quiet(cfg, work_dir, seed, epochs, curve_interval))
     with output_to(work_dir):
         result = train_and_validate(cfg)
     return dict(case=name, seed=seed, top1=float(result['accuracy/top1']),
@@ -444,9 +443,10 @@ def train_student(task, name, method, pwkd, teacher, seed, work_dir, epochs,
                 seconds=result['seconds'])
 
 
-def run_all(pool, jobs, label):
+def run_all(pool, jobs, label, on_result=None):
     """Run ``jobs`` (callable, kwargs) in ``pool``; print progress and an
-    estimate of the time left (from the mean time of the jobs done)."""
+    estimate of the time left (from the mean time of the jobs done); pass
+    each result to ``on_result`` as it comes."""
     start = time.perf_counter()
     pending = {pool.submit(fn, **kwargs): kwargs for fn, kwargs in jobs}
     print(f'[{label}] {len(jobs)} runs, {pool._max_workers} at a time',
@@ -455,6 +455,8 @@ def run_all(pool, jobs, label):
     for done, future in enumerate(futures.as_completed(pending), 1):
         result = future.result()
         results.append(result)
+        if on_result is not None:
+            on_result(result)
         elapsed = time.perf_counter() - start
         eta = elapsed / done * (len(jobs) - done)
         what = (f'{result["case"]}, seed {result["seed"]}: top-1 '

@@ -21,6 +21,8 @@ FONT_DIRS = [
 TEACHER = config_path('pwkd/teachers/slimmable_resnet20_font_glyphs.py')
 BALANCED_TEACHER = config_path(
     'pwkd/teachers/slimmable_resnet20_font_glyphs_balanced.py')
+LARGE_TEACHER = config_path(
+    'pwkd/teachers/slimmable_resnet32x4_font_glyphs_balanced.py')
 STUDENTS = sorted(glob.glob(config_path('fonts/*resnet8_half_*.py')))
 
 
@@ -40,7 +42,7 @@ def teacher_ckpts(tmp_path_factory):
     return {
         config: save_untrained_slimmable_teacher(
             config, str(folder / osp.basename(config).replace('.py', '.pth')))
-        for config in (TEACHER, BALANCED_TEACHER)
+        for config in (TEACHER, BALANCED_TEACHER, LARGE_TEACHER)
     }
 
 
@@ -107,3 +109,21 @@ def test_the_shipped_pwkd_config_trains(tmp_path, fonts, teacher_ckpts,
     cfg.pwkd.teacher_ckpt = teacher_ckpts[teacher]
     runner = run(cfg, fonts, str(tmp_path / 'run'))
     assert runner.message_hub.log_scalars['train/pwkd/stage'].current() == 4
+
+
+def test_the_capacity_gap_pair_distils_through_every_stage(
+        tmp_path, fonts, teacher_ckpts):
+    """ResNet32x4 -> ResNet8x4 (the paper's headline pair) on the glyphs."""
+    cfg = Config.fromfile(
+        config_path('fonts/kd_resnet32x4_resnet8x4_font_glyphs_balanced.py'))
+    cfg.model.teacher_ckpt = None
+    cfg.pwkd = dict(teacher_ckpt=teacher_ckpts[LARGE_TEACHER])
+    runner = run(cfg, fonts, str(tmp_path / 'run'))
+    assert runner.message_hub.log_scalars['train/pwkd/stage'].current() == 4
+    student = runner.model.student
+    assert student.backbone.arch == 'resnet8x4'
+    assert student.head.fc.in_features == 256
+    assert student.head.fc.out_features == 47
+    teacher = Config.fromfile(LARGE_TEACHER)
+    assert teacher.model.backbone.arch == 'resnet32x4'
+    assert teacher.train_dataloader.dataset.get('font_step', 1) == 1

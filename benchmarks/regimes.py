@@ -1,0 +1,530 @@
+"""Where does PWKD help? PWKD+KD against KD in several training regimes.
+
+Every cell is the balanced font glyph task (47 classes at 16x16, test
+typefaces never seen in training; ``accuracy.py --task
+font_glyphs_balanced``) in another regime:
+
+- ``base``: the accuracy report's regime: student ResNet8 at half width, 16
+  epochs on one training typeface in eight, from the slimmable ResNet20
+  trained 4 epochs;
+- ``long``: the same student trained 64 epochs (4x);
+- ``all_fonts``: the student on every training typeface (8x the images),
+  16 epochs; the cell closest to the paper's regime (the most images and
+  iterations), where DKD and FitNet run with and without PWKD as well;
+- ``converged_teacher``: the base student from a ResNet20 teacher trained
+  16 epochs (4x; the teacher's widths are reported);
+- ``large_gap``: the paper's headline pair, ResNet32x4 -> ResNet8x4, at the
+  glyphs' size: student 16 epochs on one typeface in eight, teacher 4
+  epochs.
+
+Each cell runs KD and PWKD+KD under four plans (:data:`SCHEDULES`): the
+paper's (equal stages, the learning rate restarted per stage), the same
+stages under the base recipe's schedule (no restarts), short partial stages
+and a long whole one (1:1:1:5) under the base schedule, and restarts whose
+peak halves stage by stage. Seeds 0..7 by default; every case is paired
+with KD on the same seeds (95 % t interval) and each schedule with the
+paper's. KD and the PWKD cases are validated 16 times per run: the report
+holds their learning curves.
+
+Results go to ``regimes.json`` (and ``regimes.md``, ``regimes.png``) in
+``--out-dir`` after every run, so a run can be stopped and continued
+(``--cells`` picks cells; runs already in the report are not run again).
+Runs are deterministic on one thread on one CPU model, but per-seed figures
+differ between CPU models: a cell holds the runs of one CPU model only (the
+teacher is trained again on a continued run and must come out as
+recorded).
+
+Example::
+
+    python benchmarks/regimes.py --cells base long
+"""
+import argparse
+import concurrent.futures as futures
+import json
+import math
+import multiprocessing
+import os
+import os.path as osp
+import shlex
+import statistics
+import sys
+import time
+from typing import NamedTuple, Optional
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from accuracy import (REPO, paired, run_all, start_worker,  # noqa: E402
+                      summary, teacher_gain, train_student, train_teacher)
+
+TASK = 'font_glyphs_balanced'
+BATCH_SIZE = 64  # the student configs' training batch
+#: Validations per curve run (at equal intervals of the student's epochs).
+CURVE_POINTS = 16
+
+
+class Teacher(NamedTuple):
+    """A slimmable teacher: its config (under ``configs/``), name, epochs."""
+    config: str
+    arch: str
+    epochs: int
+
+
+class Cell(NamedTuple):
+    """A regime: the teacher, the student's config family and its data."""
+    title: str
+    teacher: Teacher
+    student_epochs: int
+    #: One training typeface in ``font_step`` (1: every training typeface).
+    font_step: int
+    #: Config (under ``configs/``) of each distillation method.
+    methods: dict
+    #: Whether DKD and FitNet (with and without PWKD) run here too.
+    more_methods: bool = False
+
+
+RESNET20_4E = Teacher(
+    'pwkd/teachers/slimmable_resnet20_font_glyphs_balanced.py', 'ResNet20', 4)
+RESNET8_HALF = dict(
+    KD='fonts/kd_resnet20_resnet8_half_font_glyphs_balanced.py',
+    DKD='fonts/dkd_resnet20_resnet8_half_font_glyphs_balanced.py',
+    FitNet='fonts/fitnet_resnet20_resnet8_half_font_glyphs_balanced.py')
+CELLS = dict(
+    base=Cell('16 epochs, one typeface in eight, teacher 4 epochs',
+              RESNET20_4E, 16, 8, RESNET8_HALF),
+    long=Cell('64 epochs (4x), one typeface in eight, teacher 4 epochs',
+              RESNET20_4E, 64, 8, RESNET8_HALF),
+    all_fonts=Cell('16 epochs on every training typeface (8x the images), '
+                   'teacher 4 epochs', RESNET20_4E, 16, 1, RESNET8_HALF,
+                   more_methods=True),
+    converged_teacher=Cell(
+        '16 epochs, one typeface in eight, teacher 16 epochs (4x)',
+        RESNET20_4E._replace(epochs=16), 16, 8, RESNET8_HALF),
+    large_gap=Cell(
+        'ResNet32x4 -> ResNet8x4, 16 epochs, one typeface in eight, '
+        'teacher 4 epochs',
+        Teacher('pwkd/teachers/slimmable_resnet32x4_font_glyphs_balanced.py',
+                'ResNet32x4', 4), 16, 8,
+        dict(KD='fonts/kd_resnet32x4_resnet8x4_font_glyphs_balanced.py')),
+)
+#: The PWKD plans measured in every cell: case name -> ``pwkd`` block. Each
+#: pins its plan, so a change of the package's defaults changes no case.
+SCHEDULES = {
+    'PWKD+KD': dict(stage_ratios=(1, 1, 1, 1),
+                    lr_cycle=dict(mode='cosine', peak_decay=1.0)),
+    'PWKD+KD, no restarts': dict(stage_ratios=(1, 1, 1, 1), lr_cycle=None),
+    'PWKD+KD, short partial stages 1:1:1:5': dict(stage_ratios=(1, 1, 1, 5),
+                                                  lr_cycle=None),
+    'PWKD+KD, restarts decaying x0.5': dict(
+        stage_ratios=(1, 1, 1, 1),
+        lr_cycle=dict(mode='cosine', peak_decay=0.5)),
+}
+#: What the paper's plan is called among the cases.
+PAPER = 'PWKD+KD'
+
+
+def cell_cases(cell: Cell) -> dict:
+    """Every case of a cell: name -> (method, pwkd block or None)."""
+    cases = {'KD': ('KD', None)}
+    cases.update({name: ('KD', block) for name, block in SCHEDULES.items()})
+    if cell.more_methods:
+        for method in ('DKD', 'FitNet'):
+            cases[method] = (method, None)
+            cases[f'PWKD+{method}'] = (method, {})
+    return cases
+
+
+def comparisons(cases) -> list:
+    """(case, reference) pairs: every PWKD case against its method, and
+    every other KD schedule against the paper's."""
+    pairs = [(name, 'KD') for name in SCHEDULES]
+    pairs += [(f'PWKD+{m}', m) for m in ('DKD', 'FitNet')]
+    pairs += [(name, PAPER) for name in SCHEDULES if name != PAPER]
+    return [(a, b) for a, b in pairs if a in cases and b in cases]
+
+
+def curve_interval(cell: Cell) -> int:
+    return max(1, cell.student_epochs // CURVE_POINTS)
+
+
+def student_images(cell: Cell) -> int:
+    """Training images of the cell's student (its typefaces' glyphs)."""
+    from pwkd_plugin.datasets import FontGlyphs
+    return len(FontGlyphs(split='train', image_size=16,
+                          character_set='balanced', font_step=cell.font_step,
+                          pipeline=[]))
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--cells', nargs='+', choices=list(CELLS),
+                        default=list(CELLS), metavar='CELL',
+                        help=f'the cells to run (default all: '
+                        f'{", ".join(CELLS)})')
+    parser.add_argument('--seeds', type=int, default=8,
+                        help='seeds per case, 0..N-1 (default 8)')
+    parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',
+                        help='where every run trains (default cpu; runs on '
+                        'cuda run in parallel on the first GPU and are not '
+                        'bit for bit deterministic)')
+    parser.add_argument('--workers', type=int,
+                        help='runs in parallel, one thread each (default: '
+                        'the number of CPUs; 8 with --device cuda)')
+    parser.add_argument('--work-dir',
+                        default=osp.join('work_dirs', 'regimes'),
+                        help='checkpoints and logs; a teacher found here '
+                        '(from an earlier run of this command) is not '
+                        'trained again (default work_dirs/regimes)')
+    parser.add_argument('--out-dir', default=osp.join(REPO, 'benchmarks',
+                                                      'results'),
+                        help='where the report goes; runs already in its '
+                        'regimes.json are kept and not run again')
+    args = parser.parse_args()
+    if args.seeds < 2:
+        parser.error('--seeds must be at least 2 (for an interval)')
+    if args.device == 'cuda':
+        import torch
+        if not torch.cuda.is_available():
+            parser.error('--device cuda: no CUDA device is visible here')
+    if args.workers is None:
+        args.workers = 8 if args.device == 'cuda' else os.cpu_count()
+    if args.workers < 1:
+        parser.error('--workers must be positive')
+    return args
+
+
+def machine(args) -> str:
+    from speed import cpu_name
+    if args.device == 'cuda':
+        import torch
+        return f'{torch.cuda.get_device_name(0)} (cuda)'
+    return f'{cpu_name()} (cpu)'
+
+
+class Report:
+    """``regimes.json``: every run so far, written after each new one."""
+
+    def __init__(self, out_dir: str):
+        self.json_path = osp.join(out_dir, 'regimes.json')
+        self.out_dir = out_dir
+        self.data = dict(cells=[])
+        if osp.exists(self.json_path):
+            with open(self.json_path) as file:
+                self.data = json.load(file)
+
+    def cell(self, name: str) -> Optional[dict]:
+        return next((c for c in self.data['cells'] if c['name'] == name),
+                    None)
+
+    def open_cell(self, name: str, cell: Cell, where: str) -> dict:
+        """The cell's record; a new one when there is none. A record of
+        another machine is refused (per-seed figures differ between CPU
+        models)."""
+        record = self.cell(name)
+        if record is not None and record['machine'] != where:
+            raise SystemExit(
+                f'regimes.json holds cell {name!r} measured on '
+                f'{record["machine"]}, this is {where}: per-seed figures '
+                'differ between machines, so runs of both cannot be paired. '
+                'Give another --out-dir, or remove the cell from the report '
+                'to measure it here from the start')
+        if record is None:
+            record = dict(name=name, title=cell.title, machine=where,
+                          student_epochs=cell.student_epochs,
+                          font_step=cell.font_step, teacher=None, runs={},
+                          curves={}, seconds={}, minutes=0.0)
+            self.data['cells'].append(record)
+            self.data['cells'].sort(key=lambda c: list(CELLS).index(
+                c['name']))
+        return record
+
+    def write(self):
+        """The JSON (runs and the figures computed from them), Markdown and
+        plot, each replaced atomically."""
+        os.makedirs(self.out_dir, exist_ok=True)
+        for record in self.data['cells']:
+            summarise(record)
+        write_atomic(self.json_path, json.dumps(self.data, indent=2))
+        write_atomic(osp.join(self.out_dir, 'regimes.md'),
+                     markdown(self.data))
+        plot(self.data, osp.join(self.out_dir, 'regimes.png'))
+
+
+def write_atomic(path: str, text: str) -> None:
+    with open(path + '.tmp', 'w') as file:
+        file.write(text)
+    os.replace(path + '.tmp', path)
+
+
+def summarise(record: dict) -> None:
+    """A cell's per-case values, paired differences and mean curves from its
+    runs (case -> seed -> top-1)."""
+    runs = {case: {int(s): v for s, v in by_seed.items()}
+            for case, by_seed in record['runs'].items()}
+    record['cases'] = {
+        case: dict(summary([by_seed[s] for s in sorted(by_seed)]),
+                   seeds=sorted(by_seed))
+        for case, by_seed in runs.items()
+    }
+    record['paired'] = [
+        paired(case, reference, runs) for case, reference in comparisons(runs)
+        if len(set(runs[case]) & set(runs[reference])) > 1
+    ]
+    record['mean_curves'] = {
+        case: [statistics.mean(points) for points in zip(*per_seed.values())]
+        for case, per_seed in record['curves'].items() if per_seed
+    }
+
+
+def cell_jobs(name, cell, record, seeds, teacher, work_dir):
+    """The runs of a cell not yet in its record."""
+    cases = cell_cases(cell)
+    record['student_images'] = student_images(cell)
+    record['student_iterations'] = cell.student_epochs * math.ceil(
+        record['student_images'] / BATCH_SIZE)
+    jobs = []
+    for index, (case, (method, pwkd)) in enumerate(cases.items()):
+        done = record['runs'].get(case, {})
+        curve = case == 'KD' or case.startswith('PWKD+KD')
+        jobs += [(train_student, dict(
+            task=TASK, name=case, method=method, pwkd=pwkd,
+            teacher=teacher, seed=seed, epochs=cell.student_epochs,
+            train_samples=None, config=cell.methods[method],
+            curve_interval=curve_interval(cell) if curve else None,
+            dataset=dict(font_step=cell.font_step),
+            work_dir=osp.join(work_dir, name, f'case{index}_seed{seed}')))
+                 for seed in seeds if str(seed) not in done]
+    return jobs
+
+
+def find_teacher(work_dir: str) -> Optional[dict]:
+    path = osp.join(work_dir, 'teacher.json')
+    if osp.exists(path):
+        with open(path) as file:
+            return json.load(file)
+    return None
+
+
+def teacher_dir(args, teacher: Teacher) -> str:
+    stem = osp.splitext(osp.basename(teacher.config))[0]
+    return osp.join(args.work_dir, f'{stem}_{teacher.epochs}e')
+
+
+def train_teachers(pool, args, teachers) -> dict:
+    """Every teacher the cells need (one per config and length, seed 0),
+    trained here unless ``--work-dir`` already holds it."""
+    found, jobs = {}, []
+    for teacher in teachers:
+        work_dir = teacher_dir(args, teacher)
+        known = find_teacher(work_dir)
+        if known is not None:
+            found[teacher] = known
+        else:
+            jobs.append((train_teacher, dict(
+                task=TASK, setting=teacher, options={}, work_dir=work_dir,
+                epochs=teacher.epochs, config=teacher.config)))
+    for result in run_all(pool, jobs, 'teachers') if jobs else []:
+        teacher = Teacher(*result['setting'])
+        result['setting'] = list(teacher)
+        write_atomic(osp.join(teacher_dir(args, teacher), 'teacher.json'),
+                     json.dumps(result))
+        found[teacher] = result
+    return found
+
+
+def check_teacher(name: str, record: dict, teacher: Teacher,
+                  trained: dict) -> None:
+    """Record the cell's teacher, or refuse one that came out otherwise than
+    the cell's runs so far had (other code, or another CPU)."""
+    figures = dict(arch=teacher.arch, epochs=teacher.epochs,
+                   config=teacher.config, top1=trained['top1'],
+                   rise=teacher_gain(trained['top1']))
+    if record['teacher'] is not None and record['runs'] and \
+            record['teacher']['top1'] != figures['top1']:
+        raise SystemExit(
+            f'cell {name}: the teacher came out at {figures["top1"]}, the '
+            f'report\'s runs distilled from {record["teacher"]["top1"]}: not '
+            'the same teacher (other code or another CPU); give another '
+            '--out-dir')
+    record['teacher'] = figures
+
+
+def interval(pair: Optional[dict]) -> str:
+    if pair is None:
+        return '-'
+    if pair['ci95'] is None:
+        return f'{pair["mean_diff"]:+.2f}'
+    low, high = pair['ci95']
+    wide = ' (wide)' if (high - low) / 2 > MAX_HALF_WIDTH else ''
+    return f'{pair["mean_diff"]:+.2f} [{low:+.2f}, {high:+.2f}]{wide}'
+
+
+#: The interval half width every PWKD - KD difference should stay within
+#: (more seeds where it does not).
+MAX_HALF_WIDTH = 0.6
+
+
+def find_pair(record: dict, case: str, reference: str) -> Optional[dict]:
+    return next((p for p in record.get('paired', [])
+                 if (p['case'], p['reference']) == (case, reference)), None)
+
+
+def markdown(data: dict) -> str:
+    cells = data['cells']
+    lines = [
+        '# Where PWKD helps: PWKD+KD against KD by training regime', '',
+        f'Command: `{data.get("command", "")}` (runs of earlier commands '
+        'kept).  ',
+        'Task: the balanced font glyphs (47 classes at 16x16, test '
+        'typefaces never seen in training); top-1 (%) on the test '
+        'typefaces. Differences are paired on seeds, with their 95 % t '
+        f'interval; "(wide)": half width over {MAX_HALF_WIDTH} points. '
+        'Wall time: the time of the runs over the runs in parallel, one '
+        'thread each.', '', '## PWKD case - KD (points)', '',
+        '| case | ' + ' | '.join(c['name'] for c in cells) + ' |',
+        '|---' * (len(cells) + 1) + '|'
+    ]
+    for case in list(SCHEDULES) + ['PWKD+DKD', 'PWKD+FitNet']:
+        reference = case.split(',')[0][len('PWKD+'):] \
+            if case in ('PWKD+DKD', 'PWKD+FitNet') else 'KD'
+        row = [interval(find_pair(c, case, reference)) for c in cells]
+        if any(value != '-' for value in row):
+            lines.append(f'| {case} - {reference} | ' + ' | '.join(row) +
+                         ' |')
+    lines += ['', '## Cells', '',
+              '| cell | regime | student images | student iterations | '
+              'teacher | teacher top-1 per width | rise | wall min | '
+              'machine |', '|---' * 9 + '|']
+    for c in cells:
+        teacher = c.get('teacher') or {}
+        top1 = teacher.get('top1', {})
+        lines.append(
+            f'| {c["name"]} | {c["title"]} | {c.get("student_images", "-")} '
+            f'| {c.get("student_iterations", "-")} | '
+            f'{teacher.get("arch", "-")}, {teacher.get("epochs", "-")} '
+            f'epochs | ' + ' / '.join(f'{v:.2f}' for v in top1.values()) +
+            f' | {teacher.get("rise", 0):.2f} | {c["minutes"]:.0f} '
+            f'(+{teacher.get("minutes", 0):.0f} teacher) | {c["machine"]} |')
+    for c in cells:
+        lines += ['', f'## {c["name"]}: {c["title"]}', '',
+                  '| case | seeds | mean | std | per seed |',
+                  '|---|---|---|---|---|']
+        for case, values in c.get('cases', {}).items():
+            std = '-' if values['std'] is None else f'{values["std"]:.2f}'
+            lines.append(
+                f'| {case} | {values["n"]} | {values["mean"]:.2f} | {std} | '
+                + ', '.join(f'{v:.2f}' for v in values['values']) + ' |')
+        if c.get('paired'):
+            lines += ['', '| case - reference | mean diff [95 % interval] | '
+                      'better in |', '|---|---|---|']
+            lines += [f'| {p["case"]} - {p["reference"]} | {interval(p)} | '
+                      f'{p["wins"]}/{p["n"]} seeds |' for p in c['paired']]
+        curves = c.get('mean_curves', {})
+        if curves:
+            step = max(1, c['student_epochs'] // CURVE_POINTS)
+            epochs = list(range(step, c['student_epochs'] + 1, step))
+            lines += ['', 'Learning curves (student top-1 after each epoch '
+                      'shown, mean over seeds):', '',
+                      '| case | ' + ' | '.join(map(str, epochs)) + ' |',
+                      '|---' * (len(epochs) + 1) + '|']
+            lines += [f'| {case} | ' + ' | '.join(
+                f'{v:.1f}' for v in curve) + ' |'
+                      for case, curve in curves.items()]
+    return '\n'.join(lines) + '\n'
+
+
+def plot(data: dict, path: str) -> None:
+    """PWKD+KD - KD with its interval, for every schedule and cell."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    cells = data['cells']
+    fig, axis = plt.subplots(figsize=(8, 1 + 0.9 * max(len(cells), 1)))
+    colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    rows = len(SCHEDULES) + 1
+    for index, case in enumerate(SCHEDULES):
+        ys, means, lows, highs = [], [], [], []
+        for row, cell in enumerate(cells):
+            pair = find_pair(cell, case, 'KD')
+            if pair is None or pair['ci95'] is None:
+                continue
+            ys.append(row * rows + index)
+            means.append(pair['mean_diff'])
+            lows.append(pair['mean_diff'] - pair['ci95'][0])
+            highs.append(pair['ci95'][1] - pair['mean_diff'])
+        axis.errorbar(means, ys, xerr=[lows, highs], fmt='o', capsize=3,
+                      color=colours[index % len(colours)],
+                      label=f'{case} - KD')
+    axis.axvline(0, color='grey', lw=1)
+    axis.set_yticks([row * rows + (rows - 2) / 2 for row in range(len(cells))],
+                    [cell['name'] for cell in cells])
+    axis.invert_yaxis()
+    axis.set_xlabel('top-1 difference to KD (points), paired on seeds, '
+                    '95 % interval')
+    axis.set_title('Balanced font glyphs: PWKD schedules against KD by regime')
+    axis.grid(axis='x', alpha=0.3)
+    axis.legend(fontsize=7, loc='best')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def train_cell_student(cell, **kwargs):
+    """:func:`accuracy.train_student`, its result naming the cell."""
+    return dict(train_student(**kwargs), cell=cell)
+
+
+def main():
+    args = parse_args()
+    where = machine(args)
+    report = Report(args.out_dir)
+    report.data['command'] = shlex.join(['python', 'benchmarks/regimes.py'] +
+                                        sys.argv[1:])
+    records = {name: report.open_cell(name, CELLS[name], where)
+               for name in args.cells}
+    seeds = list(range(args.seeds))
+    context = multiprocessing.get_context('spawn')
+    with futures.ProcessPoolExecutor(args.workers, mp_context=context,
+                                     initializer=start_worker,
+                                     initargs=(args.device, )) as pool:
+        teachers = train_teachers(
+            pool, args, sorted({CELLS[n].teacher for n in args.cells}))
+        jobs = []
+        for name in args.cells:
+            cell = CELLS[name]
+            check_teacher(name, records[name], cell.teacher,
+                          teachers[cell.teacher])
+            records[name]['teacher']['minutes'] = teachers[
+                cell.teacher]['seconds'] / 60
+            jobs += [(train_cell_student, dict(kwargs, cell=name))
+                     for _, kwargs in cell_jobs(name, cell, records[name],
+                                                seeds, teachers[cell.teacher],
+                                                args.work_dir)]
+        report.write()
+        # The longest runs first, so that the last ones do not run alone.
+        jobs.sort(key=lambda job: -CELLS[job[1]['cell']].student_epochs /
+                  CELLS[job[1]['cell']].font_step)
+
+        def record_run(result):
+            record = records[result['cell']]
+            seed = str(result['seed'])
+            record['runs'].setdefault(result['case'], {})[seed] = \
+                result['top1']
+            record['seconds'].setdefault(result['case'], {})[seed] = \
+                result['seconds']
+            if result['curve'] is not None:
+                record['curves'].setdefault(result['case'], {})[seed] = \
+                    result['curve']
+            # Wall time as the pool shares it: run time over parallel runs.
+            record['minutes'] += result['seconds'] / 60 / args.workers
+            record['parallel_runs'] = args.workers
+            report.write()
+
+        run_all(pool, jobs, 'students', on_result=record_run)
+    report.write()
+    print(markdown(report.data))
+    print('wrote ' + ', '.join(
+        osp.join(args.out_dir, f'regimes.{ext}')
+        for ext in ('json', 'md', 'png')))
+
+
+if __name__ == '__main__':
+    main()

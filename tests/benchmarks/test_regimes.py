@@ -1,0 +1,154 @@
+"""benchmarks/regimes.py: its cells and schedules as the package plans them,
+and a toy cell run end to end, continued without rerunning a run, and a
+report of another machine refused.
+
+The toy run measures nothing (a teacher of one epoch on one typeface in 64);
+only the report's form and the plumbing are checked.
+"""
+import json
+import os.path as osp
+import sys
+
+import pytest
+from mmengine.config import Config
+
+from pwkd_plugin.apis import check_pwkd_block
+from pwkd_plugin.datasets.font_glyphs import APT_COMMAND
+
+from ..conftest import config_path
+from .test_benchmarks_run import BENCHMARKS, import_benchmark
+
+WIDTHS = (0.25, 0.5, 0.75, 1.0)
+TEACHER = 'pwkd/teachers/slimmable_resnet20_font_glyphs_balanced.py'
+FONT_DIRS = [
+    '/usr/share/fonts/truetype/dejavu', '/usr/share/fonts/truetype/cmu'
+]
+
+
+def plan(block, epochs):
+    cfg = Config.fromfile(
+        config_path('fonts/kd_resnet20_resnet8_half_font_glyphs_balanced.py'))
+    cfg.train_cfg.max_epochs = epochs
+    settings = check_pwkd_block(cfg, dict(block, teacher_ckpt='unread.pth'),
+                                teacher_widths=WIDTHS)
+    return settings['stage_lengths'], settings['lr_cycle']
+
+
+def test_each_schedule_is_the_plan_it_is_named_after():
+    regimes = import_benchmark('regimes')
+    schedules = regimes.SCHEDULES
+    for epochs in (16, 64):
+        quarter = epochs // 4
+        lengths, cycle = plan(schedules['PWKD+KD'], epochs)
+        assert lengths == [quarter] * 4 and cycle['peak_decay'] == 1.0
+        assert cycle['mode'] == 'cosine'
+        lengths, cycle = plan(schedules['PWKD+KD, no restarts'], epochs)
+        assert lengths == [quarter] * 4 and cycle is None
+        lengths, cycle = plan(
+            schedules['PWKD+KD, short partial stages 1:1:1:5'], epochs)
+        assert lengths == [epochs // 8] * 3 + [epochs * 5 // 8]
+        assert cycle is None
+        lengths, cycle = plan(schedules['PWKD+KD, restarts decaying x0.5'],
+                              epochs)
+        assert lengths == [quarter] * 4 and cycle['peak_decay'] == 0.5
+
+
+def test_cells_and_comparisons():
+    regimes = import_benchmark('regimes')
+    cells = regimes.CELLS
+    assert cells['long'].student_epochs == 4 * cells['base'].student_epochs
+    assert cells['all_fonts'].font_step == 1 and cells['base'].font_step == 8
+    assert cells['converged_teacher'].teacher.epochs == \
+        4 * cells['base'].teacher.epochs
+    assert cells['large_gap'].teacher.arch == 'ResNet32x4'
+    closest = [name for name, cell in cells.items() if cell.more_methods]
+    assert closest == ['all_fonts']
+    cases = regimes.cell_cases(cells['all_fonts'])
+    assert {'DKD', 'PWKD+DKD', 'FitNet', 'PWKD+FitNet'} <= set(cases)
+    assert 'DKD' not in regimes.cell_cases(cells['base'])
+    pairs = regimes.comparisons(cases)
+    assert ('PWKD+DKD', 'DKD') in pairs and ('PWKD+FitNet', 'FitNet') in pairs
+    for name in regimes.SCHEDULES:
+        assert (name, 'KD') in pairs
+        assert name == regimes.PAPER or (name, regimes.PAPER) in pairs
+    for cell in cells.values():
+        for config in (cell.teacher.config, *cell.methods.values()):
+            assert osp.isfile(config_path(config)), config
+
+
+TOY = '''
+import sys
+sys.path.insert(0, {benchmarks!r})
+import regimes
+regimes.CELLS = dict(toy=regimes.Cell(
+    'toy', regimes.Teacher({teacher!r}, 'ResNet20', 1), 4, 64,
+    regimes.RESNET8_HALF))
+regimes.SCHEDULES = {{name: regimes.SCHEDULES[name] for name in (
+    'PWKD+KD', 'PWKD+KD, restarts decaying x0.5')}}
+if __name__ == '__main__':
+    regimes.main()
+'''
+
+
+def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
+    if not all(osp.isdir(d) for d in FONT_DIRS):
+        pytest.skip(f'{FONT_DIRS} missing: install the typefaces of the '
+                    f'benchmark with: {APT_COMMAND}')
+    import subprocess
+    teacher = tmp_path / 'teacher.py'
+    teacher.write_text(
+        f'_base_ = [{config_path(TEACHER)!r}]\n'
+        'train_dataloader = dict(dataset=dict(font_step=64))\n'
+        'train_cfg = dict(max_epochs=1, val_interval=1)\n')
+    script = tmp_path / 'toy.py'
+    script.write_text(TOY.format(benchmarks=BENCHMARKS, teacher=str(teacher)))
+    out_dir = tmp_path / 'results'
+    args = [sys.executable, str(script), '--seeds', '2', '--workers', '2',
+            '--work-dir', str(tmp_path / 'work'), '--out-dir', str(out_dir)]
+
+    first = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert '[students 6/6]' in first.stdout and 'min left' in first.stdout
+    report = json.loads((out_dir / 'regimes.json').read_text())
+    [cell] = report['cells']
+    assert cell['name'] == 'toy' and cell['student_epochs'] == 4
+    assert cell['student_iterations'] == 4 * -(-cell['student_images'] // 64)
+    assert set(cell['teacher']['top1']) == {'0.25', '0.5', '0.75', '1'}
+    assert cell['teacher']['arch'] == 'ResNet20'
+    assert cell['teacher']['epochs'] == 1
+    cases = cell['cases']
+    assert list(cases) == ['KD', 'PWKD+KD', 'PWKD+KD, restarts decaying x0.5']
+    for values in cases.values():
+        assert values['seeds'] == [0, 1] and len(values['values']) == 2
+    pairs = {(p['case'], p['reference']): p for p in cell['paired']}
+    assert set(pairs) == {
+        ('PWKD+KD', 'KD'), ('PWKD+KD, restarts decaying x0.5', 'KD'),
+        ('PWKD+KD, restarts decaying x0.5', 'PWKD+KD')}
+    pair = pairs[('PWKD+KD', 'KD')]
+    diffs = [a - b for a, b in zip(cases['PWKD+KD']['values'],
+                                   cases['KD']['values'])]
+    assert pair['mean_diff'] == pytest.approx(sum(diffs) / 2)
+    assert pair['ci95'][0] <= pair['mean_diff'] <= pair['ci95'][1]
+    # Curves of 4 points (one per epoch); the last is the final figure.
+    for case, per_seed in cell['curves'].items():
+        for seed, curve in per_seed.items():
+            assert len(curve) == 4
+            assert curve[-1] == cell['runs'][case][seed]
+    assert cell['minutes'] > 0
+    text = (out_dir / 'regimes.md').read_text()
+    assert '| PWKD+KD - KD |' in text and '## toy' in text
+    assert (out_dir / 'regimes.png').read_bytes()[:4] == b'\x89PNG'
+
+    # Continued: the runs in the report are not run again.
+    again = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert '[students]' in again.stdout and '0 runs' in again.stdout
+    assert json.loads((out_dir / 'regimes.json').read_text())['cells'][0][
+        'runs'] == cell['runs']
+
+    # A report of another machine is not added to.
+    report['cells'][0]['machine'] = 'another CPU (cpu)'
+    (out_dir / 'regimes.json').write_text(json.dumps(report))
+    other = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    assert other.returncode != 0
+    assert "holds cell 'toy' measured on another CPU (cpu)" in other.stderr
