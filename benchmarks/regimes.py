@@ -281,17 +281,20 @@ def cell_jobs(name, cell, record, seeds, teacher, work_dir):
     record['student_iterations'] = cell.student_epochs * math.ceil(
         record['student_images'] / BATCH_SIZE)
     jobs = []
-    for index, (case, (method, pwkd)) in enumerate(cases.items()):
-        done = record['runs'].get(case, {})
-        curve = case == 'KD' or case.startswith('PWKD+KD')
-        jobs += [(train_student, dict(
-            task=TASK, name=case, method=method, pwkd=pwkd,
-            teacher=teacher, seed=seed, epochs=cell.student_epochs,
-            train_samples=None, config=cell.methods[method],
-            curve_interval=curve_interval(cell) if curve else None,
-            dataset=dict(font_step=cell.font_step),
-            work_dir=osp.join(work_dir, name, f'case{index}_seed{seed}')))
-                 for seed in seeds if str(seed) not in done]
+    # Seed by seed, so that a run stopped early leaves whole pairs.
+    for seed in seeds:
+        for index, (case, (method, pwkd)) in enumerate(cases.items()):
+            if str(seed) in record['runs'].get(case, {}):
+                continue
+            curve = case == 'KD' or case.startswith('PWKD+KD')
+            jobs.append((train_student, dict(
+                task=TASK, name=case, method=method, pwkd=pwkd,
+                teacher=teacher, seed=seed, epochs=cell.student_epochs,
+                train_samples=None, config=cell.methods[method],
+                curve_interval=curve_interval(cell) if curve else None,
+                dataset=dict(font_step=cell.font_step),
+                work_dir=osp.join(work_dir, name,
+                                  f'case{index}_seed{seed}'))))
     return jobs
 
 
@@ -499,7 +502,8 @@ def main():
                                                 seeds, teachers[cell.teacher],
                                                 args.work_dir)]
         report.write()
-        # The longest runs first, so that the last ones do not run alone.
+        # The longest cells first (a stable sort keeps each cell's runs
+        # seed by seed), so that the last runs do not run alone.
         jobs.sort(key=lambda job: -CELLS[job[1]['cell']].student_epochs /
                   CELLS[job[1]['cell']].font_step)
 
