@@ -161,6 +161,12 @@ def parse_args():
                         f'{", ".join(CELLS)})')
     parser.add_argument('--seeds', type=int, default=8,
                         help='seeds per case, 0..N-1 (default 8)')
+    parser.add_argument('--seed', type=int, nargs='+', metavar='S',
+                        help='only these seeds (instead of --seeds): a cell '
+                        'in parts, e.g. --seed 0 1 2 3, then --seed 4 5 6 7')
+    parser.add_argument('--cases', nargs='+', metavar='NAME',
+                        help='only these cases of each cell (names as in '
+                        'the report, e.g. KD PWKD+KD)')
     parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',
                         help='where every run trains (default cpu; runs on '
                         'cuda run in parallel on the first GPU and are not '
@@ -178,8 +184,20 @@ def parse_args():
                         help='where the report goes; runs already in its '
                         'regimes.json are kept and not run again')
     args = parser.parse_args()
-    if args.seeds < 2:
+    if args.seed is not None:
+        if len(set(args.seed)) != len(args.seed) or min(args.seed) < 0:
+            parser.error('--seed: give distinct seeds, each 0 or more')
+    elif args.seeds < 2:
         parser.error('--seeds must be at least 2 (for an interval)')
+    else:
+        args.seed = list(range(args.seeds))
+    if args.cases:
+        known = {case for name in args.cells
+                 for case in cell_cases(CELLS[name])}
+        unknown = [case for case in args.cases if case not in known]
+        if unknown:
+            parser.error(f'--cases: the cells {args.cells} have no case '
+                         f'{unknown}; their cases are {sorted(known)}')
     if args.device == 'cuda':
         import torch
         if not torch.cuda.is_available():
@@ -274,8 +292,9 @@ def summarise(record: dict) -> None:
     }
 
 
-def cell_jobs(name, cell, record, seeds, teacher, work_dir):
-    """The runs of a cell not yet in its record."""
+def cell_jobs(name, cell, record, seeds, teacher, work_dir, only=None):
+    """The runs of a cell not yet in its record (of the cases ``only``
+    when given)."""
     cases = cell_cases(cell)
     record['student_images'] = student_images(cell)
     record['student_iterations'] = cell.student_epochs * math.ceil(
@@ -284,7 +303,8 @@ def cell_jobs(name, cell, record, seeds, teacher, work_dir):
     # Seed by seed, so that a run stopped early leaves whole pairs.
     for seed in seeds:
         for index, (case, (method, pwkd)) in enumerate(cases.items()):
-            if str(seed) in record['runs'].get(case, {}):
+            if str(seed) in record['runs'].get(case, {}) or (
+                    only and case not in only):
                 continue
             curve = case == 'KD' or case.startswith('PWKD+KD')
             jobs.append((train_student, dict(
@@ -483,7 +503,6 @@ def main():
                                         sys.argv[1:])
     records = {name: report.open_cell(name, CELLS[name], where)
                for name in args.cells}
-    seeds = list(range(args.seeds))
     context = multiprocessing.get_context('spawn')
     with futures.ProcessPoolExecutor(args.workers, mp_context=context,
                                      initializer=start_worker,
@@ -499,8 +518,9 @@ def main():
                 cell.teacher]['seconds'] / 60
             jobs += [(train_cell_student, dict(kwargs, cell=name))
                      for _, kwargs in cell_jobs(name, cell, records[name],
-                                                seeds, teachers[cell.teacher],
-                                                args.work_dir)]
+                                                args.seed,
+                                                teachers[cell.teacher],
+                                                args.work_dir, args.cases)]
         report.write()
         # The longest cells first (a stable sort keeps each cell's runs
         # seed by seed), so that the last runs do not run alone.

@@ -1,6 +1,6 @@
 """benchmarks/regimes.py: its cells and schedules as the package plans them,
-and a toy cell run end to end, continued without rerunning a run, and a
-report of another machine refused.
+and a toy cell run end to end in two parts, continued without rerunning a
+run, and a report of another machine refused.
 
 The toy run measures nothing (a teacher of one epoch on one typeface in 64);
 only the report's form and the plumbing are checked.
@@ -106,9 +106,17 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
     args = [sys.executable, str(script), '--seeds', '2', '--workers', '2',
             '--work-dir', str(tmp_path / 'work'), '--out-dir', str(out_dir)]
 
+    # In two parts: two cases, then the rest.
+    part = subprocess.run(args + ['--cases', 'KD', 'PWKD+KD'],
+                          capture_output=True, text=True, timeout=900)
+    assert part.returncode == 0, part.stderr[-3000:]
+    assert '[students 4/4]' in part.stdout and 'min left' in part.stdout
+    runs = json.loads((out_dir / 'regimes.json').read_text())['cells'][0][
+        'runs']
+    assert set(runs) == {'KD', 'PWKD+KD'}
     first = subprocess.run(args, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stderr[-3000:]
-    assert '[students 6/6]' in first.stdout and 'min left' in first.stdout
+    assert '[students] 2 runs' in first.stdout
     report = json.loads((out_dir / 'regimes.json').read_text())
     [cell] = report['cells']
     assert cell['name'] == 'toy' and cell['student_epochs'] == 4
@@ -135,6 +143,7 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
             assert len(curve) == 4
             assert curve[-1] == cell['runs'][case][seed]
     assert cell['minutes'] > 0
+    assert {case: cell['runs'][case] for case in runs} == runs
     text = (out_dir / 'regimes.md').read_text()
     assert '| PWKD+KD - KD |' in text and '## toy' in text
     assert (out_dir / 'regimes.png').read_bytes()[:4] == b'\x89PNG'
