@@ -390,6 +390,35 @@ def find_pair(record: dict, case: str, reference: str) -> Optional[dict]:
                  if (p['case'], p['reference']) == (case, reference)), None)
 
 
+def verdicts(data: dict) -> dict:
+    """Per schedule: the cells where it beats KD (interval above 0), ties
+    and loses (interval below 0), its mean difference over those cells, and
+    whether it may be the default (nowhere below KD beyond its interval)."""
+    table = {}
+    for case in SCHEDULES:
+        pairs = {c['name']: find_pair(c, case, 'KD') for c in data['cells']}
+        pairs = {name: p for name, p in pairs.items()
+                 if p is not None and p['ci95'] is not None}
+        if not pairs:
+            continue
+        wins = [n for n, p in pairs.items() if p['ci95'][0] > 0]
+        losses = [n for n, p in pairs.items() if p['ci95'][1] < 0]
+        table[case] = dict(
+            wins=wins, losses=losses,
+            ties=[n for n in pairs if n not in wins + losses],
+            mean_diff=statistics.mean(p['mean_diff'] for p in pairs.values()),
+            eligible=not losses)
+    return table
+
+
+def default_choice(table: dict) -> Optional[str]:
+    """The schedule with the best mean difference to KD among those that
+    are nowhere below KD beyond their interval (None: no such schedule)."""
+    eligible = {case: v for case, v in table.items() if v['eligible']}
+    return max(eligible, key=lambda case: eligible[case]['mean_diff']) \
+        if eligible else None
+
+
 def markdown(data: dict) -> str:
     cells = data['cells']
     lines = [
@@ -412,6 +441,25 @@ def markdown(data: dict) -> str:
         if any(value != '-' for value in row):
             lines.append(f'| {case} - {reference} | ' + ' | '.join(row) +
                          ' |')
+    table = verdicts(data)
+    if table:
+        lines += ['', '## The default by measurement', '',
+                  '| schedule | mean - KD over the cells | beats KD in | '
+                  'level with KD in | below KD in |', '|---' * 5 + '|']
+        lines += [f'| {case} | {v["mean_diff"]:+.2f} | '
+                  f'{", ".join(v["wins"]) or "-"} | '
+                  f'{", ".join(v["ties"]) or "-"} | '
+                  f'{", ".join(v["losses"]) or "-"} |'
+                  for case, v in table.items()]
+        choice = default_choice(table)
+        lines.append('')
+        lines.append(
+            f'Among the schedules nowhere below KD beyond their interval, '
+            f'the best mean is `{choice}`.' if choice else
+            'Every schedule is below KD beyond its interval in some cell.')
+        if not any(v['wins'] for v in table.values()):
+            lines.append('No schedule beats KD beyond its interval in any '
+                         'cell measured.')
     lines += ['', '## Cells', '',
               '| cell | regime | student images | student iterations | '
               'teacher | teacher top-1 per width | rise | wall min | '

@@ -161,3 +161,35 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
     other = subprocess.run(args, capture_output=True, text=True, timeout=900)
     assert other.returncode != 0
     assert "holds cell 'toy' measured on another CPU (cpu)" in other.stderr
+
+
+def test_the_default_is_the_best_schedule_nowhere_below_kd():
+    regimes = import_benchmark('regimes')
+    paper, flat, short, decay = regimes.SCHEDULES
+
+    def pair(case, mean, low, high):
+        return dict(case=case, reference='KD', mean_diff=mean,
+                    ci95=[low, high], wins=4, n=8)
+
+    data = dict(cells=[
+        dict(name='a', paired=[pair(paper, 0.9, 0.3, 1.5),
+                               pair(flat, 0.2, -0.3, 0.7),
+                               pair(short, 0.5, 0.1, 0.9)]),
+        dict(name='b', paired=[pair(paper, -0.8, -1.2, -0.4),
+                               pair(flat, 0.1, -0.4, 0.6),
+                               pair(short, 0.3, -0.1, 0.7)]),
+    ])
+    table = regimes.verdicts(data)
+    assert decay not in table  # not measured
+    assert table[paper]['wins'] == ['a'] and table[paper]['losses'] == ['b']
+    assert not table[paper]['eligible']  # best mean in a, below KD in b
+    assert table[short]['wins'] == ['a'] and table[short]['ties'] == ['b']
+    assert table[short]['mean_diff'] == pytest.approx(0.4)
+    assert regimes.default_choice(table) == short
+    text = regimes.markdown(data | dict(cells=[
+        dict(c, name=c['name'], title='', machine='', minutes=0,
+             student_epochs=16) for c in data['cells']]))
+    assert f'the best mean is `{short}`' in text
+    everywhere_below = regimes.verdicts(dict(cells=[
+        dict(name='a', paired=[pair(paper, -0.8, -1.2, -0.4)])]))
+    assert regimes.default_choice(everywhere_below) is None
