@@ -508,7 +508,7 @@ def plot(data: dict, path: str) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     cells = data['cells']
-    fig, axis = plt.subplots(figsize=(8, 1 + 0.9 * max(len(cells), 1)))
+    fig, axis = plt.subplots(figsize=(8, 2 + 0.9 * max(len(cells), 1)))
     colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
     rows = len(SCHEDULES) + 1
     for index, case in enumerate(SCHEDULES):
@@ -532,7 +532,8 @@ def plot(data: dict, path: str) -> None:
                     '95 % interval')
     axis.set_title('Balanced font glyphs: PWKD schedules against KD by regime')
     axis.grid(axis='x', alpha=0.3)
-    axis.legend(fontsize=7, loc='best')
+    axis.legend(fontsize=7, loc='upper center', ncol=2,
+                bbox_to_anchor=(0.5, -0.25))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
