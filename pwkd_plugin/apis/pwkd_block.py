@@ -349,7 +349,8 @@ def expand_pwkd_train(cfg: Config,
             by_epoch=settings['by_epoch'],
             reset_optimizer_state=settings['reset_optimizer_state'],
             accept_new_plan=settings['accept_new_plan'],
-            teacher_mutator=settings['teacher_mutator'])
+            teacher_mutator=settings['teacher_mutator'],
+            feature_strategy=settings['feature_strategy'])
     ]
     return cfg
 
