@@ -19,7 +19,8 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from pwkd_plugin.apis import prepare_test_config, set_dataloader_defaults  # noqa: E402,E501
-from pwkd_plugin.apis.student_checkpoint import load_once  # noqa: E402
+from pwkd_plugin.apis.student_checkpoint import (  # noqa: E402
+    is_pwkd_student, load_once, not_a_pwkd_config_message)
 from pwkd_plugin.apis.launch_defaults import (  # noqa: E402
     setup_launch, teardown_launch)
 
@@ -91,6 +92,9 @@ def main():
         cfg.load_from = served['checkpoint']
         if served['teacher'] is not None:
             cfg.pwkd.teacher_ckpt = served['teacher']
+    elif is_pwkd_student(args.checkpoint):
+        sys.exit('error: ' +
+                 not_a_pwkd_config_message(args.config, args.checkpoint))
     cfg = prepare_test_config(cfg)
     setup_launch(cfg)  # CPU-only multi-process runs: gloo, no device_ids
     if 'runner_type' not in cfg:

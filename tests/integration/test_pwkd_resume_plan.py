@@ -156,3 +156,17 @@ def test_another_feature_strategy_is_refused_before_the_weights_load(
     assert "change the model's parameters" in message
     assert 'its values: --cfg-options pwkd.feature_strategy=per_stage' \
         in message
+
+
+def test_resuming_the_finished_run_says_nothing_is_left(
+        tmp_path, eight_epoch_run, digits_slimmable_teacher_ckpt):
+    cfg = resumed_cfg(str(tmp_path), digits_slimmable_teacher_ckpt,
+                      osp.join(eight_epoch_run, 'epoch_8.pth'))
+    cfg.log_level = 'INFO'
+    runner, records = run(cfg)
+    assert records == []
+    with open(osp.join(runner.log_dir, f'{runner.timestamp}.log')) as f:
+        log = f.read()
+    assert ('the resumed checkpoint has trained all 8 epochs of the run: '
+            'nothing is left to train') in log
+    assert 'resumed at epoch 9' not in log

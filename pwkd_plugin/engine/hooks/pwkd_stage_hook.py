@@ -124,6 +124,16 @@ class PWKDStageHook(Hook):
                 f'{total} {unit}')
         self._follow_one_plan(runner)
         self.stage = None
+        progress = runner.epoch if self.by_epoch else runner.iter
+        if progress >= total:
+            unit = 'epochs' if self.by_epoch else 'iterations'
+            key = 'max_epochs' if self.by_epoch else 'max_iters'
+            runner.logger.warning(
+                f'PWKD: the resumed checkpoint has trained all {total} '
+                f'{unit} of the run: nothing is left to train (to train '
+                f'longer, raise train_cfg.{key} and add --cfg-options '
+                'pwkd.accept_new_plan=True)')
+            return
         self._enter_stage(runner, new_stage=False)
 
     def _follow_one_plan(self, runner) -> None:
