@@ -127,7 +127,7 @@ def test_model_changes_are_refused_even_when_accepted():
         with pytest.raises(PlanChangedError) as error:
             check_resumed_plan(old, new, accept=True)
         message = str(error.value)
-        assert "change the model's parameters" in message
+        assert "changes the model's parameters" in message
         assert 'load_from=CHECKPOINT' in message
     # Widths alone change no parameter of the slicing strategies.
     assert check_resumed_plan(plan(), plan(widths=(0.5, 0.75, 0.9, 1.0)),

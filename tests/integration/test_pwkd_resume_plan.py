@@ -153,7 +153,7 @@ def test_another_feature_strategy_is_refused_before_the_weights_load(
         run(cfg)
     message = str(error.value)
     assert 'pwkd.feature_strategy per_stage -> slice' in message
-    assert "change the model's parameters" in message
+    assert "changes the model's parameters" in message
     assert 'its values: --cfg-options pwkd.feature_strategy=per_stage' \
         in message
 

@@ -175,8 +175,9 @@ def check_resumed_plan(old: Optional[Dict], new: Dict,
     if model_changed:
         raise PlanChangedError(
             f'the resumed checkpoint followed another PWKD plan than the '
-            f'config: {listed}. {", ".join(model_changed)} change the '
-            'model\'s parameters and the optimizer\'s groups, so the '
+            f'config: {listed}. A change of {", ".join(model_changed)} '
+            'changes the model\'s parameters and the optimizer\'s groups, '
+            'so the '
             'checkpoint\'s state cannot continue under the config\'s plan. '
             f'{to_resume[0].upper()}{to_resume[1:]}; or start a new run '
             'from its weights (--cfg-options load_from=CHECKPOINT, without '
