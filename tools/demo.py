@@ -22,7 +22,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import pwkd_plugin  # noqa: E402,F401  (applies the compatibility fixes)
 from mmengine.config import Config  # noqa: E402
 
-from pwkd_plugin.apis import (guard_work_dir, prepare_train_config,  # noqa: E402
+from pwkd_plugin.apis import (WorkDirInUseError, check_pwkd_block,  # noqa: E402,E501
+                              guard_work_dir, prepare_train_config,
                               train_and_validate)
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
@@ -44,22 +45,60 @@ def parse_args():
     parser.add_argument(
         '--student-epochs',
         type=int,
-        help='epochs of the student (default: its config\'s, 20)')
-    return parser.parse_args()
+        help='epochs of the student (default: its config\'s, 20; at least '
+        'one per teacher width)')
+    args = parser.parse_args()
+    check_plans(parser, args)
+    return args
+
+
+def load(config: str, work_dir: str, epochs, **options) -> Config:
+    """One step's config, its epochs and options applied."""
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
+    cfg.work_dir = work_dir
+    if epochs is not None:
+        cfg.train_cfg.max_epochs = epochs
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+def check_plans(parser, args) -> None:
+    """Refuse, naming demo.py's options, what would fail in either step,
+    before the teacher trains."""
+    for option, epochs in (('--teacher-epochs', args.teacher_epochs),
+                           ('--student-epochs', args.student_epochs)):
+        if epochs is not None and epochs < 1:
+            parser.error(f'{option} must be at least 1, got {epochs}')
+    for step in ('slimmable_teacher', 'pwkd_student'):
+        try:
+            guard_work_dir(Config(dict(
+                work_dir=osp.join(args.work_dir, step))))
+        except WorkDirInUseError as error:
+            parser.error(f'{error.args[0].split(";")[0]}: demo.py does not '
+                         'resume; give another --work-dir (or none: a new '
+                         'folder under work_dirs/demo)')
+    widths = load(TEACHER, '', None).slimmable.widths
+    student = load(STUDENT, '', args.student_epochs)
+    epochs = student.train_cfg.max_epochs
+    if epochs < len(widths):
+        parser.error(
+            f'--student-epochs {epochs} is too short for the student\'s '
+            f'{len(widths)} stages, one per teacher width '
+            f'{"/".join(f"{w:g}" for w in widths)}: give at least '
+            f'{len(widths)}')
+    try:
+        check_pwkd_block(student, student.pwkd, teacher_widths=widths)
+    except ValueError as error:
+        parser.error(f'the student\'s plan: {error}')
 
 
 def train(step: str, config: str, work_dir: str, epochs, **options) -> dict:
     """Train one config; return its final validation metrics, wall time and
     last checkpoint."""
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
-    cfg.work_dir = work_dir
-    if epochs is not None:
-        cfg.train_cfg.max_epochs = epochs
-    epochs = cfg.train_cfg.max_epochs
-    cfg.merge_from_dict(options)
-    cfg = prepare_train_config(cfg)
+    cfg = prepare_train_config(load(config, work_dir, epochs, **options))
     guard_work_dir(cfg)
-    print(f'==> {step}: {config}, {epochs} epochs, in {work_dir}', flush=True)
+    print(f'==> {step}: {config}, {cfg.train_cfg.max_epochs} epochs, in '
+          f'{work_dir}', flush=True)
     return train_and_validate(cfg)
 
 

@@ -10,6 +10,7 @@
 #   NODE_RANK    this node's index, 0 .. NNODES-1     (default 0)
 #   MASTER_ADDR  address of node 0, reachable by all  (default 127.0.0.1)
 #   PORT         a free TCP port on node 0            (default 29500)
+#   PYTHON       the interpreter that runs torchrun    (default python)
 # Without a GPU the processes train on the CPU with the gloo backend
 # (tools/train.py switches by itself).
 set -eu
@@ -25,10 +26,12 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+PYTHON=${PYTHON:-python}
 TOOLS_DIR=$(cd "$(dirname "$0")" && pwd)
 
+# torch.distributed.run is torchrun, without needing it on PATH.
 PYTHONPATH="$(dirname "$TOOLS_DIR")${PYTHONPATH:+:$PYTHONPATH}" \
-torchrun \
+"$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

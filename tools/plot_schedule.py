@@ -79,22 +79,25 @@ def main():
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     per_epoch = args.iters_per_epoch
+    guessed = False
     if per_epoch is None:
         per_epoch = train_epoch_length(cfg)
         if per_epoch is None:
-            per_epoch = FALLBACK_ITERS_PER_EPOCH
-            print(f'the training data is not on this machine: drawn with '
-                  f'{per_epoch} iterations per epoch (schedulers counting '
-                  'iterations depend on it; give --iters-per-epoch)')
+            per_epoch, guessed = FALLBACK_ITERS_PER_EPOCH, True
     try:
         trace = trace_schedule(cfg, per_epoch)
     except ValueError as error:
         sys.exit(f'error: {error}')
+    if guessed and trace['unit'] == 'epoch':
+        print(f'the training data is not on this machine: drawn with '
+              f'{per_epoch} iterations per epoch (schedulers counting '
+              'iterations depend on it; give --iters-per-epoch)')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     plot(trace, osp.basename(args.config), args.out)
-    print(f'wrote {args.out}: {trace["unit"]} 0..{trace["progress"][-1]:g} '
-          f'({per_epoch} iterations per epoch), '
-          f'lr {max(trace["lr"]):g} .. {min(trace["lr"]):g}')
+    epochs = (f' ({per_epoch} iterations per epoch)'
+              if trace['unit'] == 'epoch' else '')
+    print(f'wrote {args.out}: {trace["unit"]} 0..{trace["progress"][-1]:g}'
+          f'{epochs}, lr {max(trace["lr"]):g} .. {min(trace["lr"]):g}')
 
 
 if __name__ == '__main__':

@@ -9,8 +9,9 @@
 #   CPUS_PER_TASK  CPUs per task (data loader workers + 1)    (default 5)
 #   SRUN_ARGS      more srun options, e.g. "--time=24:00:00"  (default none)
 #   GRES           generic resources asked per node. Unset: gpu:GPUS_PER_NODE
-#                  when the partition's nodes have GPU resources (sinfo),
-#                  none when they have not (CPU-only partition). Set it to
+#                  when the partition's nodes have GPU resources (sinfo)
+#                  or sinfo cannot say, none when they have not (CPU-only
+#                  partition). Set it to
 #                  override, e.g. GRES=gpu:a100:4, or GRES= to ask for none.
 #   PYTHON         the interpreter run on the nodes           (default python)
 #   MASTER_PORT    rendezvous port on the job's first node    (default 29500)
@@ -36,8 +37,14 @@ PYTHON=${PYTHON:-python}
 TOOLS_DIR=$(cd "$(dirname "$0")" && pwd)
 
 if [ -z "${GRES+set}" ]; then
-    if sinfo --noheader --partition="$PARTITION" --format=%G 2>/dev/null \
-            | grep -q 'gpu'; then
+    if ! RESOURCES=$(sinfo --noheader --partition="$PARTITION" --format=%G \
+            2>&1); then
+        GRES="gpu:${GPUS_PER_NODE}"
+        echo "slurm_train.sh: cannot query partition '$PARTITION' with" \
+            "sinfo ($(echo "$RESOURCES" | head -n 1)): asking for" \
+            "--gres=$GRES as for a GPU partition (set GRES= to ask for" \
+            "none)" >&2
+    elif echo "$RESOURCES" | grep -q 'gpu'; then
         GRES="gpu:${GPUS_PER_NODE}"
     else
         GRES=""

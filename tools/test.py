@@ -19,9 +19,11 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from pwkd_plugin.apis import prepare_test_config, set_dataloader_defaults  # noqa: E402,E501
-from pwkd_plugin.apis.student_checkpoint import load_once  # noqa: E402
+from pwkd_plugin.apis.student_checkpoint import (  # noqa: E402
+    is_pwkd_student, load_once, not_a_pwkd_config_message)
 from pwkd_plugin.apis.launch_defaults import (  # noqa: E402
     setup_launch, teardown_launch)
+from pwkd_plugin.engine.runner import DumpWidthsResults  # noqa: E402
 
 
 def parse_args():
@@ -32,7 +34,8 @@ def parse_args():
         '--work-dir', help='the dir to save the evaluation metrics in')
     parser.add_argument(
         '--out', help='dump the predictions (or, with --out-item '
-        'metrics, the metrics) to this pickle/json file')
+        'metrics, the metrics) to this pickle/json file; a slimmable '
+        'model\'s predictions as a dict width_<w> -> predictions')
     parser.add_argument(
         '--out-item',
         choices=['metrics', 'pred'],
@@ -82,6 +85,15 @@ def merge_args(cfg, args):
     return cfg
 
 
+def dump_metric(cfg, out: str):
+    """What writes ``--out``: every width's predictions, by width, for a
+    model tested at every width (``WidthsTestLoop``)."""
+    loop = str((cfg.get('test_cfg') or {}).get('type', ''))
+    if loop.split('.')[-1] == 'WidthsTestLoop':
+        return DumpWidthsResults(out, cfg.model.mutator.widths)
+    return DumpResults(out_file_path=out)
+
+
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
@@ -91,6 +103,9 @@ def main():
         cfg.load_from = served['checkpoint']
         if served['teacher'] is not None:
             cfg.pwkd.teacher_ckpt = served['teacher']
+    elif is_pwkd_student(args.checkpoint):
+        sys.exit('error: ' +
+                 not_a_pwkd_config_message(args.config, args.checkpoint))
     cfg = prepare_test_config(cfg)
     setup_launch(cfg)  # CPU-only multi-process runs: gloo, no device_ids
     if 'runner_type' not in cfg:
@@ -98,8 +113,7 @@ def main():
     else:
         runner = RUNNERS.build(cfg)
     if args.out and args.out_item in ('pred', None):
-        runner.test_evaluator.metrics.append(
-            DumpResults(out_file_path=args.out))
+        runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))
     metrics = runner.test()
     if args.out and args.out_item == 'metrics':
         mmengine.dump(metrics, args.out)

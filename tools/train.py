@@ -1,7 +1,8 @@
 """Train a model from an mmengine config, as the OpenMMLab tool of this name.
 
 Usage:
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
+        [--set-aside-later] [--amp]
         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 """
 import argparse
@@ -33,6 +34,12 @@ def parse_args():
         const='auto',
         help='resume from the given checkpoint, or without a path from the '
         'latest checkpoint in the work dir')
+    parser.add_argument(
+        '--set-aside-later',
+        action='store_true',
+        help='resuming a checkpoint older than the work dir\'s latest, move '
+        'the later checkpoints into a new folder WORK_DIR/set_aside_<time> '
+        'first (without it such a resume is refused)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -108,7 +115,7 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     cfg = prepare_train_config(cfg)
-    guard_work_dir(cfg)
+    guard_work_dir(cfg, set_aside_later=args.set_aside_later)
     setup_launch(cfg)  # CPU-only multi-process runs: gloo, no device_ids
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

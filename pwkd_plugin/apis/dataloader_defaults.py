@@ -2,6 +2,7 @@
 from copy import deepcopy
 from typing import Optional, Sequence
 
+import torch
 from mmengine.config import Config, ConfigDict
 
 
@@ -12,7 +13,8 @@ def set_dataloader_defaults(cfg: Config,
     """Fill in collate function, ``pin_memory`` and ``persistent_workers``.
 
     Values a config sets itself are kept, except where the command line
-    turned an option off.
+    turned an option off. Without CUDA nothing is pinned (torch would warn
+    at every loader start and pin nothing).
 
     Args:
         cfg (Config): The config, changed in place.
@@ -22,6 +24,7 @@ def set_dataloader_defaults(cfg: Config,
             between epochs; only applied to loaders with workers. None leaves
             it out. Defaults to None.
     """
+    pin_memory = pin_memory and torch.cuda.is_available()
     for field in fields:
         if cfg.get(field, None) is None:
             continue

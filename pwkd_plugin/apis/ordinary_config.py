@@ -25,10 +25,15 @@ class WidthExportError(ValueError):
 #: config of one of them imports ``pwkd_plugin.models.backbones``.
 PLUGIN_BACKBONES = ('CIFARResNet', 'CIFARVGG', 'CIFARWideResNet')
 
-#: sections of the source config copied to the exported one.
-COPIED_KEYS = ('data_preprocessor', 'test_pipeline', 'test_dataloader',
-               'test_evaluator', 'val_dataloader', 'val_evaluator', 'env_cfg',
-               'default_hooks', 'log_processor', 'visualizer', 'log_level')
+#: sections of the source config copied to the exported one: data,
+#: schedule and optimizer too, so that mmpretrain's tools/train.py
+#: fine-tunes the exported model as it is.
+COPIED_KEYS = ('data_preprocessor', 'train_pipeline', 'train_dataloader',
+               'test_pipeline', 'test_dataloader', 'test_evaluator',
+               'val_dataloader', 'val_evaluator', 'optim_wrapper',
+               'param_scheduler', 'train_cfg', 'auto_scale_lr', 'randomness',
+               'env_cfg', 'default_hooks', 'log_processor', 'visualizer',
+               'log_level')
 
 
 def type_name(type_: object) -> str:
@@ -72,17 +77,23 @@ def strip_model_scope(classifier: dict) -> dict:
     return classifier
 
 
-def ordinary_config_text(source: Config, classifier: dict,
+def ordinary_config_text(source: Config,
+                         classifier: dict,
                          data_preprocessor: Optional[dict],
-                         header: Sequence[str]) -> str:
+                         header: Sequence[str],
+                         load_from: Optional[str] = None) -> str:
     """The Python text of an ordinary mmpretrain classifier config.
 
     Args:
         source (Config): The config the classifier comes from; its data
-            preprocessing, test data and runtime settings are copied.
+            preprocessing, data, schedule, optimizer and runtime settings
+            are copied.
         classifier (dict): The classifier's model config.
         data_preprocessor (dict, optional): Its data preprocessor.
         header (Sequence[str]): Comment lines that say where it comes from.
+        load_from (str, optional): The exported checkpoint, which a
+            training run of the config starts from (fine-tuning). Defaults
+            to None.
 
     Returns:
         str: The config file's text.
@@ -96,6 +107,10 @@ def ordinary_config_text(source: Config, classifier: dict,
     ]
     if backbone_type in PLUGIN_BACKBONES:
         imports.append('pwkd_plugin.models.backbones')
+    plugin_types = sorted(
+        set(_plugin_types([source.get(key) for key in COPIED_KEYS])))
+    if plugin_types:
+        imports.append('pwkd_plugin')
     if imports:
         exported['custom_imports'] = dict(
             imports=imports, allow_failed_imports=False)
@@ -109,6 +124,14 @@ def ordinary_config_text(source: Config, classifier: dict,
     for loop in ('val', 'test'):
         if exported.get(f'{loop}_dataloader') is not None:
             exported[f'{loop}_cfg'] = dict()
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        # mmpretrain's tools/train.py defaults persistent_workers to True,
+        # which torch refuses for a loader without workers.
+        if exported.get(loader) is not None and not exported[loader].get(
+                'num_workers', 0):
+            exported[loader]['persistent_workers'] = False
+    if load_from is not None:
+        exported['load_from'] = load_from
     text = Config(dict(exported)).pretty_text
 
     header = [f'# {line}' if line else '#' for line in header]
@@ -118,16 +141,11 @@ def ordinary_config_text(source: Config, classifier: dict,
             'custom_imports imports',
             '# pwkd_plugin.models.backbones to register it.',
         ]
-    plugin_types = sorted(
-        set(
-            _plugin_types([
-                exported[key] for key in COPIED_KEYS if key in exported
-            ])))
     if plugin_types:
         header += [
             '# The data / runtime settings name plugin components '
             f'({", ".join(plugin_types)}):',
-            "# add 'pwkd_plugin' to custom_imports to test with them.",
+            "# custom_imports imports 'pwkd_plugin' to register them.",
         ]
     return '\n'.join(header) + '\n' + text
 

@@ -83,8 +83,20 @@ def _expand(cfg: Config, expanders: Dict[str, Callable]) -> Config:
     return cfg
 
 
+def keep_random_state(cfg: Config) -> None:
+    """Add ``RandomStateHook`` (exact resume of epoch-based runs), once."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(
+            str(hook.get('type', '')).split('.')[-1] == 'RandomStateHook'
+            for hook in hooks):
+        cfg.custom_hooks = hooks + [dict(type='mmrazor.RandomStateHook')]
+
+
 def prepare_train_config(cfg: Config) -> Config:
     """Expand the plugin block of a training config, if it has one.
+
+    Every training config also gets a ``RandomStateHook``, so that its
+    epoch checkpoints resume with the random state they were written with.
 
     Args:
         cfg (Config): The merged config (command-line options applied).
@@ -93,7 +105,9 @@ def prepare_train_config(cfg: Config) -> Config:
         Config: The config the Runner is built from.
     """
     refuse_untrained_distill_losses(cfg)
-    return _expand(cfg, TRAIN_BLOCK_EXPANDERS)
+    cfg = _expand(cfg, TRAIN_BLOCK_EXPANDERS)
+    keep_random_state(cfg)
+    return cfg
 
 
 def prepare_test_config(cfg: Config) -> Config:

@@ -75,6 +75,7 @@ from .block_checks import (check_bool, check_checkpoint_file,
                            check_slimmable_backbone)
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 from .student_checkpoint import is_loaded
+from .teacher_fit import check_teacher_fits
 
 LR_CYCLE_DEFAULTS = dict(
     mode='cosine',
@@ -214,8 +215,9 @@ def check_pwkd_block(cfg: Config,
         if not is_loaded(settings['teacher_ckpt']):
             check_checkpoint_file(settings['teacher_ckpt'],
                                   'pwkd.teacher_ckpt')
-        settings['teacher_mutator'] = read_slimmable_teacher(
-            settings['teacher_ckpt'])['mutator']
+        saved = read_slimmable_teacher(settings['teacher_ckpt'])
+        check_teacher_fits(unloaded.teacher, saved, settings['teacher_ckpt'])
+        settings['teacher_mutator'] = saved['mutator']
         teacher_widths = settings['teacher_mutator']['widths']
     trained = [float(w) for w in teacher_widths]
     widths = settings['widths'] if settings['widths'] is not None else trained
@@ -387,7 +389,8 @@ def expand_pwkd_train(cfg: Config,
             by_epoch=settings['by_epoch'],
             reset_optimizer_state=settings['reset_optimizer_state'],
             accept_new_plan=settings['accept_new_plan'],
-            teacher_mutator=settings['teacher_mutator'])
+            teacher_mutator=settings['teacher_mutator'],
+            feature_strategy=settings['feature_strategy'])
     ]
     return cfg
 

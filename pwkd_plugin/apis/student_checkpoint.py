@@ -10,6 +10,7 @@ of mmengine's ``CheckpointLoader``.
 """
 from typing import Dict, Optional
 
+import torch
 from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
 
@@ -67,3 +68,35 @@ def load_once(path: str) -> Dict[str, Optional[str]]:
         served['teacher'] = f'{LOADED_SCHEME}teacher-of:{path}'
         _LOADED[served['teacher']] = _teacher_view(checkpoint, mutator)
     return served
+
+
+def is_pwkd_student(path: str) -> bool:
+    """Whether ``path`` is a PWKD run's checkpoint (it records the teacher's
+    mutator), read without loading its tensors.
+
+    Args:
+        path (str): A checkpoint file.
+
+    Returns:
+        bool: False also for a file torch cannot map.
+    """
+    try:
+        checkpoint = torch.load(path, map_location='cpu', mmap=True,
+                                weights_only=True)
+    except Exception:  # noqa: BLE001  not a mappable checkpoint: not one
+        return False
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    return isinstance(meta, dict) and TEACHER_MUTATOR_META in meta
+
+
+def not_a_pwkd_config_message(config: str, checkpoint: str) -> str:
+    """What ``tools/test.py`` says when a PWKD student's checkpoint comes
+    with a config without a ``pwkd`` block."""
+    return (
+        f'{checkpoint} is a PWKD student\'s checkpoint (it holds the '
+        f'slimmable teacher), and {config} has no pwkd block, so its model '
+        'is not the one the checkpoint was trained as. Test it with the '
+        'config it was trained with (the one with the pwkd block): python '
+        f'tools/test.py PWKD_CONFIG {checkpoint}; or take the student out '
+        f'first: python tools/extract_student.py PWKD_CONFIG {checkpoint} '
+        '--out-dir DIR, and test DIR\'s config and checkpoint')

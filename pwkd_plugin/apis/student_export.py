@@ -79,7 +79,7 @@ def export_student(cfg: Union[str, Config], checkpoint: str,
         'The student of a distillation run, as an ordinary mmpretrain',
         'classifier (tools/extract_student.py).',
         f'Source checkpoint: {osp.abspath(checkpoint)}'
-    ])
+    ], load_from=osp.abspath(ckpt_path))
     write_config_and_checkpoint(config_path, ckpt_path, text, state, meta)
     return dict(
         config=config_path,

@@ -610,7 +610,7 @@ def export_width(cfg: Union[str, Config],
             '(tools/export_width.py).',
             f'Source config: {source_config or "(in memory)"}',
             f'Source checkpoint: {osp.abspath(checkpoint)}'
-        ])
+        ], load_from=osp.abspath(ckpt_path))
     write_config_and_checkpoint(config_path, ckpt_path, text, state, meta)
     return dict(
         config=config_path,

@@ -208,9 +208,10 @@ def test_prepare_train_config_with_init_from_adds_the_recalibration_hook(
     cfg = prepare_train_config(no_dataset(cfg))
     assert cfg.model.init_from == str(ckpt)
     assert [h['type'] for h in cfg.custom_hooks] == [
-        'EMAHook', 'mmrazor.SlimmableBNRecalibrationHook'
+        'EMAHook', 'mmrazor.SlimmableBNRecalibrationHook',
+        'mmrazor.RandomStateHook'
     ]
-    assert cfg.custom_hooks[-1]['num_batches'] == 3
+    assert cfg.custom_hooks[1]['num_batches'] == 3
 
 
 def test_prepare_test_config_evaluates_every_width_and_ignores_init_from(

@@ -148,6 +148,10 @@ def exported(digits_teacher, tmp_path_factory):
     cfg.model.backbone = dict(type='ResNet_CIFAR', depth=18)
     cfg.model.head.in_channels = 512
     source = copy.deepcopy(cfg)
+    # mmpretrain's own data in the exported sections (not built here): the
+    # export then names nothing of the plugin.
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        source[loader].dataset.type = 'CIFAR10'
     resnet18, resnet18_ckpt = _train(cfg, str(tmp_path / 'train_resnet18'))
     resnet18_expected = _outputs(resnet18, inputs)[0.5]
     resnet18_result = export_width(source, resnet18_ckpt, 0.5,

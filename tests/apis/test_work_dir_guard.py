@@ -59,3 +59,56 @@ def test_resume_must_name_a_checkpoint_of_this_work_dir(tmp_path):
         guard_work_dir(
             run_cfg(tmp_path / 'run', resume=True,
                     load_from=osp.join(tmp_path, 'run', 'epoch_6.pth')))
+
+
+def test_an_older_checkpoint_than_the_latest_is_refused(tmp_path):
+    older = write(tmp_path / 'epoch_2.pth', 'two')
+    write(tmp_path / 'epoch_3.pth', 'three')
+    write(tmp_path / 'best_accuracy_top1_epoch_4.pth', 'four')
+    write(tmp_path / 'iter_9.pth', 'other unit')
+    with pytest.raises(WorkDirInUseError) as error:
+        guard_work_dir(run_cfg(tmp_path, resume=True, load_from=older))
+    message = str(error.value)
+    assert ('is older than the checkpoints epoch_3.pth, '
+            'best_accuracy_top1_epoch_4.pth of work_dir') in message
+    assert f'--work-dir NEW_DIR --resume {older}' in message
+    assert '--set-aside-later' in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'best_accuracy_top1_epoch_4.pth', 'epoch_2.pth', 'epoch_3.pth',
+        'iter_9.pth']
+    # The latest one resumes as before.
+    guard_work_dir(run_cfg(tmp_path, resume=True,
+                           load_from=str(tmp_path / 'iter_9.pth')))
+
+
+def test_set_aside_later_moves_them_and_points_the_record_back(tmp_path):
+    older = write(tmp_path / 'epoch_2.pth', 'two')
+    write(tmp_path / 'epoch_3.pth', 'three')
+    write(tmp_path / 'last_checkpoint', str(tmp_path / 'epoch_3.pth'))
+    guard_work_dir(run_cfg(tmp_path, resume=True, load_from=older),
+                   set_aside_later=True)
+    folders = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert len(folders) == 1 and folders[0].name.startswith('set_aside_')
+    assert (folders[0] / 'epoch_3.pth').read_text() == 'three'
+    assert not (tmp_path / 'epoch_3.pth').exists()
+    assert (tmp_path / 'last_checkpoint').read_text() == older
+
+
+def test_a_record_naming_another_work_dir_resumes_this_one(tmp_path):
+    (tmp_path / 'run').mkdir()
+    (tmp_path / 'copy').mkdir()
+    original = write(tmp_path / 'run' / 'epoch_4.pth')
+    write(tmp_path / 'run' / 'last_checkpoint', original)
+    own = write(tmp_path / 'copy' / 'epoch_4.pth')
+    write(tmp_path / 'copy' / 'last_checkpoint', original)
+    cfg = run_cfg(tmp_path / 'copy', resume=True)
+    guard_work_dir(cfg)
+    assert cfg.load_from == own
+    # Without a file of that name here, both paths are named.
+    write(tmp_path / 'copy' / 'last_checkpoint',
+          str(tmp_path / 'run' / 'epoch_5.pth'))
+    write(tmp_path / 'run' / 'epoch_5.pth')
+    with pytest.raises(WorkDirInUseError) as error:
+        guard_work_dir(run_cfg(tmp_path / 'copy', resume=True))
+    assert str(tmp_path / 'run' / 'epoch_5.pth') in str(error.value)
+    assert str(tmp_path / 'copy' / 'epoch_5.pth') in str(error.value)

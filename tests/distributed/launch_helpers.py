@@ -31,17 +31,15 @@ custom_imports = dict(
     imports=['pwkd_plugin', 'tests.distributed.rank_recorder'],
     allow_failed_imports=False)
 custom_hooks = [dict(type='RankRecorderHook')]
-# No random augmentation: a resumed run sees the batches the uninterrupted
-# one saw, so both end with the same weights.
-train_dataloader = dict(dataset=dict(pipeline=[dict(type='PackInputs')]))
+# The configs' RandomCrop stays on: each rank's random state is in the
+# epoch checkpoints, so a resumed run crops what the uninterrupted one did.
 randomness = dict(seed=0, deterministic=True)
 """
 
 
 def write_config(path: str, base: str, extra: str = '') -> str:
     """A config on top of one of the repository's (``base``, relative to
-    ``configs/``) with :class:`RankRecorderHook` and without random
-    augmentation, plus ``extra`` lines."""
+    ``configs/``) with :class:`RankRecorderHook`, plus ``extra`` lines."""
     with open(path, 'w') as f:
         f.write(f'_base_ = [{config_path(base)!r}]\n{_RECORDER}{extra}')
     return path

@@ -1,9 +1,10 @@
 """A PWKD run killed with SIGKILL and resumed ends as the run never killed.
 
 tools/train.py trains the digits PWKD config (8 epochs of 3 iterations, 4
-stages) in a process that is killed three times, at points drawn from
-seeded random generators: after an iteration (twice) and half-way through
-writing a checkpoint; each time ``--resume`` continues. The stage, teacher
+stages, its RandomCrop augmentation on, validated every 2 epochs) in a
+process that is killed three times, at points drawn from seeded random
+generators: after an iteration (twice) and half-way through writing a
+checkpoint; each time ``--resume`` continues. The stage, teacher
 width and learning rate of every iteration, and the final weights, must be
 those of one uninterrupted run; the half-written checkpoint is never
 resumed from.
@@ -31,12 +32,12 @@ custom_imports = dict(
 pwkd = dict(teacher_ckpt={teacher!r})
 train_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(indices=24, pipeline=[dict(type='PackInputs')]))
+    dataset=dict(indices=24))
 val_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(indices=8))
 test_dataloader = val_dataloader
-train_cfg = dict(max_epochs={epochs}, val_interval={epochs})
+train_cfg = dict(max_epochs={epochs}, val_interval=2)
 default_hooks = dict(
     checkpoint=dict(interval=1, max_keep_ckpts=2, save_last=True),
     logger=dict(interval=1))

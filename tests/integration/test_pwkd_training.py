@@ -1,11 +1,12 @@
 """PWKD student training in real Runners: stages, widths, LR cycle, resume."""
+import argparse
 import os.path as osp
 import subprocess
 import sys
 
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
@@ -37,8 +38,13 @@ class RecordPWKDProgress(Hook):
             (runner.epoch, runner.iter, stage) + self.used)
 
 
-def pwkd_digits_cfg(work_dir, teacher_ckpt, max_epochs=8, **pwkd):
-    cfg = Config.fromfile(config_path('pwkd/pwkd_kd_resnet20_resnet8_digits.py'))
+def pwkd_digits_cfg(work_dir, teacher_ckpt, max_epochs=8, options=(),
+                    config='pwkd/pwkd_kd_resnet20_resnet8_digits.py',
+                    **pwkd):
+    """A short digits PWKD run; ``options``: ``--cfg-options`` items
+    merged last, as tools/train.py merges them."""
+    cfg = Config.fromfile(config_path(config))
+    cfg.setdefault('pwkd', dict())
     cfg.pwkd.teacher_ckpt = teacher_ckpt
     cfg.pwkd.update(pwkd)
     shrink(cfg, work_dir, num_train=24, num_val=8, max_epochs=max_epochs,
@@ -47,6 +53,11 @@ def pwkd_digits_cfg(work_dir, teacher_ckpt, max_epochs=8, **pwkd):
     cfg.train_dataloader.dataset.pipeline = [dict(type='PackInputs')]
     cfg.randomness = dict(seed=0, deterministic=True)
     cfg.custom_hooks = [dict(type='RecordPWKDProgress')]
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+        cfg.merge_from_dict(
+            parser.parse_args(['--cfg-options', *options]).cfg_options)
     return prepare_train_config(cfg)
 
 

@@ -29,3 +29,19 @@ def test_demo_runs_the_whole_pipeline_and_prints_the_table(tmp_path):
     ], capture_output=True, text=True, timeout=600)
     assert again.returncode != 0
     assert 'already holds checkpoints' in again.stderr
+    assert 'demo.py does not resume; give another --work-dir' in again.stderr
+    assert 'Pass --resume' not in again.stderr
+
+
+def test_a_plan_that_would_fail_is_refused_before_the_teacher_trains(
+        tmp_path):
+    work_dir = str(tmp_path / 'demo')
+    result = subprocess.run([
+        sys.executable,
+        osp.join(REPO_ROOT, 'tools', 'demo.py'), '--work-dir', work_dir,
+        '--student-epochs', '3'
+    ], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert ('--student-epochs 3 is too short for the student\'s 4 stages'
+            in result.stderr)
+    assert not osp.exists(work_dir)

@@ -35,3 +35,13 @@ def test_unknown_teacher_widths_are_a_clear_error(tmp_path):
     assert result.returncode != 0
     assert 'pwkd.widths is not given' in result.stderr
     assert not osp.exists(tmp_path / 'x.png')
+
+
+def test_an_iteration_based_config_names_no_epoch_length(tmp_path):
+    result = plot(config_path('pwkd/resnet_cifar100.py'), '--out',
+                  str(tmp_path / 'x.png'), '--cfg-options',
+                  'train_cfg.type=IterBasedTrainLoop', 'train_cfg.max_iters=8',
+                  'train_cfg.by_epoch=False', 'pwkd.stage_lengths=[2,2,2,2]')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'wrote ' in result.stdout and ': iteration 0..' in result.stdout
+    assert 'iterations per epoch' not in result.stdout

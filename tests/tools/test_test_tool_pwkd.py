@@ -60,3 +60,17 @@ def test_a_student_checkpoint_without_its_teacher_file(
         assert 0 <= json.load(f)['accuracy/top1'] <= 100
     with open(count) as f:
         assert f.read() == '1'
+
+
+    # With a config without the pwkd block (the KD config it was made
+    # from), it says what the checkpoint is and how to test it.
+    kd = config_path('demo/kd_resnet20_resnet8_digits.py')
+    refused = subprocess.run([
+        sys.executable, osp.join(REPO_ROOT, 'tools', 'test.py'), kd, student,
+        '--work-dir', str(tmp_path / 'kd_test')
+    ], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0
+    last = refused.stderr.strip().splitlines()[-1]
+    assert f"{student} is a PWKD student's checkpoint" in last
+    assert 'tools/extract_student.py PWKD_CONFIG' in last
+    assert not osp.exists(tmp_path / 'kd_test')

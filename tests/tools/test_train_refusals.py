@@ -5,6 +5,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from ..conftest import REPO_ROOT, config_path
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
@@ -50,4 +52,25 @@ def test_an_empty_teacher_checkpoint_is_named_before_the_work_dir(tmp_path):
     assert result.returncode != 0
     assert (f'pwkd.teacher_ckpt {empty} is empty (0 bytes)'
             in result.stderr.splitlines()[-1])
+    assert not osp.exists(work_dir)
+
+
+@pytest.mark.parametrize('option, named', [
+    ('model.teacher.head.num_classes=100',
+     "model.teacher.head.num_classes is 100, the checkpoint's teacher has 10"),
+    ('model.teacher.backbone.arch=resnet56',
+     "model.teacher.backbone.arch is 'resnet56', the checkpoint's teacher "
+     "has 'resnet20'"),
+])
+def test_a_teacher_that_does_not_fit_is_named_before_the_work_dir(
+        tmp_path, digits_slimmable_teacher_ckpt, option, named):
+    work_dir = str(tmp_path / 'run')
+    result = train(config_path('pwkd/pwkd_kd_resnet20_resnet8_digits.py'),
+                   '--work-dir', work_dir, '--cfg-options',
+                   f'pwkd.teacher_ckpt={digits_slimmable_teacher_ckpt}',
+                   option)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert 'TeacherMismatchError: model.teacher does not fit' in last
+    assert named in last
     assert not osp.exists(work_dir)

@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import pickle
 import subprocess
 import sys
 
@@ -66,3 +67,21 @@ def test_test_tool_refuses_missing_checkpoint(tmp_path):
         str(tmp_path / 'missing.pth'))
     assert result.returncode != 0
     assert 'missing.pth' in result.stderr and 'does not exist' in result.stderr
+
+
+def test_out_of_a_slimmable_teacher_holds_every_width(
+        tmp_path, digits_slimmable_teacher_ckpt):
+    out = str(tmp_path / 'predictions.pkl')
+    tested = run_tool(
+        osp.join('tools', 'test.py'),
+        config_path('pwkd/teachers/slimmable_resnet20_digits.py'),
+        digits_slimmable_teacher_ckpt, '--work-dir', str(tmp_path / 'test'),
+        '--out', out, '--cfg-options', 'test_dataloader.dataset.indices=8')
+    assert tested.returncode == 0, tested.stderr[-3000:]
+    with open(out, 'rb') as f:
+        predictions = pickle.load(f)
+    assert list(predictions) == [
+        'width_0.25', 'width_0.5', 'width_0.75', 'width_1']
+    assert all(len(p) == 8 for p in predictions.values())
+    scores = [predictions[w][0]['pred_score'] for w in predictions]
+    assert not all((s == scores[0]).all() for s in scores[1:])

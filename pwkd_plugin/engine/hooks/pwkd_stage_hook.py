@@ -56,6 +56,10 @@ class PWKDStageHook(Hook):
             config, written into every checkpoint's meta
             (``pwkd_teacher_mutator``) so that the checkpoint alone rebuilds
             the teacher (``tools/test.py``). Defaults to None.
+        feature_strategy (str, optional): ``pwkd.feature_strategy``,
+            recorded in the plan: a resume under another one (another set of
+            connector parameters) is refused before the checkpoint's weights
+            are loaded. Defaults to None (not recorded).
     """
 
     priority = 'ABOVE_NORMAL'
@@ -66,7 +70,8 @@ class PWKDStageHook(Hook):
                  by_epoch: bool = True,
                  reset_optimizer_state: bool = False,
                  accept_new_plan: bool = False,
-                 teacher_mutator: Optional[dict] = None) -> None:
+                 teacher_mutator: Optional[dict] = None,
+                 feature_strategy: Optional[str] = None) -> None:
         self.widths = check_widths(widths)
         if len(stage_lengths) != len(self.widths):
             raise ValueError(
@@ -77,6 +82,7 @@ class PWKDStageHook(Hook):
         self.reset_optimizer_state = reset_optimizer_state
         self.accept_new_plan = accept_new_plan
         self.teacher_mutator = teacher_mutator
+        self.feature_strategy = feature_strategy
         self.stage: Optional[int] = None
 
     def _teacher_mutator(self, runner):
@@ -89,31 +95,65 @@ class PWKDStageHook(Hook):
                 f'{type(model).__name__}')
         return mutator
 
+    def _total(self, runner) -> int:
+        return runner.max_epochs if self.by_epoch else runner.max_iters
+
+    def _plan(self, runner) -> dict:
+        length_key = ('train_cfg.max_epochs'
+                      if self.by_epoch else 'train_cfg.max_iters')
+        return run_plan(length_key, self._total(runner), self.widths,
+                        self.stage_lengths, runner.param_schedulers,
+                        self.feature_strategy)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Refuse another plan before the checkpoint's weights and optimizer
+        state are loaded (they may not fit the config's model)."""
+        if not getattr(runner, '_resume', False):
+            return
+        info = checkpoint.get('message_hub', {}).get('runtime_info', {})
+        check_resumed_plan(info.get(PLAN_INFO_KEY), self._plan(runner),
+                           self.accept_new_plan)
+
     def before_train(self, runner) -> None:
-        total = runner.max_epochs if self.by_epoch else runner.max_iters
+        total = self._total(runner)
         if sum(self.stage_lengths) != total:
             unit = 'epochs' if self.by_epoch else 'iterations'
             raise ValueError(
                 f'stage_lengths {self.stage_lengths} add up to '
                 f'{sum(self.stage_lengths)} {unit}, but the run trains '
                 f'{total} {unit}')
-        self._follow_one_plan(runner, total)
+        self._follow_one_plan(runner)
         self.stage = None
+        progress = runner.epoch if self.by_epoch else runner.iter
+        if progress >= total:
+            unit = 'epochs' if self.by_epoch else 'iterations'
+            key = 'max_epochs' if self.by_epoch else 'max_iters'
+            runner.logger.warning(
+                f'PWKD: the resumed checkpoint has trained all {total} '
+                f'{unit} of the run: nothing is left to train (to train '
+                f'longer, raise train_cfg.{key} and add --cfg-options '
+                'pwkd.accept_new_plan=True)')
+            return
         self._enter_stage(runner, new_stage=False)
 
-    def _follow_one_plan(self, runner, total: int) -> None:
+    def _follow_one_plan(self, runner) -> None:
         """Refuse (or, accepted, apply) a plan the resumed checkpoint did not
         follow; record this run's plan for its checkpoints."""
-        length_key = ('train_cfg.max_epochs'
-                      if self.by_epoch else 'train_cfg.max_iters')
-        plan = run_plan(length_key, total, self.widths, self.stage_lengths,
-                        runner.param_schedulers)
+        plan = self._plan(runner)
         changes = check_resumed_plan(
             runner.message_hub.get_info(PLAN_INFO_KEY), plan,
             self.accept_new_plan)
-        if changes:
-            for scheduler in lr_cycle_schedulers(runner.param_schedulers):
+        for scheduler in lr_cycle_schedulers(runner.param_schedulers):
+            rescaled_from = getattr(scheduler, 'rescaled_from', None)
+            if changes or rescaled_from:
                 scheduler.apply_current_value()
+            if rescaled_from:
+                runner.logger.info(
+                    f'PWKD: the checkpoint had {rescaled_from} iterations '
+                    f'per epoch, this run has {scheduler.epoch_length}: the '
+                    'learning-rate cycle continues at the same epoch in '
+                    'this run\'s iterations')
+        if changes:
             runner.logger.warning(
                 'PWKD: continuing with the config\'s plan, not the resumed '
                 f'checkpoint\'s ({"; ".join(changes)})')

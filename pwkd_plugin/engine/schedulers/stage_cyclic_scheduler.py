@@ -131,10 +131,16 @@ class StageCyclicParamScheduler(_ParamScheduler):
                               by_epoch=True,
                               epoch_length=None,
                               **kwargs):
-        """The same schedule with epochs converted to iterations."""
+        """The same schedule with epochs converted to iterations.
+
+        The epoch length is kept (``epoch_length``, also in the state): a
+        run resumed with another number of iterations per epoch (another
+        number of processes or batch size) continues the cycle at the same
+        epoch, in its own iterations.
+        """
         assert by_epoch and epoch_length, \
             'only an epoch-based schedule converts to iterations'
-        return cls(
+        scheduler = cls(
             *args,
             stage_lengths=[length * epoch_length for length in stage_lengths],
             warmup_length=warmup_length * epoch_length,
@@ -142,6 +148,8 @@ class StageCyclicParamScheduler(_ParamScheduler):
             end=None if end is None else end * epoch_length,
             by_epoch=False,
             **kwargs)
+        scheduler.epoch_length = epoch_length
+        return scheduler
 
     def value_at(self, base: float, step: int) -> float:
         """The value at ``step`` (0-based, counted from ``begin``)."""
@@ -169,35 +177,51 @@ class StageCyclicParamScheduler(_ParamScheduler):
         return [self.value_at(base, self.last_step) for base in self.base_values]
 
     def plan(self) -> dict:
-        """The schedule this scheduler follows (plain values).
+        """The schedule this scheduler follows, as ``pwkd.lr_cycle`` keys
+        and values (plain values; lengths in the config's unit, epochs for a
+        schedule converted to iterations).
 
         Returns:
-            dict: The stage lengths (in the scheduler's steps), mode, floor,
-            warm-up and step settings.
+            dict: Mode, floor, warm-up, step settings and
+            ``convert_to_iter_based``.
         """
+        epoch_length = getattr(self, 'epoch_length', None)
         return dict(
-            stage_lengths=list(self.stage_lengths),
-            by_epoch=self.by_epoch,
             mode=self.mode,
             eta_min=self.eta_min,
             eta_min_ratio=self.eta_min_ratio,
-            warmup_length=self.warmup_length,
+            warmup_length=self.warmup_length // (epoch_length or 1),
             warmup_start_ratio=self.warmup_start_ratio,
             step_milestones=list(self.step_milestones),
             gamma=self.gamma,
-            peak_decay=self.peak_decay)
+            peak_decay=self.peak_decay,
+            convert_to_iter_based=epoch_length is not None)
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore the progress; keep the plan of the config.
 
+        A schedule converted to iterations that resumes with another epoch
+        length rescales its step counts to the same epoch
+        (``rescaled_from`` then holds the checkpoint's epoch length).
+
         Args:
             state_dict (dict): A state from :meth:`state_dict`.
         """
+        epoch_length = getattr(self, 'epoch_length', None)
         self.__dict__.update({
             key: value
             for key, value in state_dict.items()
             if key not in PLAN_ATTRIBUTES
         })
+        self.rescaled_from = None
+        old = state_dict.get('epoch_length', epoch_length)
+        if epoch_length is not None and old and old != epoch_length:
+            for key in ('last_step', '_global_step'):
+                setattr(self, key,
+                        getattr(self, key) * epoch_length // old)
+            self.rescaled_from = old
+        if epoch_length is not None:
+            self.epoch_length = epoch_length
 
     def apply_current_value(self) -> None:
         """Set the optimizer to this schedule's value at the current step

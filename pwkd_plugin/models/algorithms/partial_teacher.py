@@ -31,8 +31,10 @@ def read_slimmable_teacher(path: str) -> Dict:
         path (str): The checkpoint.
 
     Returns:
-        dict: ``state_dict`` (the classifier's weights, slimmable form) and
-        ``mutator`` (the mutator config the teacher was trained with).
+        dict: ``state_dict`` (the classifier's weights, slimmable form),
+        ``mutator`` (the mutator config the teacher was trained with) and
+        ``architecture`` (the classifier's config as trained; None when the
+        checkpoint does not hold it).
 
     Raises:
         NotASlimmableCheckpointError: Unless the training config in its meta
@@ -57,7 +59,10 @@ def read_slimmable_teacher(path: str) -> Dict:
         key[len(prefix):]: value
         for key, value in state.items() if key.startswith(prefix)
     }
-    return dict(state_dict=weights, mutator=model_cfg.mutator.to_dict())
+    return dict(
+        state_dict=weights,
+        mutator=model_cfg.mutator.to_dict(),
+        architecture=model_cfg.get('architecture'))
 
 
 def build_partial_teacher(teacher: Dict, teacher_ckpt: str,
