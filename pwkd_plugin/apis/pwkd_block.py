@@ -320,6 +320,32 @@ def _lr_schedule(cfg: Config, settings: dict) -> list:
     ]
 
 
+def find_unused_parameters(cfg: Config, reason: str) -> None:
+    """Make DDP look for parameters without a gradient, in place.
+
+    mmengine reads the top-level ``find_unused_parameters`` for its default
+    wrapper; a configured ``model_wrapper_cfg`` gets the key itself.
+
+    Args:
+        cfg (Config): The runner config.
+        reason (str): Why some parameters go unused, for the refusal.
+
+    Raises:
+        ValueError: When the config sets ``find_unused_parameters=False``.
+    """
+    wrapper = cfg.get('model_wrapper_cfg', None)
+    for key, node in (('find_unused_parameters', cfg),
+                      ('model_wrapper_cfg.find_unused_parameters', wrapper)):
+        if node is not None and node.get('find_unused_parameters',
+                                         None) is False:
+            raise ValueError(
+                f'{key}=False cannot train this run under DDP: {reason}. '
+                'Remove the setting (the plugin sets it to True)')
+    cfg.find_unused_parameters = True
+    if wrapper is not None:
+        wrapper['find_unused_parameters'] = True
+
+
 def expand_pwkd_train(cfg: Config,
                       teacher_widths: Optional[Sequence[float]] = None
                       ) -> Config:
@@ -339,6 +365,11 @@ def expand_pwkd_train(cfg: Config,
     """
     settings = check_pwkd_block(cfg, cfg.pop('pwkd'), teacher_widths)
     cfg.model = pwkd_model(cfg, settings)
+    if settings['feature_strategy'] == 'per_stage':
+        find_unused_parameters(
+            cfg, "pwkd.feature_strategy='per_stage' keeps one student "
+            'connector per stage, and those of the other stages get no '
+            'gradient')
     if settings['lr_cycle'] is not None:
         cfg.param_scheduler = _lr_schedule(cfg, settings)
     cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
