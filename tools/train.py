@@ -19,7 +19,7 @@ from mmengine.runner import Runner  # noqa: E402
 from pwkd_plugin.apis import (guard_work_dir, prepare_train_config,  # noqa: E402
                               set_dataloader_defaults)
 from pwkd_plugin.apis.launch_defaults import (  # noqa: E402
-    setup_launch, teardown_launch)
+    set_local_rank, setup_launch, teardown_launch)
 
 
 def parse_args():
@@ -67,8 +67,7 @@ def parse_args():
     # torchrun and torch.distributed.launch on torch 2.x pass --local-rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    set_local_rank(args.launcher, args.local_rank)
     return args
 
 

@@ -63,7 +63,7 @@ from ..models.losses import FEATURE_STRATEGIES
 from ..models.utils import check_widths, equal_stage_lengths
 from .block_checks import (check_bool, check_checkpoint_file,
                            check_feature_losses, check_keys,
-                           check_slimmable_backbone)
+                           check_slimmable_backbone, refuse_sync_bn)
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 from .student_checkpoint import is_loaded
 
@@ -165,6 +165,7 @@ def check_pwkd_block(cfg: Config,
     check_keys(block, PWKD_DEFAULTS, 'pwkd')
     settings = dict(PWKD_DEFAULTS, **block)
     settings['base_type'] = _base_type(cfg.model)
+    refuse_sync_bn(cfg, 'pwkd')
     check_slimmable_backbone(cfg.model.teacher, 'model.teacher')
     unloaded = copy.deepcopy(cfg.model)
     without_pretrained_weights(unloaded)
