@@ -31,6 +31,7 @@ require gradients, so it would cast the frozen ones on every forward),
 and a forward whose outputs or recorded features are not finite (an fp16
 overflow) is refused, naming the teacher and the precision.
 """
+import contextlib
 import copy
 import functools
 import warnings
@@ -495,6 +496,22 @@ def log_precision(owner: str, precision: str, dtype: Optional[torch.dtype],
     MMLogger.get_current_instance().info(
         f'{owner}: teacher forward in {what} on {torch.device(device)} '
         f'(precision={precision!r})')
+
+
+@contextlib.contextmanager
+def exact_fp32():
+    """Within the block fp32 convolutions and matrix products on CUDA run
+    in fp32 proper, not TF32 (a reference to measure reduced precision
+    against)."""
+    flags = (torch.backends.cudnn.allow_tf32,
+             torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        (torch.backends.cudnn.allow_tf32,
+         torch.backends.cuda.matmul.allow_tf32) = flags
 
 
 def tf32_in_use(device: torch.device) -> Dict[str, bool]:
