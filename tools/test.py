@@ -5,7 +5,6 @@ Usage:
         [--amp] [--cfg-options KEY=VALUE ...] [--launcher ...]
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -21,7 +20,7 @@ from mmengine.runner import Runner  # noqa: E402
 from pwkd_plugin.apis import prepare_test_config, set_dataloader_defaults  # noqa: E402,E501
 from pwkd_plugin.apis.student_checkpoint import load_once  # noqa: E402
 from pwkd_plugin.apis.launch_defaults import (  # noqa: E402
-    set_local_rank, setup_launch, teardown_launch)
+    set_job_master_port, set_local_rank, setup_launch, teardown_launch)
 
 
 def parse_args():
@@ -56,6 +55,7 @@ def parse_args():
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     set_local_rank(args.launcher, args.local_rank)
+    set_job_master_port(args.launcher)
     if args.out is None and args.out_item is not None:
         parser.error('--out-item needs --out')
     if not osp.isfile(args.checkpoint):

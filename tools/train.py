@@ -6,7 +6,6 @@ Usage:
         [--launcher {none,pytorch,slurm,mpi}]
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -22,7 +21,7 @@ from mmengine.runner import Runner  # noqa: E402
 from pwkd_plugin.apis import (guard_work_dir, prepare_train_config,  # noqa: E402
                               set_dataloader_defaults)
 from pwkd_plugin.apis.launch_defaults import (  # noqa: E402
-    set_local_rank, setup_launch, teardown_launch)
+    set_job_master_port, set_local_rank, setup_launch, teardown_launch)
 
 
 #: ``--amp`` values: the student's mixed precision.
@@ -83,6 +82,7 @@ def parse_args():
         parser.error("--amp fp16 needs a CUDA GPU (mmengine's AmpOptimWrapper "
                      'and its loss scaler); use --amp bf16 on the CPU')
     set_local_rank(args.launcher, args.local_rank)
+    set_job_master_port(args.launcher)
     return args
 
 

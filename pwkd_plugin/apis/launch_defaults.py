@@ -160,6 +160,28 @@ def set_local_rank(launcher: str,
     return rank
 
 
+def set_job_master_port(launcher: str) -> Optional[str]:
+    """Give a Slurm job a rendezvous port of its own, unless one is set.
+
+    mmengine (and torch) fall back to port 29500, so two jobs whose first
+    tasks share a node would meet on one port. Under ``--launcher slurm``
+    without ``MASTER_PORT``, the port becomes 20000 + the job id modulo
+    20000 (ports 20000 to 39999), the same on every task of the job.
+
+    Args:
+        launcher (str): The ``--launcher`` of the run.
+
+    Returns:
+        str | None: The port set, or None when nothing was set.
+    """
+    job = os.environ.get('SLURM_JOB_ID')
+    if launcher != 'slurm' or 'MASTER_PORT' in os.environ or \
+            not (job or '').isdigit():
+        return None
+    os.environ['MASTER_PORT'] = str(20000 + int(job) % 20000)
+    return os.environ['MASTER_PORT']
+
+
 def _init_kwargs(dist_cfg: dict) -> dict:
     """``init_process_group`` keyword arguments of ``dist_cfg``."""
     kwargs = dict(dist_cfg)

@@ -227,3 +227,15 @@ def test_more_processes_than_gpus_are_refused(launcher_env):
         launch_defaults.set_local_rank('mpi', gpu_count=2)
     # Without a GPU the processes share the CPU: any number.
     assert launch_defaults.set_local_rank('mpi', gpu_count=0) == 2
+
+
+def test_a_slurm_job_gets_a_rendezvous_port_of_its_own(monkeypatch):
+    monkeypatch.delenv('MASTER_PORT', raising=False)
+    monkeypatch.setenv('SLURM_JOB_ID', '1234567')
+    assert launch_defaults.set_job_master_port('pytorch') is None
+    assert 'MASTER_PORT' not in launch_defaults.os.environ
+    assert launch_defaults.set_job_master_port('slurm') == '34567'
+    assert launch_defaults.os.environ['MASTER_PORT'] == '34567'
+    monkeypatch.setenv('MASTER_PORT', '2222')  # the user's is kept
+    assert launch_defaults.set_job_master_port('slurm') is None
+    assert launch_defaults.os.environ['MASTER_PORT'] == '2222'
