@@ -26,7 +26,9 @@ feature_strategy        'slice'                      feature losses with a
                                                      ('slice'), zero-pad its
                                                      features ('pad'), or one
                                                      student connector per
-                                                     stage ('per_stage')
+                                                     stage ('per_stage'; DDP
+                                                     then looks for unused
+                                                     parameters)
 accept_new_plan         False                        on --resume: continue with
                                                      the config's plan when it
                                                      differs from the
