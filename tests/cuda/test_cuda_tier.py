@@ -83,7 +83,7 @@ def test_slimmable_joint_step_on_the_gpu():
     optim.message_hub.update_info('max_iters', 10)
     before = [p.detach().clone() for p in model.parameters()]
     losses = model.train_step(digits_batch(cfg), optim)
-    widths = {key.split('.')[0] for key in losses}
+    widths = {key.rsplit('.', 1)[0] for key in losses}
     assert {'width_0.25', 'width_1'} <= widths, sorted(losses)
     assert all(torch.isfinite(v).all() for v in losses.values())
     assert any(not torch.equal(a, b)
