@@ -15,9 +15,13 @@ student outputs. Two settings:
   classes; initial weights, batch norm statistics from random images, since
   no CIFAR-100 is at hand), ResNet8x4 student.
 
+On a CUDA ``--device`` the fp32 reference runs with TF32 off (true fp32),
+and the report says whether the GPU's default (TF32 convolutions) was on.
+
 Example::
 
     python benchmarks/fidelity.py --precision bf16 --json fidelity.json
+    python benchmarks/fidelity.py --device cuda --precision fp16
 """
 import argparse
 import os.path as osp
@@ -40,12 +44,12 @@ from pwkd_plugin.apis import prepare_train_config  # noqa: E402
 from pwkd_plugin.apis.ordinary_config import build_classifier  # noqa: E402
 from pwkd_plugin.models.algorithms import build_partial_teacher  # noqa: E402
 from pwkd_plugin.models.algorithms.fast_teacher import (  # noqa: E402
-    make_fast_teacher, resolve_precision)
+    exact_fp32, make_fast_teacher, resolve_precision, tf32_in_use)
 from pwkd_plugin.models.algorithms.partial_teacher import (  # noqa: E402
     WIDTH_MUTATOR, static_teacher_at_width)
 from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
 from pwkd_plugin.testing import save_untrained_slimmable_teacher  # noqa: E402
-from speed import write_json  # noqa: E402
+from speed import cpu_name, write_json  # noqa: E402
 
 CONFIGS = osp.join(REPO, 'configs')
 SETTINGS = dict(
@@ -78,10 +82,13 @@ def parse_args():
                         help='epochs of the digits slimmable teacher')
     parser.add_argument('--digits-ckpt',
                         help='a trained digits slimmable teacher instead')
+    parser.add_argument('--device', default='cpu', help='cpu or cuda')
     parser.add_argument('--json', help='also write the figures here')
     args = parser.parse_args()
     if min(args.batches, args.batch_size, args.teacher_epochs) < 1:
         parser.error('--batches, --batch-size, --teacher-epochs: positive')
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        parser.error('--device cuda: no CUDA device is available')
     return args
 
 
@@ -154,7 +161,7 @@ def calibrate(teacher, widths, preprocessor):
 
 
 def recorded(teacher, inputs, recorders):
-    with recorders, torch.no_grad():
+    with recorders, torch.no_grad(), exact_fp32():
         logits = teacher(inputs, mode='tensor')
     return logits, recorders.get_recorder('feat').get_record_data()
 
@@ -169,6 +176,8 @@ def measure(setting, ckpt, dtype, args):
             kd_cfg.model.architecture,
             data_preprocessor=kd_cfg.model.data_preprocessor)).eval()
         teacher = build_partial_teacher(kd_cfg.model.teacher, ckpt)
+    student.to(args.device)
+    teacher.to(args.device)
     widths = [float(w) for w in teacher.width_mutator.widths]
     preprocessor = student.data_preprocessor
     if setting == 'cifar':
@@ -191,7 +200,8 @@ def measure(setting, ckpt, dtype, args):
         fast = make_fast_teacher(static, dtype, fast_records)
         torch.manual_seed(0)
         channels = static.get_submodule('head.fc').in_features
-        connector = torch.nn.Conv2d(student_out[0][1].shape[1], channels, 1)
+        connector = torch.nn.Conv2d(student_out[0][1].shape[1], channels,
+                                    1).to(args.device)
         row = dict(width=width, max_abs_logit_diff=0.0, max_abs_logit=0.0)
         sums = {name: [0.0, 0.0] for name in loss_fns}
         for batch, (s_logits, s_feat) in zip(data, student_out):
@@ -224,9 +234,14 @@ def measure(setting, ckpt, dtype, args):
 
 def main():
     args = parse_args()
-    device = torch.device('cpu')
+    device = torch.device(args.device)
     dtype = resolve_precision(args.precision, device)
-    result = dict(precision=args.precision,
+    result = dict(device=args.device,
+                  device_name=(torch.cuda.get_device_name(device)
+                               if device.type == 'cuda' else cpu_name()),
+                  fp32_reference='fp32 (TF32 off)',
+                  tf32_by_default=tf32_in_use(device),
+                  precision=args.precision,
                   dtype=str(dtype).replace('torch.', ''),
                   auto_here=str(resolve_precision('auto', device)).replace(
                       'torch.', ''),
@@ -243,8 +258,8 @@ def main():
                     osp.join(work_dir, 'cifar.pth'))
             result['settings'][setting] = measure(setting, ckpt, dtype, args)
     print(f'\nfast copy in {result["dtype"]} against the fp32 static copy '
-          f"('auto' here: {result['auto_here']}); {args.batches} batches of "
-          f'{args.batch_size}\n')
+          f"('auto' here: {result['auto_here']}) on {result['device_name']}; "
+          f'{args.batches} batches of {args.batch_size}\n')
     print('| data | width | max abs logit diff (max abs logit) | KD rel. diff '
           '| DKD rel. diff | FitNet rel. diff |')
     print('|---|---|---|---|---|---|')

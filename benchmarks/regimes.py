@@ -48,7 +48,6 @@ import os.path as osp
 import shlex
 import statistics
 import sys
-import time
 from typing import NamedTuple, Optional
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))

@@ -60,6 +60,8 @@ from pwkd_plugin.apis import prepare_train_config  # noqa: E402
 from pwkd_plugin.apis.ordinary_config import build_classifier  # noqa: E402
 from pwkd_plugin.apis.width_export import (  # noqa: E402
     static_classifier_config)
+from pwkd_plugin.models.algorithms.fast_teacher import (  # noqa: E402
+    tf32_in_use)
 from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
 from pwkd_plugin.testing import save_untrained_slimmable_teacher  # noqa: E402
 
@@ -291,6 +293,8 @@ def main():
                      if args.device.startswith('cuda') else cpu_name()),
         threads=torch.get_num_threads(),
         torch=torch.__version__,
+        # fp32 convolutions / matmuls as TF32 (GPUs from Ampere on).
+        tf32=tf32_in_use(args.device),
         warmup=args.warmup,
         repeats=args.repeats,
         widths=widths,

@@ -60,6 +60,8 @@ from pwkd_plugin.apis.width_export import (  # noqa: E402
     static_classifier_config)
 from pwkd_plugin.compat.channel_slices import (  # noqa: E402
     mmrazor_mask_indexing)
+from pwkd_plugin.models.algorithms.fast_teacher import (  # noqa: E402
+    tf32_in_use)
 from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
 from speed import (TEACHER_CONFIG, add_timing_arguments,  # noqa: E402
                    build_models, check_timing_arguments, cpu_name, make_batch,
@@ -126,18 +128,18 @@ def with_mask_indexing(run):
     return masked
 
 
-def op_self_times(run, repeats: int) -> dict:
-    """Operator name -> self CPU (or CUDA) seconds per call of ``run``."""
+def op_self_times(run, repeats: int, device: str = 'cpu') -> dict:
+    """Operator name -> self CPU (on a CUDA ``device``: self CUDA) seconds
+    per call of ``run``."""
+    on_cuda = torch.device(device).type == 'cuda'
     run()
     with profile(activities=[ProfilerActivity.CPU] + (
-            [ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
-                 ) as prof:
+            [ProfilerActivity.CUDA] if on_cuda else [])) as prof:
         for _ in range(repeats):
             run()
     times = {}
     for event in prof.key_averages():
-        seconds = (event.self_device_time_total
-                   if torch.cuda.is_available() else
+        seconds = (event.self_device_time_total if on_cuda else
                    event.self_cpu_time_total) / 1e6 / repeats
         times[event.key] = times.get(event.key, 0.0) + seconds
     return times
@@ -196,10 +198,11 @@ def main():
           f'{args.device}', file=sys.stderr)
     seconds = time_cases(cases, args.device, args.warmup, args.repeats)
     ordinary_ops = op_self_times(cases['ordinary-pass@1'],
-                                 args.profile_repeats)
+                                 args.profile_repeats, args.device)
     profile_rows = {
         case: profile_difference(
-            op_self_times(cases[f'{case}@1'], args.profile_repeats),
+            op_self_times(cases[f'{case}@1'], args.profile_repeats,
+                          args.device),
             ordinary_ops, args.profile_ops)
         for case in ('slimmable', 'slimmable-masked')
     }
@@ -224,6 +227,8 @@ def main():
         device_name=(torch.cuda.get_device_name(args.device)
                      if args.device.startswith('cuda') else cpu_name()),
         threads=torch.get_num_threads(), torch=torch.__version__,
+        # fp32 convolutions / matmuls as TF32 (GPUs from Ampere on).
+        tf32=tf32_in_use(args.device),
         warmup=args.warmup, repeats=args.repeats, widths=widths,
         stage_lengths=lengths, step_seconds=seconds,
         joint_over_ordinary_sum=seconds['joint'] / ordinary_sum,

@@ -1,14 +1,29 @@
-"""Shared fixtures: the repository's configs, shrunk to run in seconds."""
+"""Shared fixtures: the repository's configs, shrunk to run in seconds.
+
+Two tiers. The CPU tier (the default) hides every GPU from the tests and the
+processes they start (``CUDA_VISIBLE_DEVICES=''``, set before torch is
+imported): mmengine's Runner moves a model to CUDA whenever one is visible,
+and these tests compare against CPU results, use
+``randomness.deterministic=True`` (which CUDA refuses for some operators)
+and expect the CPU launch (gloo). The CUDA tier, the tests marked
+``@pytest.mark.cuda``, runs with ``PWKD_TEST_CUDA=1`` (``pytest -m cuda``)
+on a machine with a GPU; it then runs alone.
+"""
 import os
 import os.path as osp
 
-import pytest
-import torch
+#: Whether this run is the CUDA tier.
+CUDA_TIER = os.environ.get('PWKD_TEST_CUDA') == '1'
+if not CUDA_TIER:
+    os.environ['CUDA_VISIBLE_DEVICES'] = ''
 
-import pwkd_plugin  # noqa: F401  (compat fixes before mmrazor.models)
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import pwkd_plugin  # noqa: F401,E402  (compat fixes before mmrazor.models)
+from mmengine.config import Config  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 
 # Each pytest-xdist worker is a process of its own: one thread per worker, so
 # that the workers share the cores instead of competing for them (the runs
@@ -118,8 +133,26 @@ LONG_TEST_FILES = (
 )
 
 
+def _tier_skip(item):
+    """Why ``item`` does not run in this tier (None: it runs)."""
+    is_cuda = item.get_closest_marker('cuda') is not None
+    if is_cuda and not CUDA_TIER:
+        return ('CUDA tier: run with PWKD_TEST_CUDA=1 (pytest -m cuda) on a '
+                'machine with a GPU; the CPU tier hides CUDA')
+    if is_cuda and not torch.cuda.is_available():
+        return 'CUDA tier: no CUDA GPU is visible'
+    if CUDA_TIER and not is_cuda:
+        return ('CPU tier: runs with CUDA hidden, without PWKD_TEST_CUDA=1')
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
-    """Put the files of :data:`LONG_TEST_FILES` first, in that order."""
+    """Skip the tests of the other tier, saying why; put the files of
+    :data:`LONG_TEST_FILES` first, in that order."""
+    for item in items:
+        reason = _tier_skip(item)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
     rank = {path: index for index, path in enumerate(LONG_TEST_FILES)}
 
     def order(item):

@@ -14,7 +14,8 @@
 #                  partition). Set it to
 #                  override, e.g. GRES=gpu:a100:4, or GRES= to ask for none.
 #   PYTHON         the interpreter run on the nodes           (default python)
-#   MASTER_PORT    rendezvous port on the job's first node    (default 29500)
+#   MASTER_PORT    rendezvous port on the job's first node    (default: from
+#                  the job id, 20000 + SLURM_JOB_ID % 20000)
 # Without a GPU the tasks train on the CPU with the gloo backend
 # (tools/train.py switches by itself).
 set -eu

@@ -5,7 +5,6 @@ Usage:
         [--amp] [--cfg-options KEY=VALUE ...] [--launcher ...]
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -22,7 +21,7 @@ from pwkd_plugin.apis import prepare_test_config, set_dataloader_defaults  # noq
 from pwkd_plugin.apis.student_checkpoint import (  # noqa: E402
     is_pwkd_student, load_once, not_a_pwkd_config_message)
 from pwkd_plugin.apis.launch_defaults import (  # noqa: E402
-    setup_launch, teardown_launch)
+    set_job_master_port, set_local_rank, setup_launch, teardown_launch)
 from pwkd_plugin.engine.runner import DumpWidthsResults  # noqa: E402
 
 
@@ -58,8 +57,8 @@ def parse_args():
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    set_local_rank(args.launcher, args.local_rank)
+    set_job_master_port(args.launcher)
     if args.out is None and args.out_item is not None:
         parser.error('--out-item needs --out')
     if not osp.isfile(args.checkpoint):

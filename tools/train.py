@@ -2,13 +2,14 @@
 
 Usage:
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
-        [--set-aside-later] [--amp]
+        [--set-aside-later] [--amp [{fp16,bf16}]]
         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 """
 import argparse
-import os
 import os.path as osp
 import sys
+
+import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -20,7 +21,11 @@ from mmengine.runner import Runner  # noqa: E402
 from pwkd_plugin.apis import (guard_work_dir, prepare_train_config,  # noqa: E402
                               set_dataloader_defaults)
 from pwkd_plugin.apis.launch_defaults import (  # noqa: E402
-    setup_launch, teardown_launch)
+    set_job_master_port, set_local_rank, setup_launch, teardown_launch)
+
+
+#: ``--amp`` values: the student's mixed precision.
+AMP_DTYPES = ('fp16', 'bf16')
 
 
 def parse_args():
@@ -42,8 +47,13 @@ def parse_args():
         'first (without it such a resume is refused)')
     parser.add_argument(
         '--amp',
-        action='store_true',
-        help='enable automatic-mixed-precision training')
+        nargs='?',
+        const='fp16',
+        choices=AMP_DTYPES,
+        help='automatic-mixed-precision training: fp16 (the default; '
+        "mmengine's AmpOptimWrapper with dynamic loss scaling, GPU only) or "
+        'bf16 (no loss scaling; GPUs of compute capability 8.0 or later, '
+        'and CPUs)')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -74,8 +84,11 @@ def parse_args():
     # torchrun and torch.distributed.launch on torch 2.x pass --local-rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.amp == 'fp16' and not torch.cuda.is_available():
+        parser.error("--amp fp16 needs a CUDA GPU (mmengine's AmpOptimWrapper "
+                     'and its loss scaler); use --amp bf16 on the CPU')
+    set_local_rank(args.launcher, args.local_rank)
+    set_job_master_port(args.launcher)
     return args
 
 
@@ -91,9 +104,14 @@ def merge_args(cfg, args):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    if args.amp:
+    if args.amp == 'fp16':
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        cfg.optim_wrapper.dtype = 'float16'
+    elif args.amp == 'bf16':
+        cfg.optim_wrapper.type = 'mmrazor.BF16OptimWrapper'
+        for key in ('loss_scale', 'dtype', 'use_fsdp'):
+            cfg.optim_wrapper.pop(key, None)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

@@ -251,3 +251,28 @@ def check_feature_losses(model: dict, key: str = 'model') -> None:
             'a CNN\'s feature map. Give one side a connector that maps '
             f'them (loss_forward_mappings.{loss}.<arg>.connector, with the '
             'connector in distiller.connectors), or distil the logits')
+
+
+def refuse_sync_bn(cfg, block: str) -> None:
+    """Refuse ``sync_bn`` in a run with a slimmable network.
+
+    mmengine's ``convert_sync_batchnorm`` replaces every ``_BatchNorm``,
+    mmrazor's ``SwitchableBatchNorm2d`` (one batch norm per width) too, by
+    one ``SyncBatchNorm`` of the whole width: every narrower width then
+    fails on a channel mismatch.
+
+    Args:
+        cfg (Config): The config.
+        block (str): The plugin block of the run, for the message.
+
+    Raises:
+        ValueError: Naming ``sync_bn`` and why.
+    """
+    if cfg.get('sync_bn', None) is not None:
+        raise ValueError(
+            f'sync_bn={cfg.sync_bn!r} cannot run with a `{block}` block: '
+            "mmengine's convert_sync_batchnorm replaces each switchable "
+            'batch norm of the slimmable network (one batch norm per width) '
+            'by one full-width SyncBatchNorm, which the narrower widths '
+            'cannot run. Remove sync_bn (each process then normalises its '
+            'own batch, as without it)')

@@ -60,7 +60,7 @@ def set_launch_defaults(cfg: Config,
     with ``broadcast_buffers=False`` and the config's
     ``find_unused_parameters``), a configured DDP wrapper (e.g.
     ``mmrazor.SlimmableTeacherDDP``) keeps its settings. A ``device_ids``
-    the config sets itself is kept.
+    the config sets itself is kept. A ``sync_bn`` is refused.
 
     Args:
         cfg (Config): The runner config (after the plugin blocks are
@@ -73,6 +73,11 @@ def set_launch_defaults(cfg: Config,
     """
     if not needs_cpu_launch(cfg, cuda_available):
         return []
+    if cfg.get('sync_bn', None) is not None:
+        raise ValueError(
+            f'sync_bn={cfg.sync_bn!r} needs CUDA and none is available: '
+            "torch's SyncBatchNorm trains only on GPU tensors. Remove sync_bn "
+            'to train on the CPU (each process normalises its own batch)')
     changes = []
     env_cfg = copy.deepcopy(cfg.get('env_cfg', None) or ConfigDict())
     dist_cfg = env_cfg.get('dist_cfg', None) or ConfigDict()
@@ -102,6 +107,79 @@ def set_launch_defaults(cfg: Config,
         changes.append(f'model wrapper: {wrapper.get("type")} with '
                        'device_ids=None (CPU module)')
     return changes
+
+
+#: Where each launcher says which process of its node this one is.
+LOCAL_RANK_VARIABLES = dict(
+    pytorch='LOCAL_RANK', slurm='SLURM_LOCALID',
+    mpi='OMPI_COMM_WORLD_LOCAL_RANK')
+
+
+def set_local_rank(launcher: str,
+                   local_rank: int = 0,
+                   gpu_count: Optional[int] = None) -> int:
+    """Set ``LOCAL_RANK`` (mmengine's DDP ``device_ids``) from the launcher.
+
+    mmengine's ``init_dist`` selects the GPU of the launcher's local rank,
+    but its DDP wrapper reads ``LOCAL_RANK``, which only torchrun sets (and
+    mmengine's Slurm setup, as the rank modulo the GPU count): under
+    ``mpi`` every rank would pass ``device_ids=[0]``. A local rank with no
+    GPU of its own is refused here, before anything is built, instead of
+    failing later with "invalid device ordinal" (or two ranks sharing one
+    GPU, under Slurm).
+
+    Args:
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        local_rank (int): ``--local-rank`` of the command line, used when
+            the environment says nothing. Defaults to 0.
+        gpu_count (int, optional): The GPUs visible; defaults to
+            ``torch.cuda.device_count()`` (0 without CUDA).
+
+    Returns:
+        int: The local rank.
+
+    Raises:
+        RuntimeError: When the local rank is not below the GPU count.
+    """
+    variable = LOCAL_RANK_VARIABLES.get(launcher)
+    if variable is not None and variable in os.environ:
+        os.environ['LOCAL_RANK'] = os.environ[variable]
+    os.environ.setdefault('LOCAL_RANK', str(local_rank))
+    rank = int(os.environ['LOCAL_RANK'])
+    if gpu_count is None:
+        gpu_count = torch.cuda.device_count() if \
+            torch.cuda.is_available() else 0
+    if launcher != 'none' and 0 < gpu_count <= rank:
+        raise RuntimeError(
+            f'--launcher {launcher}: this process is local rank {rank} of '
+            f'its node, which has {gpu_count} visible GPU(s) (one process '
+            f'per GPU): start at most {gpu_count} process(es) per node '
+            f'(tools/dist_train.sh CONFIG {gpu_count}; Slurm '
+            f'--ntasks-per-node={gpu_count}; mpirun -npernode {gpu_count}), '
+            'or make more GPUs visible (CUDA_VISIBLE_DEVICES)')
+    return rank
+
+
+def set_job_master_port(launcher: str) -> Optional[str]:
+    """Give a Slurm job a rendezvous port of its own, unless one is set.
+
+    mmengine (and torch) fall back to port 29500, so two jobs whose first
+    tasks share a node would meet on one port. Under ``--launcher slurm``
+    without ``MASTER_PORT``, the port becomes 20000 + the job id modulo
+    20000 (ports 20000 to 39999), the same on every task of the job.
+
+    Args:
+        launcher (str): The ``--launcher`` of the run.
+
+    Returns:
+        str | None: The port set, or None when nothing was set.
+    """
+    job = os.environ.get('SLURM_JOB_ID')
+    if launcher != 'slurm' or 'MASTER_PORT' in os.environ or \
+            not (job or '').isdigit():
+        return None
+    os.environ['MASTER_PORT'] = str(20000 + int(job) % 20000)
+    return os.environ['MASTER_PORT']
 
 
 def _init_kwargs(dist_cfg: dict) -> dict:

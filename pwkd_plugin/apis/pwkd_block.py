@@ -32,7 +32,9 @@ feature_strategy        'slice'                      feature losses with a
                                                      ('slice'), zero-pad its
                                                      features ('pad'), or one
                                                      student connector per
-                                                     stage ('per_stage')
+                                                     stage ('per_stage'; DDP
+                                                     then looks for unused
+                                                     parameters)
 accept_new_plan         False                        on --resume: continue with
                                                      the config's plan when it
                                                      differs from the
@@ -72,7 +74,7 @@ from ..models.utils import (check_widths, equal_stage_lengths,
                             proportional_stage_lengths)
 from .block_checks import (check_bool, check_checkpoint_file,
                            check_feature_losses, check_keys,
-                           check_slimmable_backbone)
+                           check_slimmable_backbone, refuse_sync_bn)
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 from .student_checkpoint import is_loaded
 from .teacher_fit import check_teacher_fits
@@ -199,6 +201,7 @@ def check_pwkd_block(cfg: Config,
     check_keys(block, PWKD_DEFAULTS, 'pwkd')
     settings = dict(PWKD_DEFAULTS, **block)
     settings['base_type'] = _base_type(cfg.model)
+    refuse_sync_bn(cfg, 'pwkd')
     check_slimmable_backbone(cfg.model.teacher, 'model.teacher')
     unloaded = copy.deepcopy(cfg.model)
     without_pretrained_weights(unloaded)
@@ -360,6 +363,32 @@ def _lr_schedule(cfg: Config, settings: dict) -> list:
     ]
 
 
+def find_unused_parameters(cfg: Config, reason: str) -> None:
+    """Make DDP look for parameters without a gradient, in place.
+
+    mmengine reads the top-level ``find_unused_parameters`` for its default
+    wrapper; a configured ``model_wrapper_cfg`` gets the key itself.
+
+    Args:
+        cfg (Config): The runner config.
+        reason (str): Why some parameters go unused, for the refusal.
+
+    Raises:
+        ValueError: When the config sets ``find_unused_parameters=False``.
+    """
+    wrapper = cfg.get('model_wrapper_cfg', None)
+    for key, node in (('find_unused_parameters', cfg),
+                      ('model_wrapper_cfg.find_unused_parameters', wrapper)):
+        if node is not None and node.get('find_unused_parameters',
+                                         None) is False:
+            raise ValueError(
+                f'{key}=False cannot train this run under DDP: {reason}. '
+                'Remove the setting (the plugin sets it to True)')
+    cfg.find_unused_parameters = True
+    if wrapper is not None:
+        wrapper['find_unused_parameters'] = True
+
+
 def expand_pwkd_train(cfg: Config,
                       teacher_widths: Optional[Sequence[float]] = None
                       ) -> Config:
@@ -379,6 +408,11 @@ def expand_pwkd_train(cfg: Config,
     """
     settings = check_pwkd_block(cfg, cfg.pop('pwkd'), teacher_widths)
     cfg.model = pwkd_model(cfg, settings)
+    if settings['feature_strategy'] == 'per_stage':
+        find_unused_parameters(
+            cfg, "pwkd.feature_strategy='per_stage' keeps one student "
+            'connector per stage, and those of the other stages get no '
+            'gradient')
     if settings['lr_cycle'] is not None:
         cfg.param_scheduler = _lr_schedule(cfg, settings)
     cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [

@@ -41,7 +41,7 @@ from ..models.mutators.slimmable_teacher_mutator import LAYER_NORM_MODES
 from ..models.utils import DEFAULT_WIDTHS, check_widths
 from .block_checks import (check_bool, check_checkpoint_file, check_keys,
                            check_positive_int, check_positive_number,
-                           check_slimmable_backbone)
+                           check_slimmable_backbone, refuse_sync_bn)
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 
 SLIMMABLE_DEFAULTS = dict(
@@ -215,6 +215,7 @@ def expand_slimmable_train(cfg: Config) -> Config:
         Config: The expanded config.
     """
     settings = check_slimmable_block(cfg.pop('slimmable'))
+    refuse_sync_bn(cfg, 'slimmable')
     check_input_channels(cfg, settings)
     cfg.model = slimmable_model(cfg, settings)
     cfg.val_cfg = _every_width_loop(cfg.get('val_cfg'), 'mmrazor.WidthsValLoop')

@@ -1,1 +1,1 @@
-from . import hooks, runner, schedulers  # noqa: F401
+from . import hooks, optimizers, runner, schedulers  # noqa: F401

@@ -155,3 +155,27 @@ def test_a_trainable_teacher_is_refused(digits_slimmable_teacher_ckpt):
     cfg.model.teacher_trainable = True
     with pytest.raises(ValueError, match='teacher_trainable=False'):
         prepare_train_config(cfg)
+
+
+def test_per_stage_connectors_make_ddp_find_unused_parameters(
+        digits_slimmable_teacher_ckpt):
+    cfg = digits_cfg(digits_slimmable_teacher_ckpt,
+                     feature_strategy='per_stage')
+    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel')
+    cfg = prepare_train_config(cfg)
+    assert cfg.find_unused_parameters is True
+    assert cfg.model_wrapper_cfg.find_unused_parameters is True
+    # Without per-stage connectors every parameter is used: unchanged.
+    cfg = prepare_train_config(digits_cfg(digits_slimmable_teacher_ckpt))
+    assert 'find_unused_parameters' not in cfg
+
+
+def test_per_stage_refuses_find_unused_parameters_false(
+        digits_slimmable_teacher_ckpt):
+    cfg = digits_cfg(digits_slimmable_teacher_ckpt,
+                     feature_strategy='per_stage')
+    cfg.find_unused_parameters = False
+    with pytest.raises(ValueError, match=re.escape(
+            "find_unused_parameters=False cannot train this run under DDP: "
+            "pwkd.feature_strategy='per_stage'")):
+        prepare_train_config(cfg)

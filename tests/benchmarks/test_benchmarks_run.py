@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from ..conftest import REPO_ROOT
 
@@ -258,6 +259,10 @@ def test_fidelity_states_every_width(tmp_path, digits_slimmable_teacher_ckpt):
     with open(path) as file:
         figures = json.load(file)
     assert figures['dtype'] == 'bfloat16'
+    assert figures['device'] == 'cpu'
+    assert figures['fp32_reference'] == 'fp32 (TF32 off)'
+    assert figures['tf32_by_default'] == {
+        'convolutions': False, 'matrix products': False}
     for setting in ('digits', 'cifar'):
         rows = figures['settings'][setting]
         assert [row['width'] for row in rows] == [0.25, 0.5, 0.75, 1.0]
@@ -320,3 +325,13 @@ def test_accuracy_update_merges_cases_of_the_same_teacher():
     other_teacher = report(70.5, rerun, machine='cpu B')
     with pytest.raises(RuntimeError, match='cpu B here, cpu A there'):
         accuracy.merged(previous, other_teacher, by_case)
+
+
+def test_teacher_cost_profiles_the_cpu_for_device_cpu(monkeypatch):
+    """With a GPU visible, ``--device cpu`` profiled CUDA activity and
+    reported zero operator times."""
+    teacher_cost = import_benchmark('teacher_cost')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    a = torch.randn(64, 64)
+    times = teacher_cost.op_self_times(lambda: a @ a, 2, 'cpu')
+    assert times['aten::mm'] > 0

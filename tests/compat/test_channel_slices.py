@@ -5,6 +5,7 @@ import torch
 from mmrazor.models.architectures.dynamic_ops.mixins import (
     DynamicConvMixin, DynamicLinearMixin)
 from mmrazor.registry import MODELS
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from pwkd_plugin.compat import channel_slices
 from pwkd_plugin.testing.teacher_families import classifier, small_family
@@ -25,6 +26,29 @@ def mask(size, kept):
 ])
 def test_a_mask_is_a_span_only_when_its_channels_are_contiguous(kept, span):
     assert channel_slices.contiguous_span(mask(8, kept)) == span
+
+
+class HostReads(TorchDispatchMode):
+    """Counts the operators that wait for the device on a GPU (a ``.tolist``
+    of the result reads back without dispatching: one read)."""
+
+    SYNCING = ('nonzero', '_local_scalar_dense', 'is_nonzero', 'equal')
+
+    def __enter__(self):
+        self.count = 0
+        return super().__enter__()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += func.overloadpacket.__name__ in self.SYNCING
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize('kept', [range(2, 6), [0, 1, 4], []])
+def test_a_span_is_read_back_in_one_go(kept):
+    """Was three syncs per mask (``nonzero`` and two ``int()``)."""
+    with HostReads() as reads:
+        channel_slices.contiguous_span(mask(8, kept))
+    assert reads.count == 0
 
 
 def test_a_span_is_a_view_and_other_masks_index():

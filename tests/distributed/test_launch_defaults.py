@@ -1,4 +1,5 @@
 """pwkd_plugin.apis.launch_defaults: CPU-only multi-process launches."""
+import re
 import subprocess
 
 import pytest
@@ -164,3 +165,77 @@ def test_setup_launch_does_nothing_for_a_single_process():
     assert setup_launch(cfg) is cfg
     assert (cfg.to_dict(), torch_dist.is_initialized()) == before
 
+
+
+def test_sync_bn_is_refused_without_cuda():
+    cfg = _cfg(sync_bn='torch')
+    with pytest.raises(ValueError, match=re.escape(
+            "sync_bn='torch' needs CUDA and none is available")):
+        set_launch_defaults(cfg, cuda_available=False)
+    assert set_launch_defaults(cfg, cuda_available=True) == []
+    assert set_launch_defaults(_cfg(launcher='none', sync_bn='torch'),
+                               cuda_available=False) == []
+
+
+@pytest.mark.parametrize('sync_bn_cfg, block', [
+    (TEACHER, 'slimmable'),
+    ('pwkd/pwkd_kd_resnet20_resnet8_digits.py', 'pwkd')])
+def test_sync_bn_is_refused_with_a_slimmable_network(
+        sync_bn_cfg, block, digits_slimmable_teacher_ckpt):
+    """mmengine's convert_sync_batchnorm makes one full-width SyncBatchNorm
+    of each switchable batch norm: the narrower widths would fail."""
+    cfg = Config.fromfile(config_path(sync_bn_cfg))
+    if block == 'pwkd':
+        cfg.pwkd.teacher_ckpt = digits_slimmable_teacher_ckpt
+    cfg.sync_bn = 'torch'
+    with pytest.raises(ValueError, match=re.escape(
+            f"sync_bn='torch' cannot run with a `{block}` block: mmengine's "
+            'convert_sync_batchnorm replaces each switchable batch norm')):
+        prepare_train_config(cfg)
+
+
+@pytest.fixture
+def launcher_env(monkeypatch):
+    for key in ('LOCAL_RANK', 'SLURM_LOCALID', 'OMPI_COMM_WORLD_LOCAL_RANK'):
+        monkeypatch.delenv(key, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize('launcher, variable', [
+    ('mpi', 'OMPI_COMM_WORLD_LOCAL_RANK'), ('slurm', 'SLURM_LOCALID'),
+    ('pytorch', 'LOCAL_RANK')])
+def test_local_rank_comes_from_the_launcher(launcher_env, launcher,
+                                            variable):
+    """mmengine's DDP wrapper takes device_ids=[LOCAL_RANK]; under mpi it
+    was 0 on every rank."""
+    launcher_env.setenv(variable, '3')
+    assert launch_defaults.set_local_rank(launcher, 0, gpu_count=4) == 3
+    assert launch_defaults.os.environ['LOCAL_RANK'] == '3'
+
+
+def test_local_rank_defaults_to_the_command_line(launcher_env):
+    assert launch_defaults.set_local_rank('none', 2, gpu_count=0) == 2
+    assert launch_defaults.os.environ['LOCAL_RANK'] == '2'
+
+
+def test_more_processes_than_gpus_are_refused(launcher_env):
+    launcher_env.setenv('OMPI_COMM_WORLD_LOCAL_RANK', '2')
+    with pytest.raises(RuntimeError, match=re.escape(
+            '--launcher mpi: this process is local rank 2 of its node, which '
+            'has 2 visible GPU(s) (one process per GPU): start at most 2 '
+            'process(es) per node')):
+        launch_defaults.set_local_rank('mpi', gpu_count=2)
+    # Without a GPU the processes share the CPU: any number.
+    assert launch_defaults.set_local_rank('mpi', gpu_count=0) == 2
+
+
+def test_a_slurm_job_gets_a_rendezvous_port_of_its_own(monkeypatch):
+    monkeypatch.delenv('MASTER_PORT', raising=False)
+    monkeypatch.setenv('SLURM_JOB_ID', '1234567')
+    assert launch_defaults.set_job_master_port('pytorch') is None
+    assert 'MASTER_PORT' not in launch_defaults.os.environ
+    assert launch_defaults.set_job_master_port('slurm') == '34567'
+    assert launch_defaults.os.environ['MASTER_PORT'] == '34567'
+    monkeypatch.setenv('MASTER_PORT', '2222')  # the user's is kept
+    assert launch_defaults.set_job_master_port('slurm') is None
+    assert launch_defaults.os.environ['MASTER_PORT'] == '2222'

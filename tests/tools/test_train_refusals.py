@@ -74,3 +74,17 @@ def test_a_teacher_that_does_not_fit_is_named_before_the_work_dir(
     assert 'TeacherMismatchError: model.teacher does not fit' in last
     assert named in last
     assert not osp.exists(work_dir)
+
+
+def test_sync_bn_without_cuda_is_refused_before_the_runner(tmp_path):
+    work_dir = tmp_path / 'run'
+    result = subprocess.run(
+        [sys.executable, TRAIN, config_path('demo/resnet8_digits.py'),
+         '--work-dir', str(work_dir), '--launcher', 'pytorch',
+         '--cfg-options', 'sync_bn=torch'],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES=''))
+    assert result.returncode != 0
+    assert "ValueError: sync_bn='torch' needs CUDA and none is available" \
+        in result.stderr
+    assert not work_dir.exists()  # no Runner was made

@@ -14,11 +14,22 @@ Precisions (``precision`` of :func:`resolve_precision`):
 
 - ``'auto'``: bf16 on CPUs with native bf16 (AVX512-BF16 or AMX), bf16 on
   CUDA GPUs that have it natively (compute capability 8.0 or later), fp16 on
-  other CUDA GPUs; elsewhere fp32 arithmetic (the copy is still folded and
-  channels-last);
+  CUDA GPUs with fp16 tensor cores (7.x); elsewhere (older GPUs such as
+  Pascal, where fp16 is slow or emulated, and other CPUs) fp32 arithmetic
+  (the copy is still folded and channels-last);
 - ``'bf16'`` / ``'fp16'``: that precision (emulated where the hardware has
   it not natively, which is slow);
 - ``'fp32'``: no fast copy at all: the teacher runs as it is.
+
+On CUDA GPUs of compute capability 8.0 or later, PyTorch runs fp32
+convolutions as TF32 by default (``torch.backends.cudnn.allow_tf32``):
+the log line of :func:`log_precision` says so.
+
+In bf16 / fp16 the copy's convolution and linear weights are cast once,
+when the copy is made (autocast caches the casts only of weights that
+require gradients, so it would cast the frozen ones on every forward),
+and a forward whose outputs or recorded features are not finite (an fp16
+overflow) is refused, naming the teacher and the precision.
 """
 import contextlib
 import copy
@@ -38,6 +49,14 @@ from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 PRECISIONS = ('auto', 'bf16', 'fp16', 'fp32')
 _DTYPES = dict(bf16=torch.bfloat16, fp16=torch.float16)
+_NAMES = {torch.bfloat16: 'bf16', torch.float16: 'fp16'}
+#: The first CUDA compute capability with fp16 tensor cores (Volta).
+FP16_TENSOR_CORES = (7, 0)
+#: The first with TF32 (Ampere).
+TF32_CAPABILITY = (8, 0)
+#: Layers whose weights autocast casts to the reduced precision (exact
+#: types: subclasses may use their weights in other ways).
+CAST_ONCE_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 
 def check_precision(precision: Any, key: str) -> None:
@@ -71,7 +90,9 @@ def native_reduced_precision(device: torch.device) -> torch.dtype:
     if device.type == 'cuda':
         if torch.cuda.is_bf16_supported(including_emulation=False):
             return torch.bfloat16
-        return torch.float16
+        if torch.cuda.get_device_capability(device) >= FP16_TENSOR_CORES:
+            return torch.float16
+        return torch.float32
     if device.type == 'cpu' and cpu_has_native_bf16():
         return torch.bfloat16
     return torch.float32
@@ -159,20 +180,21 @@ def conv_bn_pairs(module: nn.Module, prefix: str = '') -> List[Tuple[str,
 
 
 def foldable_norm_types() -> Tuple[type, ...]:
-    """The batch norms that fold: torch's ``BatchNorm2d`` and, where timm
-    is installed, its ``BatchNormAct2d`` (a batch norm, then dropout and an
-    activation)."""
+    """The batch norms that fold: torch's ``BatchNorm2d``, its
+    ``SyncBatchNorm`` (what ``sync_bn`` makes of it; in eval mode the same
+    arithmetic) and, where timm is installed, timm's ``BatchNormAct2d`` (a
+    batch norm, then dropout and an activation)."""
     try:
         from timm.layers import BatchNormAct2d
     except ImportError:
-        return (nn.BatchNorm2d, )
-    return (nn.BatchNorm2d, BatchNormAct2d)
+        return (nn.BatchNorm2d, nn.SyncBatchNorm)
+    return (nn.BatchNorm2d, nn.SyncBatchNorm, BatchNormAct2d)
 
 
 def after_folding(bn: nn.Module) -> nn.Module:
     """What stays of a folded batch norm: nothing (``nn.Identity``), or
     the dropout and activation of timm's ``BatchNormAct2d``."""
-    if type(bn) is nn.BatchNorm2d:
+    if type(bn) in (nn.BatchNorm2d, nn.SyncBatchNorm):
         return nn.Identity()
     return nn.Sequential(bn.drop, bn.act)
 
@@ -258,10 +280,12 @@ def recorded_modules(recorders: Optional[RecorderManager]
 
 def restore(data: Any, dtype: torch.dtype = torch.float32) -> Any:
     """Floating tensors in ``data`` (nested lists, tuples, dicts) in
-    ``dtype`` and the standard memory layout; everything else as it is."""
+    ``dtype`` and the standard memory layout (in one copy); everything else
+    as it is."""
     if isinstance(data, torch.Tensor):
         if data.is_floating_point():
-            return data.to(dtype).contiguous()
+            return data.to(
+                dtype=dtype, memory_format=torch.contiguous_format)
         return data
     if isinstance(data, (list, tuple)) and not hasattr(data, '_fields'):
         return type(data)(restore(item, dtype) for item in data)
@@ -271,8 +295,50 @@ def restore(data: Any, dtype: torch.dtype = torch.float32) -> Any:
     return data
 
 
+def floating_tensors(data: Any) -> List[torch.Tensor]:
+    """The floating tensors in ``data`` (nested lists, tuples, dicts)."""
+    if isinstance(data, torch.Tensor):
+        return [data] if data.is_floating_point() else []
+    if isinstance(data, (list, tuple)):
+        return [t for item in data for t in floating_tensors(item)]
+    if isinstance(data, dict):
+        return [t for item in data.values() for t in floating_tensors(item)]
+    return []
+
+
+def refuse_non_finite(data: Any, teacher: str, dtype: torch.dtype,
+                      what: str) -> None:
+    """Raise when a tensor in ``data`` holds an inf or a nan.
+
+    One inf in the teacher's outputs makes the student's loss nan, or makes
+    AMP's loss scaler skip every step without a word. The check reads one
+    flag back from the device.
+
+    Args:
+        data: The teacher's outputs or recorded features.
+        teacher (str): The teacher's name, for the message.
+        dtype (torch.dtype): The teacher's compute precision.
+        what (str): ``'outputs'`` or ``'recorded features'``.
+
+    Raises:
+        FloatingPointError: Naming the teacher and the precision.
+    """
+    tensors = floating_tensors(data)
+    if not tensors:
+        return
+    finite = torch.stack([torch.isfinite(t).all() for t in tensors]).all()
+    if not bool(finite):
+        name = _NAMES.get(dtype, str(dtype))
+        raise FloatingPointError(
+            f'The teacher ({teacher}) forward in {name} gave non-finite '
+            f'values (inf or nan) in its {what}: its activations exceed '
+            f'what {name} holds (fp16: 65504). Set teacher_precision='
+            "'bf16' (fp32's range; GPUs of compute capability 8.0 or later, "
+            "CPUs with native bf16) or 'fp32'")
+
+
 def _fast_forward(forward, device_type: str, dtype: torch.dtype,
-                  out_dtype: torch.dtype, channels_last: bool):
+                  out_dtype: torch.dtype, channels_last: bool, name: str):
 
     @functools.wraps(forward)
     def run(inputs, *args, **kwargs):
@@ -280,14 +346,30 @@ def _fast_forward(forward, device_type: str, dtype: torch.dtype,
                                         torch.Tensor) and inputs.dim() == 4:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         # In full precision an enclosing autocast (--amp) stays in force.
-        precision = (
-            contextlib.nullcontext() if dtype == out_dtype else
-            torch.autocast(device_type, dtype=dtype))
-        with precision:
+        if dtype == out_dtype:
+            return restore(forward(inputs, *args, **kwargs), out_dtype)
+        with torch.autocast(device_type, dtype=dtype):
             outputs = forward(inputs, *args, **kwargs)
+        refuse_non_finite(outputs, name, dtype, 'outputs')
         return restore(outputs, out_dtype)
 
     return run
+
+
+def cast_weights_once(model: nn.Module, dtype: torch.dtype,
+                      keep: Iterable[str] = ()) -> None:
+    """Cast the weights of the layers autocast runs in ``dtype``, in place.
+
+    Args:
+        model (nn.Module): The fast copy.
+        dtype (torch.dtype): bf16 or fp16.
+        keep (Iterable[str]): Modules whose parameters a recorder reads:
+            left in their dtype.
+    """
+    keep = set(keep)
+    for name, module in model.named_modules():
+        if type(module) in CAST_ONCE_TYPES and name not in keep:
+            module.to(dtype)
 
 
 def make_fast_teacher(teacher: nn.Module,
@@ -296,7 +378,8 @@ def make_fast_teacher(teacher: nn.Module,
                       fold_bn: bool = True,
                       channels_last: bool = True,
                       compile: Optional[Dict] = None,
-                      deliveries: Optional[Any] = None) -> nn.Module:
+                      deliveries: Optional[Any] = None,
+                      name: Optional[str] = None) -> nn.Module:
     """A fast inference copy of a frozen teacher.
 
     Args:
@@ -313,6 +396,8 @@ def make_fast_teacher(teacher: nn.Module,
         deliveries (DistillDeliveryManager, optional): The distiller's
             deliveries: what they keep of the teacher forward for the student
             is restored to the teacher's dtype.
+        name (str, optional): The teacher's name in messages. Defaults to
+            its class name.
 
     Returns:
         nn.Module: The copy, on the teacher's device, without gradients.
@@ -330,12 +415,21 @@ def make_fast_teacher(teacher: nn.Module,
                 param = fast.get_parameter(recorder.source)
                 param.data = param.data.contiguous()
     param = next(fast.parameters(), torch.empty(0))
+    out_dtype = param.dtype
+    name = name or type(teacher).__name__
     if dtype == torch.float32:
-        dtype = param.dtype  # full precision is the teacher's own
+        dtype = out_dtype  # full precision is the teacher's own
+    else:
+        cast_weights_once(fast, dtype, {
+            r.source.rpartition('.')[0]
+            for r in (recorders.recorders.values() if recorders else ())
+            if isinstance(r, ParameterRecorder)
+        })
     fast.forward = _fast_forward(fast.forward, param.device.type, dtype,
-                                 param.dtype, channels_last)
+                                 out_dtype, channels_last, name)
     if recorders is not None:
-        attach_recorders(fast, recorders, param.dtype, deliveries)
+        attach_recorders(fast, recorders, out_dtype, deliveries,
+                         None if dtype == out_dtype else (name, dtype))
     if compile is not None:
         fast.compile(**compile)
     return fast
@@ -353,20 +447,29 @@ def move_recorders(module: nn.Module, recorders: RecorderManager) -> None:
 def attach_recorders(fast: nn.Module,
                      recorders: RecorderManager,
                      dtype: torch.dtype = torch.float32,
-                     deliveries: Optional[Any] = None) -> None:
+                     deliveries: Optional[Any] = None,
+                     finite_check: Optional[Tuple[str, torch.dtype]] = None
+                     ) -> None:
     """Move ``recorders`` onto ``fast``; what they record (and what
     ``deliveries``, a ``DistillDeliveryManager``, keep for the student)
     reaches the losses in ``dtype`` (the teacher's, fp32) and the standard
-    layout."""
+    layout. With ``finite_check`` (the teacher's name and compute dtype),
+    non-finite records are refused (:func:`refuse_non_finite`)."""
     move_recorders(fast, recorders)
     queues = [d.data_queue for d in (
         deliveries.deliveries.values() if deliveries is not None else ())]
 
     def cast_records(*_):
-        for recorder in recorders.recorders.values():
-            if not isinstance(recorder, ParameterRecorder):
-                buffer = recorder.data_buffer
-                buffer[:] = [restore(item, dtype) for item in buffer]
+        records = [
+            recorder.data_buffer
+            for recorder in recorders.recorders.values()
+            if not isinstance(recorder, ParameterRecorder)
+        ]
+        if finite_check is not None:
+            refuse_non_finite([r[-1:] for r in records], *finite_check,
+                              'recorded features')
+        for buffer in records:
+            buffer[:] = [restore(item, dtype) for item in buffer]
         for queue in queues:
             items = [restore(item, dtype) for item in queue]
             queue.clear()
@@ -378,12 +481,55 @@ def attach_recorders(fast: nn.Module,
 def log_precision(owner: str, precision: str, dtype: Optional[torch.dtype],
                   device: torch.device) -> None:
     """Say once which precision the teacher runs in, and why."""
-    names = {torch.bfloat16: 'bf16', torch.float16: 'fp16'}
     if dtype is None:
         what = 'fp32, as it is (no fast copy)'
     else:
-        what = (f'{names.get(dtype, "fp32")}, batch norms folded, '
+        what = (f'{_NAMES.get(dtype, "fp32")}, batch norms folded, '
                 'channels-last')
+    tf32 = [
+        kind for kind, used in tf32_in_use(device).items()
+        if used and dtype in (None, torch.float32)
+    ]
+    if tf32:
+        what += (f'; its fp32 {" and ".join(tf32)} run as TF32 (PyTorch\'s '
+                 'default on this GPU)')
     MMLogger.get_current_instance().info(
         f'{owner}: teacher forward in {what} on {torch.device(device)} '
         f'(precision={precision!r})')
+
+
+@contextlib.contextmanager
+def exact_fp32():
+    """Within the block fp32 convolutions and matrix products on CUDA run
+    in fp32 proper, not TF32 (a reference to measure reduced precision
+    against)."""
+    flags = (torch.backends.cudnn.allow_tf32,
+             torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        (torch.backends.cudnn.allow_tf32,
+         torch.backends.cuda.matmul.allow_tf32) = flags
+
+
+def tf32_in_use(device: torch.device) -> Dict[str, bool]:
+    """Whether fp32 convolutions and matrix products on ``device`` run as
+    TF32 (CUDA GPUs of compute capability 8.0 or later, as
+    ``torch.backends`` allows; never on other devices).
+
+    Args:
+        device (torch.device): The device.
+
+    Returns:
+        dict: ``{'convolutions': bool, 'matrix products': bool}``.
+    """
+    device = torch.device(device)
+    on = device.type == 'cuda' and torch.cuda.is_available() and \
+        torch.cuda.get_device_capability(device) >= TF32_CAPABILITY
+    return {
+        'convolutions': bool(on and torch.backends.cudnn.allow_tf32),
+        'matrix products': bool(on
+                                and torch.backends.cuda.matmul.allow_tf32)
+    }

@@ -108,9 +108,13 @@ class FastTeacherDistill(SingleTeacherDistill):
             dtype = self.teacher_dtype(param.device)
             recorders = self.distiller.teacher_recorders
             if dtype is not None:
+                name = type(self.teacher).__name__
+                if key is not None:
+                    name += f' at width {key}'
                 source = make_fast_teacher(
                     source, dtype, recorders,
                     deliveries=self.distiller.deliveries,
+                    name=name,
                     **self.fast_options)
             elif source is not self.teacher:
                 move_recorders(source, recorders)

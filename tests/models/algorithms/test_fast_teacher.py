@@ -1,11 +1,15 @@
 """The fast teacher copy: folding, layout and precision keep its outputs."""
+import collections
 import copy
+import re
 
 import pytest
 import torch
 import torch.nn as nn
+from torch.utils._python_dispatch import TorchDispatchMode
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.model import convert_sync_batchnorm
 from mmrazor.models.task_modules import RecorderManager
 from mmrazor.registry import DATASETS, MODELS
 
@@ -72,10 +76,21 @@ def test_precision_is_chosen_from_the_hardware(monkeypatch):
         monkeypatch.setattr(fast_teacher, 'cpu_has_native_bf16',
                             lambda has=has_bf16: has)
         assert resolve_precision('auto', cpu) is dtype
-    for has_bf16, dtype in ((True, torch.bfloat16), (False, torch.float16)):
+    # No GPU here: the GPU's answers stand in. Hopper, Ampere: bf16; Volta,
+    # Turing: fp16 tensor cores; Pascal: fp16 is slow there, so fp32.
+    for capability, dtype in (((9, 0), torch.bfloat16),
+                              ((8, 0), torch.bfloat16),
+                              ((7, 5), torch.float16),
+                              ((7, 0), torch.float16),
+                              ((6, 1), torch.float32),
+                              ((6, 0), torch.float32)):
         monkeypatch.setattr(torch.cuda, 'is_bf16_supported',
-                            lambda including_emulation=True, has=has_bf16: has)
-        assert resolve_precision('auto', torch.device('cuda')) is dtype
+                            lambda including_emulation=True, c=capability:
+                            c >= (8, 0))
+        monkeypatch.setattr(torch.cuda, 'get_device_capability',
+                            lambda device=None, c=capability: c)
+        assert resolve_precision('auto', torch.device('cuda')) is dtype, \
+            capability
     with pytest.raises(ValueError, match=r"precision must be one of .*'fp8'"):
         resolve_precision('fp8', cpu)
 
@@ -320,3 +335,151 @@ def test_timm_batch_norm_act_folds_keeping_its_activation():
         expected = teacher(inputs, mode='tensor')
         actual = fast(inputs, mode='tensor')
     torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
+
+
+class AtenCalls(TorchDispatchMode):
+    """Counts the aten operators run inside the block, by name."""
+
+    def __enter__(self):
+        self.calls = collections.Counter()
+        return super().__enter__()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.calls[func.overloadpacket.__name__] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def test_reduced_precision_weights_are_cast_once(teacher):
+    fast = make_fast_teacher(teacher, torch.bfloat16)
+    layers = [m for m in fast.modules()
+              if type(m) in (nn.Conv2d, nn.Linear)]
+    assert len(layers) == 22  # 21 convolutions and the classifier
+    assert all(p.dtype == torch.bfloat16 for m in layers
+               for p in m.parameters())
+    # What autocast gave with fp32 weights, cast on every forward.
+    reference = make_fast_teacher(teacher, torch.float32)
+    inputs = torch.randn(4, 3, 16, 16)
+    with torch.no_grad():
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            expected = reference(inputs, mode='tensor').float()
+        with AtenCalls() as count:
+            actual = fast(inputs, mode='tensor')
+    assert torch.equal(actual, expected)
+    # Casts left: the input, once per convolution (autocast's cast of its
+    # fp32 input), and the output back to fp32; none of a weight.
+    assert count.calls['_to_copy'] <= 2 + len(layers)
+    with torch.no_grad(), AtenCalls() as reference_count, torch.autocast(
+            'cpu', dtype=torch.bfloat16):
+        reference(inputs, mode='tensor')
+    assert reference_count.calls['_to_copy'] >= count.calls['_to_copy'] + \
+        len(layers)
+
+
+def test_restore_copies_a_channels_last_feature_once():
+    feature = torch.randn(2, 8, 4, 4, dtype=torch.bfloat16).contiguous(
+        memory_format=torch.channels_last)
+    with AtenCalls() as count:
+        restored = fast_teacher.restore(feature)
+    assert restored.dtype == torch.float32 and restored.is_contiguous()
+    assert torch.equal(restored, feature.float())
+    assert sum(count.calls.values()) == 1, count.calls
+    plain = torch.randn(2, 3)
+    assert fast_teacher.restore(plain) is plain
+
+
+def overflowing_in_fp16(teacher):
+    """The teacher with logits beyond fp16's largest value (65504)."""
+    with torch.no_grad():
+        teacher.head.fc.weight.mul_(1e6)
+    return teacher
+
+
+def test_a_teacher_overflowing_in_fp16_is_refused(teacher):
+    teacher = overflowing_in_fp16(teacher)
+    inputs = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.isfinite(teacher(inputs, mode='tensor')).all()
+        bf16 = make_fast_teacher(teacher, torch.bfloat16)
+        assert torch.isfinite(bf16(inputs, mode='tensor')).all()
+        fp16 = make_fast_teacher(teacher, torch.float16)
+        with pytest.raises(FloatingPointError, match=re.escape(
+                'The teacher (ImageClassifier) forward in fp16 gave '
+                'non-finite values (inf or nan) in its outputs')):
+            fp16(inputs, mode='tensor')
+    # Recorded features are checked as well: here the classifier's input
+    # overflows (its weights scaled instead).
+    with torch.no_grad():
+        teacher.head.fc.weight.div_(1e6)
+        teacher.backbone.conv1.weight.mul_(1e6)
+    recorders = RecorderManager(dict(
+        feat=dict(type='ModuleOutputs', source='backbone.layer1')))
+    fp16 = make_fast_teacher(teacher, torch.float16, recorders, name='T')
+    with recorders, torch.no_grad(), pytest.raises(
+            FloatingPointError, match=r'The teacher \(T\) forward in fp16'):
+        fp16(inputs, mode='tensor')
+
+
+def test_the_distiller_names_its_teacher_when_fp16_overflows(
+        digits_teacher_ckpt):
+    cfg, _ = kd_model_cfg('KD', digits_teacher_ckpt)
+    _, model_cfg = kd_model_cfg('KD', digits_teacher_ckpt, precision='fp16')
+    model = MODELS.build(model_cfg)
+    overflowing_in_fp16(model.teacher)
+    data = digits_batch(cfg, model, size=4)
+    with pytest.raises(FloatingPointError, match=re.escape(
+            'The teacher (ImageClassifier) forward in fp16 gave non-finite '
+            "values (inf or nan) in its outputs: its activations exceed what "
+            "fp16 holds (fp16: 65504). Set teacher_precision='bf16'")):
+        model.loss(data['inputs'], data['data_samples'])
+
+
+def test_sync_batch_norms_fold(teacher):
+    synced = convert_sync_batchnorm(copy.deepcopy(teacher)).eval()
+    assert sum(type(m) is nn.SyncBatchNorm for m in synced.modules()) == 21
+    fast = make_fast_teacher(synced, torch.float32)
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                   for m in fast.modules())
+    inputs = torch.randn(4, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            fast(inputs, mode='tensor'), teacher(inputs, mode='tensor'),
+            rtol=1e-5, atol=1e-5)
+
+
+def test_tf32_is_stated(monkeypatch):
+    cpu = torch.device('cpu')
+    assert fast_teacher.tf32_in_use(cpu) == {
+        'convolutions': False, 'matrix products': False}
+    # An Ampere GPU's answers, with PyTorch's defaults (TF32 convolutions,
+    # fp32 matrix products).
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'get_device_capability',
+                        lambda device=None: (8, 0))
+    cuda = torch.device('cuda')
+    flags = (torch.backends.cudnn.allow_tf32,
+             torch.backends.cuda.matmul.allow_tf32)
+    try:
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cuda.matmul.allow_tf32 = False
+        assert fast_teacher.tf32_in_use(cuda) == {
+            'convolutions': True, 'matrix products': False}
+        _check_tf32_log(monkeypatch, cuda)
+    finally:
+        (torch.backends.cudnn.allow_tf32,
+         torch.backends.cuda.matmul.allow_tf32) = flags
+
+
+def _check_tf32_log(monkeypatch, cuda):
+    lines = []
+    monkeypatch.setattr(
+        fast_teacher.MMLogger, 'get_current_instance',
+        lambda: type('Log', (), {'info': staticmethod(lines.append)}))
+    fast_teacher.log_precision('FastTeacherDistill', 'fp32', None, cuda)
+    fast_teacher.log_precision('FastTeacherDistill', 'auto', torch.bfloat16,
+                               cuda)
+    assert lines == [
+        'FastTeacherDistill: teacher forward in fp32, as it is (no fast '
+        "copy); its fp32 convolutions run as TF32 (PyTorch's default on "
+        "this GPU) on cuda (precision='fp32')",
+        'FastTeacherDistill: teacher forward in bf16, batch norms folded, '
+        "channels-last on cuda (precision='auto')"]

@@ -147,3 +147,18 @@ def test_slice_compares_only_the_active_channels(teacher_features):
     zeros = torch.zeros(2, 64 - channels, 4, 4)
     assert padded(s_feature=student, t_feature=narrow) == plain(
         s_feature=student, t_feature=torch.cat([narrow, zeros], 1))
+
+
+def test_ofd_margins_move_with_the_model():
+    """The margins are buffers: moved (and cast) with the model once, not
+    copied to the feature's device in every forward."""
+    margins = {c: torch.full((1, c, 1, 1), -float(c)) for c in (2, 4)}
+    connector = WidthMarginOFDConnector()
+    connector.init_margins(margins)
+    assert 'margin_2' not in connector.state_dict()
+    connector.to(torch.float64)
+    assert {n: b.dtype for n, b in connector.named_buffers()} == {
+        'margin_2': torch.float64, 'margin_4': torch.float64}
+    feature = torch.full((3, 4, 2, 2), -10.0, dtype=torch.float64)
+    out = connector.forward_train(feature)
+    assert out.dtype == torch.float64 and (out == -4.0).all()
