@@ -396,11 +396,11 @@ def train_teacher(task, setting, options, work_dir, epochs, seed=0,
 
 
 def validation_curve(work_dir):
-    """The student top-1 of every validation of a run, by epoch."""
-    [run_dir] = [
+    """The student top-1 of every validation of a run, by epoch (of its
+    newest run, where a stopped attempt left an older one)."""
+    run_dir = max(
         name for name in os.listdir(work_dir)
-        if osp.isfile(osp.join(work_dir, name, 'vis_data', 'scalars.json'))
-    ]
+        if osp.isfile(osp.join(work_dir, name, 'vis_data', 'scalars.json')))
     curve = {}
     with open(osp.join(work_dir, run_dir, 'vis_data', 'scalars.json')) as f:
         for line in f:

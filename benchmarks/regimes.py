@@ -30,9 +30,11 @@ Results go to ``regimes.json`` (and ``regimes.md``, ``regimes.png``) in
 ``--out-dir`` after every run, so a run can be stopped and continued
 (``--cells`` picks cells; runs already in the report are not run again).
 Runs are deterministic on one thread on one CPU model, but per-seed figures
-differ between CPU models: a cell holds the runs of one CPU model only (the
-teacher is trained again on a continued run and must come out as
-recorded).
+differ between CPU models (and between versions of the code that draw
+random numbers otherwise): a cell holds the runs of one CPU model only, and
+before new runs join a cell, its teacher (trained again unless
+``--work-dir`` holds it) and one of its recorded runs are run again here
+and must come out as recorded.
 
 Example::
 
@@ -291,30 +293,61 @@ def summarise(record: dict) -> None:
     }
 
 
+def student_job(name, cell, case, seed, teacher, work_dir):
+    """The run of one case and seed of a cell, as a pool job."""
+    index = list(cell_cases(cell)).index(case)
+    method, pwkd = cell_cases(cell)[case]
+    curve = case == 'KD' or case.startswith('PWKD+KD')
+    return (train_cell_student, dict(
+        cell=name, task=TASK, name=case, method=method, pwkd=pwkd,
+        teacher=teacher, seed=seed, epochs=cell.student_epochs,
+        train_samples=None, config=cell.methods[method],
+        curve_interval=curve_interval(cell) if curve else None,
+        dataset=dict(font_step=cell.font_step),
+        work_dir=osp.join(work_dir, name, f'case{index}_seed{seed}')))
+
+
 def cell_jobs(name, cell, record, seeds, teacher, work_dir, only=None):
     """The runs of a cell not yet in its record (of the cases ``only``
     when given)."""
-    cases = cell_cases(cell)
     record['student_images'] = student_images(cell)
     record['student_iterations'] = cell.student_epochs * math.ceil(
         record['student_images'] / BATCH_SIZE)
-    jobs = []
     # Seed by seed, so that a run stopped early leaves whole pairs.
-    for seed in seeds:
-        for index, (case, (method, pwkd)) in enumerate(cases.items()):
-            if str(seed) in record['runs'].get(case, {}) or (
-                    only and case not in only):
-                continue
-            curve = case == 'KD' or case.startswith('PWKD+KD')
-            jobs.append((train_student, dict(
-                task=TASK, name=case, method=method, pwkd=pwkd,
-                teacher=teacher, seed=seed, epochs=cell.student_epochs,
-                train_samples=None, config=cell.methods[method],
-                curve_interval=curve_interval(cell) if curve else None,
-                dataset=dict(font_step=cell.font_step),
-                work_dir=osp.join(work_dir, name,
-                                  f'case{index}_seed{seed}'))))
-    return jobs
+    return [
+        student_job(name, cell, case, seed, teacher, work_dir)
+        for seed in seeds for case in cell_cases(cell)
+        if str(seed) not in record['runs'].get(case, {}) and (
+            not only or case in only)
+    ]
+
+
+def check_job(name, cell, record, teacher, work_dir):
+    """A run the cell already holds, run again: the cell's first case at its
+    first seed (None for a cell without runs)."""
+    done = [case for case in cell_cases(cell) if record['runs'].get(case)]
+    if not done:
+        return None
+    seed = min(map(int, record['runs'][done[0]]))
+    job = student_job(name, cell, done[0], seed, teacher, work_dir)
+    job[1]['work_dir'] += '_check'
+    return job
+
+
+def check_reproduced(result, record) -> None:
+    """Refuse to add runs to a cell whose recorded run came out otherwise
+    here (other code or another CPU draws other numbers)."""
+    recorded = record['runs'][result['case']][str(result['seed'])]
+    if result['top1'] != recorded:
+        raise SystemExit(
+            f'cell {result["cell"]}: {result["case"]}, seed '
+            f'{result["seed"]} came out at {result["top1"]} here, the report '
+            f'holds {recorded}: this code or machine does not reproduce the '
+            'cell\'s runs, so new runs could not be paired with them. Give '
+            'another --out-dir, or remove the cell from the report to '
+            'measure it again from the start')
+    record.setdefault('reproduced', []).append(
+        dict(case=result['case'], seed=result['seed']))
 
 
 def find_teacher(work_dir: str) -> Optional[dict]:
@@ -557,19 +590,24 @@ def main():
                                      initargs=(args.device, )) as pool:
         teachers = train_teachers(
             pool, args, sorted({CELLS[n].teacher for n in args.cells}))
-        jobs = []
+        jobs, checks = [], []
         for name in args.cells:
             cell = CELLS[name]
             check_teacher(name, records[name], cell.teacher,
                           teachers[cell.teacher])
             records[name]['teacher']['minutes'] = teachers[
                 cell.teacher]['seconds'] / 60
-            jobs += [(train_cell_student, dict(kwargs, cell=name))
-                     for _, kwargs in cell_jobs(name, cell, records[name],
-                                                args.seed,
-                                                teachers[cell.teacher],
-                                                args.work_dir, args.cases)]
+            new = cell_jobs(name, cell, records[name], args.seed,
+                            teachers[cell.teacher], args.work_dir,
+                            args.cases)
+            check = check_job(name, cell, records[name],
+                              teachers[cell.teacher], args.work_dir)
+            if new and check:
+                checks.append(check)
+            jobs += new
         report.write()
+        for result in run_all(pool, checks, 'reproduced') if checks else []:
+            check_reproduced(result, records[result['cell']])
         # The longest cells first (a stable sort keeps each cell's runs
         # seed by seed), so that the last runs do not run alone.
         jobs.sort(key=lambda job: -CELLS[job[1]['cell']].student_epochs /

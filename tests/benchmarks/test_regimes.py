@@ -116,6 +116,8 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
     assert set(runs) == {'KD', 'PWKD+KD'}
     first = subprocess.run(args, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stderr[-3000:]
+    # One recorded run is run again, and comes out as recorded.
+    assert '[reproduced 1/1] KD, seed 0' in first.stdout
     assert '[students] 2 runs' in first.stdout
     report = json.loads((out_dir / 'regimes.json').read_text())
     [cell] = report['cells']
@@ -156,11 +158,24 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
         'runs'] == cell['runs']
 
     # A report of another machine is not added to.
+    here = cell['machine']
     report['cells'][0]['machine'] = 'another CPU (cpu)'
     (out_dir / 'regimes.json').write_text(json.dumps(report))
     other = subprocess.run(args, capture_output=True, text=True, timeout=900)
     assert other.returncode != 0
     assert "holds cell 'toy' measured on another CPU (cpu)" in other.stderr
+
+    # Nor is a cell whose recorded run does not come out as recorded here.
+    report['cells'][0]['machine'] = here
+    report['cells'][0]['runs']['KD']['0'] += 1
+    (out_dir / 'regimes.json').write_text(json.dumps(report))
+    changed = subprocess.run(args[:2] + ['--seeds', '3'] + args[4:],
+                             capture_output=True, text=True, timeout=900)
+    assert changed.returncode != 0
+    assert 'KD, seed 0 came out at' in changed.stderr
+    assert 'does not reproduce the cell' in changed.stderr
+    after = json.loads((out_dir / 'regimes.json').read_text())
+    assert '2' not in after['cells'][0]['runs']['KD']
 
 
 def test_the_default_is_the_best_schedule_nowhere_below_kd():
