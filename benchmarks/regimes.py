@@ -276,8 +276,10 @@ def write_atomic(path: str, text: str) -> None:
 def summarise(record: dict) -> None:
     """A cell's per-case values, paired differences and mean curves from its
     runs (case -> seed -> top-1)."""
-    runs = {case: {int(s): v for s, v in by_seed.items()}
-            for case, by_seed in record['runs'].items()}
+    order = ['KD', *SCHEDULES, 'DKD', 'PWKD+DKD', 'FitNet', 'PWKD+FitNet']
+    runs = {case: {int(s): v for s, v in record['runs'][case].items()}
+            for case in sorted(record['runs'], key=lambda case: (
+                order.index(case) if case in order else len(order)))}
     record['cases'] = {
         case: dict(summary([by_seed[s] for s in sorted(by_seed)]),
                    seeds=sorted(by_seed))
@@ -288,8 +290,9 @@ def summarise(record: dict) -> None:
         if len(set(runs[case]) & set(runs[reference])) > 1
     ]
     record['mean_curves'] = {
-        case: [statistics.mean(points) for points in zip(*per_seed.values())]
-        for case, per_seed in record['curves'].items() if per_seed
+        case: [statistics.mean(points)
+               for points in zip(*record['curves'][case].values())]
+        for case in runs if record['curves'].get(case)
     }
 
 
