@@ -371,43 +371,63 @@ def output_to(work_dir):
 
 
 def train_teacher(task, setting, options, work_dir, epochs, seed=0,
-                  config=None):
+                  config=None, curve_interval=None):
     """Train a slimmable teacher (``config``, relative to ``configs/``;
-    default the task's); take its whole width out for KD."""
+    default the task's); take its whole width out for KD. With
+    ``curve_interval`` its widths are validated every that many epochs and
+    the result has their ``curves`` (width -> top-1 per validation)."""
     from mmengine.config import Config
     from pwkd_plugin.apis import (export_width, prepare_train_config,
                                   train_and_validate)
     cfg = Config.fromfile(
         osp.join(CONFIGS, config or TASKS[task].teacher_config))
     cfg.slimmable.update(options)
-    cfg = prepare_train_config(quiet(cfg, work_dir, seed, epochs))
+    cfg = prepare_train_config(
+        quiet(cfg, work_dir, seed, epochs, curve_interval))
     with output_to(work_dir):
         result = train_and_validate(cfg)
         whole = export_width(cfg, result['checkpoint'], 1.0,
                              osp.join(work_dir, 'whole_width'))
     top1 = {
-        key.split('/')[0][len('width_'):]: float(value)
+        width_of(key): float(value)
         for key, value in result.items() if key.endswith('accuracy/top1')
     }
+    curves = None
+    if curve_interval is not None:
+        curves = {width_of(key): curve for key, curve in
+                  validation_curves(work_dir).items()}
     return dict(setting=setting, seed=seed,
                 slimmable_ckpt=result['checkpoint'],
-                whole_ckpt=whole['checkpoint'], top1=top1,
+                whole_ckpt=whole['checkpoint'], top1=top1, curves=curves,
                 seconds=result['seconds'])
 
 
-def validation_curve(work_dir):
-    """The student top-1 of every validation of a run, by epoch (of its
+def width_of(key):
+    """'0.25' of a slimmable teacher's metric 'width_0.25/accuracy/top1'."""
+    return key.split('/')[0][len('width_'):]
+
+
+def validation_curves(work_dir):
+    """Every top-1 metric of a run (``accuracy/top1``, or one per width of a
+    slimmable teacher) -> its value at every validation, by epoch (of the
     newest run, where a stopped attempt left an older one)."""
     run_dir = max(
         name for name in os.listdir(work_dir)
         if osp.isfile(osp.join(work_dir, name, 'vis_data', 'scalars.json')))
-    curve = {}
+    curves = {}
     with open(osp.join(work_dir, run_dir, 'vis_data', 'scalars.json')) as f:
         for line in f:
             scalars = json.loads(line)
-            if 'accuracy/top1' in scalars:
-                curve[scalars['step']] = float(scalars['accuracy/top1'])
-    return [curve[epoch] for epoch in sorted(curve)]
+            for key, value in scalars.items():
+                if key.endswith('accuracy/top1'):
+                    curves.setdefault(key, {})[scalars['step']] = float(value)
+    return {key: [curve[epoch] for epoch in sorted(curve)]
+            for key, curve in curves.items()}
+
+
+def validation_curve(work_dir):
+    """The student top-1 of every validation of a run, by epoch."""
+    return validation_curves(work_dir)['accuracy/top1']
 
 
 def train_student(task, name, method, pwkd, teacher, seed, work_dir, epochs,

@@ -60,6 +60,8 @@ TASK = 'font_glyphs_balanced'
 BATCH_SIZE = 64  # the student configs' training batch
 #: Validations per curve run (at equal intervals of the student's epochs).
 CURVE_POINTS = 16
+#: Validations of each width of a teacher over its training.
+TEACHER_CURVE_POINTS = 8
 
 
 class Teacher(NamedTuple):
@@ -353,6 +355,12 @@ def check_reproduced(result, record) -> None:
         dict(case=result['case'], seed=result['seed']))
 
 
+def teacher_curve_interval(teacher: Teacher) -> int:
+    """Epochs between the teacher's validations: its curve per width shows
+    whether its top-1 still rises at the end."""
+    return max(1, teacher.epochs // TEACHER_CURVE_POINTS)
+
+
 def find_teacher(work_dir: str) -> Optional[dict]:
     path = osp.join(work_dir, 'teacher.json')
     if osp.exists(path):
@@ -378,7 +386,8 @@ def train_teachers(pool, args, teachers) -> dict:
         else:
             jobs.append((train_teacher, dict(
                 task=TASK, setting=teacher, options={}, work_dir=work_dir,
-                epochs=teacher.epochs, config=teacher.config)))
+                epochs=teacher.epochs, config=teacher.config,
+                curve_interval=teacher_curve_interval(teacher))))
     for result in run_all(pool, jobs, 'teachers') if jobs else []:
         teacher = Teacher(*result['setting'])
         result['setting'] = list(teacher)
@@ -394,7 +403,9 @@ def check_teacher(name: str, record: dict, teacher: Teacher,
     the cell's runs so far had (other code, or another CPU)."""
     figures = dict(arch=teacher.arch, epochs=teacher.epochs,
                    config=teacher.config, top1=trained['top1'],
-                   rise=teacher_gain(trained['top1']))
+                   rise=teacher_gain(trained['top1']),
+                   curves=trained.get('curves'),
+                   curve_interval=teacher_curve_interval(teacher))
     if record['teacher'] is not None and record['runs'] and \
             record['teacher']['top1'] != figures['top1']:
         raise SystemExit(
@@ -510,8 +521,9 @@ def markdown(data: dict) -> str:
             f' | {teacher.get("rise", 0):.2f} | {c["minutes"]:.0f} '
             f'(+{teacher.get("minutes", 0):.0f} teacher) | {c["machine"]} |')
     for c in cells:
-        lines += ['', f'## {c["name"]}: {c["title"]}', '',
-                  '| case | seeds | mean | std | per seed |',
+        lines += ['', f'## {c["name"]}: {c["title"]}', '']
+        lines += teacher_curve_lines(c.get('teacher') or {})
+        lines += ['| case | seeds | mean | std | per seed |',
                   '|---|---|---|---|---|']
         for case, values in c.get('cases', {}).items():
             std = '-' if values['std'] is None else f'{values["std"]:.2f}'
@@ -535,6 +547,27 @@ def markdown(data: dict) -> str:
                 f'{v:.1f}' for v in curve) + ' |'
                       for case, curve in curves.items()]
     return '\n'.join(lines) + '\n'
+
+
+def teacher_curve_lines(teacher: dict) -> list:
+    """The teacher's top-1 per width at each of its validations, and its
+    rise over the last quarter of its epochs (whether it still rises)."""
+    curves = teacher.get('curves')
+    if not curves:
+        return []
+    step = teacher['curve_interval']
+    epochs = [step * (i + 1) for i in range(len(next(iter(curves.values()))))]
+    quarter = next(i for i, epoch in enumerate(epochs)
+                   if epoch >= teacher['epochs'] * 3 / 4)
+    lines = ['Teacher top-1 per width by epoch (last column: the rise over '
+             f'its last quarter, epoch {epochs[quarter]} to '
+             f'{epochs[-1]}):', '',
+             '| width | ' + ' | '.join(map(str, epochs)) + ' | rise |',
+             '|---' * (len(epochs) + 2) + '|']
+    lines += [f'| {width} | ' + ' | '.join(f'{v:.1f}' for v in curve) +
+              f' | {curve[-1] - curve[quarter]:+.2f} |'
+              for width, curve in curves.items()]
+    return lines + ['']
 
 
 def plot(data: dict, path: str) -> None:

@@ -126,6 +126,11 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
     assert set(cell['teacher']['top1']) == {'0.25', '0.5', '0.75', '1'}
     assert cell['teacher']['arch'] == 'ResNet20'
     assert cell['teacher']['epochs'] == 1
+    # Its curve per width: one validation, the final figure.
+    assert cell['teacher']['curves'] == {
+        width: [top1] for width, top1 in cell['teacher']['top1'].items()}
+    assert 'Teacher top-1 per width by epoch' in \
+        (out_dir / 'regimes.md').read_text()
     cases = cell['cases']
     assert list(cases) == ['KD', 'PWKD+KD', 'PWKD+KD, restarts decaying x0.5']
     for values in cases.values():
