@@ -3,20 +3,8 @@ its frozen teacher forward on a fast copy.
 
 Add ``fast_teacher = dict()`` (or with keys) to an mmrazor distillation
 config (``SingleTeacherDistill`` or a subclass); the model becomes
-``FastTeacherDistill`` around it. Keys:
-
-===============  ==========  ==============================================
-key              default     meaning
-===============  ==========  ==============================================
-precision        'auto'      'auto' (bf16 / fp16 where the hardware has it
-                             natively, else fp32), 'bf16', 'fp16', or
-                             'fp32' (the teacher as it is)
-fold_bn          True        fold batch norms into the convolutions before
-                             them
-channels_last    True        run the teacher in the channels-last layout
-compile          None        ``torch.compile`` options for the copy (a dict,
-                             ``{}`` for the defaults); None: not compiled
-===============  ==========  ==============================================
+``FastTeacherDistill`` around it. The keys, defaults and meanings are
+``FAST_TEACHER_KEYS`` below, shown in ``docs/config_blocks.md``.
 
 A PWKD config takes ``pwkd.teacher_precision`` instead (a config takes one
 plugin block).
@@ -27,10 +15,28 @@ from mmrazor.registry import MODELS
 
 from ..models.algorithms.fast_teacher import check_precision
 from .block_checks import check_bool, check_keys
+from .block_keys import BlockKey, defaults_of
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 
-FAST_TEACHER_DEFAULTS = dict(
-    precision='auto', fold_bn=True, channels_last=True, compile=None)
+FAST_TEACHER_KEYS = (
+    BlockKey('precision', 'auto',
+             "`'auto'`: bf16 on CPUs with AVX512-BF16 or AMX and on CUDA GPUs "
+             'of compute capability 8.0 or later, fp16 on CUDA GPUs of 7.x '
+             '(fp16 tensor cores), fp32 arithmetic elsewhere, Pascal and '
+             'older GPUs included (the copy is still folded and '
+             "channels-last); `'bf16'` / `'fp16'` (emulated, and slow, where "
+             "not native); `'fp32'`: no copy, the teacher runs as it is (on "
+             'GPUs from compute capability 8.0 its convolutions run as TF32, '
+             "PyTorch's default, and the log line says so)"),
+    BlockKey('fold_bn', True,
+             'fold batch norms into the convolutions before them'),
+    BlockKey('channels_last', True,
+             'run the teacher in the channels-last layout'),
+    BlockKey('compile', None,
+             '`torch.compile` options for the copy (a dict, `{}` for the '
+             'defaults); `None`: not compiled'),
+)
+FAST_TEACHER_DEFAULTS = defaults_of(FAST_TEACHER_KEYS)
 
 
 def check_fast_teacher_block(cfg: Config, block: dict) -> dict:

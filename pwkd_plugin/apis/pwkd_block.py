@@ -1,62 +1,10 @@
 """The ``pwkd`` config block: any single-teacher distillation config -> PWKD.
 
 Add ``pwkd = dict(teacher_ckpt=...)`` to an mmrazor distillation config
-(``SingleTeacherDistill`` or a subclass) and nothing else. Keys:
-
-======================  ===========================  ==========================
-key                     default                      meaning
-======================  ===========================  ==========================
-teacher_ckpt            (required)                   slimmable teacher
-                                                     checkpoint (a ``slimmable``
-                                                     run of the teacher)
-widths                  the checkpoint's widths      teacher width per stage,
-                                                     ascending, ending at 1.0
-stage_lengths           equal split of the training  epochs (or iterations, for
-                        length                       iteration-based training)
-                                                     per stage; they add up to
-                                                     the training length
-stage_ratios            None                         relative stage lengths
-                                                     instead of stage_lengths,
-                                                     e.g. (1, 1, 1, 5): short
-                                                     partial stages, a long
-                                                     whole one (rounded to
-                                                     whole epochs/iterations)
-lr_cycle                cosine, restarted per stage  the per-stage learning
-                                                     rate cycle (below); None
-                                                     keeps the base schedule
-reset_optimizer_state   False                        clear optimizer state
-                                                     (momentum) at each stage
-feature_strategy        'slice'                      feature losses with a
-                                                     narrower teacher: compare
-                                                     its active channels
-                                                     ('slice'), zero-pad its
-                                                     features ('pad'), or one
-                                                     student connector per
-                                                     stage ('per_stage'; DDP
-                                                     then looks for unused
-                                                     parameters)
-accept_new_plan         False                        on --resume: continue with
-                                                     the config's plan when it
-                                                     differs from the
-                                                     checkpoint's (else the
-                                                     run is refused)
-teacher_precision       'auto'                       the teacher forward on a
-                                                     fast copy (batch norms
-                                                     folded, channels-last,
-                                                     bf16 / fp16 where the
-                                                     hardware has it natively);
-                                                     'bf16', 'fp16', or 'fp32'
-                                                     (the static copy as it is)
-======================  ===========================  ==========================
-
-``lr_cycle`` keys: ``mode`` ('cosine' | 'step' | 'constant', default
-'cosine'), ``eta_min_ratio`` (cosine floor / base lr, 0.01), ``eta_min``
-(absolute floor, None), ``warmup_length`` (per stage, in the unit of the
-stage lengths, 0), ``warmup_start_ratio`` (0.1), ``step_milestones``
-(fractions of a stage, (0.5, 0.75)), ``gamma`` (0.1), and
-``convert_to_iter_based`` (update every iteration in epoch-based training,
-True), ``peak_decay`` (each stage restarts at this ratio of the previous
-stage's peak, in (0, 1]; 1.0 restarts every stage at the base value). The base recipe's learning-rate schedulers are replaced, not stacked.
+(``SingleTeacherDistill`` or a subclass) and nothing else. The keys, defaults
+and meanings are ``PWKD_KEYS`` and, for ``pwkd.lr_cycle``, ``LR_CYCLE_KEYS``
+below, shown in ``docs/config_blocks.md``. The base recipe's learning-rate
+schedulers are replaced, not stacked.
 """
 import copy
 from numbers import Real
@@ -75,31 +23,81 @@ from ..models.utils import (check_widths, equal_stage_lengths,
 from .block_checks import (check_bool, check_checkpoint_file,
                            check_feature_losses, check_keys,
                            check_slimmable_backbone, refuse_sync_bn)
+from .block_keys import BlockKey, defaults_of
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 from .student_checkpoint import is_loaded
 from .teacher_fit import check_teacher_fits
 
-LR_CYCLE_DEFAULTS = dict(
-    mode='cosine',
-    eta_min=None,
-    eta_min_ratio=0.01,
-    warmup_length=0,
-    warmup_start_ratio=0.1,
-    step_milestones=(0.5, 0.75),
-    gamma=0.1,
-    peak_decay=1.0,
-    convert_to_iter_based=True)
+LR_CYCLE_KEYS = (
+    BlockKey('mode', 'cosine',
+             "the cycle of each stage: `'cosine'`, `'step'` "
+             "(`step_milestones`, `gamma`) or `'constant'`"),
+    BlockKey('eta_min', None,
+             'the cosine floor as an absolute learning rate (instead of '
+             '`eta_min_ratio`)'),
+    BlockKey('eta_min_ratio', 0.01, 'the cosine floor / the base rate'),
+    BlockKey('warmup_length', 0,
+             'a linear warm-up at the start of every stage, in the unit of '
+             'the stage lengths'),
+    BlockKey('warmup_start_ratio', 0.1,
+             "the warm-up starts at this ratio of the stage's peak"),
+    BlockKey('step_milestones', (0.5, 0.75),
+             "`'step'` mode: where the rate drops, as fractions of a stage"),
+    BlockKey('gamma', 0.1, "`'step'` mode: the factor of each drop"),
+    BlockKey('peak_decay', 1.0,
+             'in (0, 1]: each stage restarts at this ratio of the previous '
+             "stage's peak (0.5: 1, 0.5, 0.25, 0.125 of the base rate); 1.0 "
+             'restarts every stage at the base rate'),
+    BlockKey('convert_to_iter_based', True,
+             'in epoch-based training, update the rate every iteration'),
+)
+LR_CYCLE_DEFAULTS = defaults_of(LR_CYCLE_KEYS)
 
-PWKD_DEFAULTS = dict(
-    teacher_ckpt=None,
-    widths=None,
-    stage_lengths=None,
-    stage_ratios=None,
-    lr_cycle=LR_CYCLE_DEFAULTS,
-    reset_optimizer_state=False,
-    feature_strategy='slice',
-    accept_new_plan=False,
-    teacher_precision='auto')
+PWKD_KEYS = (
+    BlockKey('teacher_ckpt', None, 'a checkpoint of the slimmable teacher',
+             shown_default='required'),
+    BlockKey('widths', None,
+             'teacher width of each stage, ascending, ending at 1.0',
+             shown_default="the checkpoint's widths"),
+    BlockKey('stage_lengths', None,
+             'epochs (or iterations, for iteration-based training) per '
+             'stage; they add up to the training length',
+             shown_default='equal split of the training length'),
+    BlockKey('stage_ratios', None,
+             'relative stage lengths instead of `stage_lengths`, e.g. '
+             '`(1, 1, 1, 5)`: short partial stages and a long whole one '
+             '(rounded to whole epochs or iterations, each stage at least '
+             'one)'),
+    BlockKey('lr_cycle', LR_CYCLE_DEFAULTS,
+             'the learning rate of every stage, restarted at each stage '
+             '(keys: the `pwkd.lr_cycle` table); `None` keeps the base '
+             'schedule',
+             shown_default="a cosine cycle per stage (`mode='cosine'`)"),
+    BlockKey('reset_optimizer_state', False,
+             'clear the optimizer state (momentum) at each stage'),
+    BlockKey('feature_strategy', 'slice',
+             "feature losses with a narrower teacher: `'slice'` (compare its "
+             "active channels), `'pad'` (zero-pad its features) or "
+             "`'per_stage'` (one student-side connector per stage; DDP then "
+             'looks for unused parameters)'),
+    BlockKey('accept_new_plan', False,
+             'on `--resume`, when the config plans otherwise than the '
+             'checkpoint (training length, `widths`, `stage_lengths`, '
+             '`lr_cycle`): `False` refuses to start, naming each change '
+             '(`train_cfg.max_epochs 8 -> 12`, ...) and the `--cfg-options` '
+             "that resume the checkpoint's plan; `True` continues with the "
+             "config's plan, stage, teacher width and learning rate alike, "
+             'from the resumed step on. A `feature_strategy` change (and, '
+             "with `'per_stage'`, a `widths` change) changes the model's "
+             "parameters and is refused either way, before the checkpoint's "
+             'weights are loaded'),
+    BlockKey('teacher_precision', 'auto',
+             'the teacher forward on a fast copy (batch norms folded, '
+             "channels-last): `'auto'` (bf16 / fp16 where the hardware has "
+             "it natively, else fp32), `'bf16'`, `'fp16'`, or `'fp32'` (the "
+             'static copy as it is); see `fast_teacher.precision`'),
+)
+PWKD_DEFAULTS = defaults_of(PWKD_KEYS)
 
 #: Methods PWKD cannot apply to, and why.
 UNSUPPORTED_METHODS = {

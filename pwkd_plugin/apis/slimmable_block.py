@@ -1,33 +1,8 @@
 """The ``slimmable`` config block: any classifier config -> slimmable teacher.
 
 A ``slimmable = dict(...)`` block on top of an mmpretrain classifier config
-trains all widths jointly. Every key has a default:
-
-=========================  ===================  ===============================
-key                        default              meaning
-=========================  ===================  ===============================
-widths                     (0.25, 0.5, 0.75, 1)  width ratios, strictly
-                                                ascending, in (0, 1], ending
-                                                at 1.0
-divisor                    1                    channel counts are multiples
-min_channels               1                    least channels of a layer
-input_shape                (3, 32, 32)          (C, H, W) the tracer feeds
-inplace_distill            False                narrower widths learn from
-                                                the whole width's output
-inplace_distill_tau        1.0                  its temperature
-init_from                  None                 ordinary full-width
-                                                checkpoint to fine-tune from
-bn_recalibration_batches   20                   batches per width to
-                                                recalibrate batch norms with
-                                                (with ``init_from``)
-allow_mostly_whole         False                accept a teacher whose
-                                                narrowest width keeps more
-                                                than half of the whole's
-                                                FLOPs
-layer_norms                'sliced'             a transformer's LayerNorms:
-                                                'sliced' or 'private' affine
-                                                parameters per width
-=========================  ===================  ===============================
+trains all widths jointly. Every key has a default; the keys, defaults and
+meanings are ``SLIMMABLE_KEYS`` below, shown in ``docs/config_blocks.md``.
 """
 import copy
 from typing import Optional, Tuple
@@ -42,20 +17,35 @@ from ..models.utils import DEFAULT_WIDTHS, check_widths
 from .block_checks import (check_bool, check_checkpoint_file, check_keys,
                            check_positive_int, check_positive_number,
                            check_slimmable_backbone, refuse_sync_bn)
+from .block_keys import BlockKey, defaults_of
 from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 
-SLIMMABLE_DEFAULTS = dict(
-    widths=DEFAULT_WIDTHS,
-    divisor=1,
-    min_channels=1,
-    input_shape=(3, 32, 32),
-    inplace_distill=False,
-    inplace_distill_tau=1.0,
-    init_from=None,
-    bn_recalibration_batches=20,
-    allow_mostly_whole=False,
-    layer_norms='sliced',
+SLIMMABLE_KEYS = (
+    BlockKey('widths', DEFAULT_WIDTHS,
+             'width ratios: strictly ascending, in (0, 1], ending at 1.0'),
+    BlockKey('divisor', 1, 'channel counts are multiples of it'),
+    BlockKey('min_channels', 1, 'least channels of a layer (never zero)'),
+    BlockKey('input_shape', (3, 32, 32),
+             'the input (C, H, W) the channel tracer feeds'),
+    BlockKey('inplace_distill', False,
+             "narrower widths learn from the whole width's soft output of "
+             'the same step'),
+    BlockKey('inplace_distill_tau', 1.0, 'its temperature'),
+    BlockKey('init_from', None,
+             'an ordinary checkpoint of the same classifier to fine-tune '
+             'from (weights map one to one; narrower batch norms are '
+             'recalibrated)'),
+    BlockKey('bn_recalibration_batches', 20,
+             'training batches per width for that recalibration'),
+    BlockKey('allow_mostly_whole', False,
+             'train a teacher whose narrowest width keeps more than half of '
+             "the whole's FLOPs"),
+    BlockKey('layer_norms', 'sliced',
+             "a vision transformer's LayerNorms: `'sliced'` (the first "
+             "affine parameters, shared by the widths) or `'private'` "
+             '(their own per width; not with `init_from`)'),
 )
+SLIMMABLE_DEFAULTS = defaults_of(SLIMMABLE_KEYS)
 
 SLIMMABLE_MODEL_TYPES = ('SlimmableTeacher', 'SlimmableNetwork')
 
