@@ -15,8 +15,7 @@ setup(
     'for mmengine, mmpretrain and mmrazor',
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
-    license='Apache License 2.0',
-    classifiers=['License :: OSI Approved :: Apache Software License'],
+    license='Apache-2.0',
     packages=find_packages(include=['pwkd_plugin', 'pwkd_plugin.*']),
     python_requires='>=3.8',
     # mmcv is not listed: either `mmcv-lite` or the compiled `mmcv` provides
