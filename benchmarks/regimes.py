@@ -53,8 +53,10 @@ import sys
 from typing import NamedTuple, Optional
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from accuracy import (REPO, paired, run_all, start_worker,  # noqa: E402
-                      summary, teacher_gain, train_student, train_teacher)
+from pwkd_bench.pool import run_all, start_worker  # noqa: E402
+from pwkd_bench.stats import paired, summary, teacher_gain  # noqa: E402
+from pwkd_bench.tasks import REPO  # noqa: E402
+from pwkd_bench.training import train_student, train_teacher  # noqa: E402
 
 TASK = 'font_glyphs_balanced'
 BATCH_SIZE = 64  # the student configs' training batch
@@ -608,7 +610,7 @@ def plot(data: dict, path: str) -> None:
 
 
 def train_cell_student(cell, **kwargs):
-    """:func:`accuracy.train_student`, its result naming the cell."""
+    """:func:`pwkd_bench.training.train_student`, its result naming the cell."""
     return dict(train_student(**kwargs), cell=cell)
 
 

@@ -28,12 +28,15 @@ import statistics
 import sys
 import time
 
-import accuracy
+from pwkd_bench.pool import run_all, start_worker
+from pwkd_bench.stats import teacher_gain
+from pwkd_bench.tasks import REPO, TASKS
+from pwkd_bench.training import train_teacher
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--task', choices=sorted(accuracy.TASKS),
+    parser.add_argument('--task', choices=sorted(TASKS),
                         default='font_glyphs_balanced',
                         help='the benchmark task (default '
                         'font_glyphs_balanced)')
@@ -49,9 +52,8 @@ def parse_args():
                         default=osp.join('work_dirs', 'teacher_widths',
                                          time.strftime('%Y%m%d_%H%M%S')),
                         help='checkpoints and logs (a new folder)')
-    parser.add_argument('--out-dir', default=osp.join(accuracy.REPO,
-                                                      'benchmarks',
-                                                      'results'),
+    parser.add_argument('--out-dir',
+                        default=osp.join(REPO, 'benchmarks', 'results'),
                         help='where the report goes')
     parser.add_argument('--force', action='store_true',
                         help='replace an existing report in --out-dir')
@@ -61,7 +63,7 @@ def parse_args():
     if args.workers < 1:
         parser.error('--workers must be positive')
     if args.teacher_epochs is None:
-        args.teacher_epochs = accuracy.TASKS[args.task].teacher_epochs
+        args.teacher_epochs = TASKS[args.task].teacher_epochs
     if args.teacher_epochs < 1:
         parser.error('--teacher-epochs must be positive')
     if osp.exists(args.work_dir) and os.listdir(args.work_dir):
@@ -78,7 +80,7 @@ def parse_args():
 
 def report_paths(out_dir, task, teacher_epochs):
     stem = osp.join(out_dir, f'teacher_widths_{task}')
-    if teacher_epochs != accuracy.TASKS[task].teacher_epochs:
+    if teacher_epochs != TASKS[task].teacher_epochs:
         stem += f'_{teacher_epochs}e'
     return [f'{stem}.md', f'{stem}.json']
 
@@ -110,18 +112,18 @@ def main():
     start = time.perf_counter()
     context = multiprocessing.get_context('spawn')
     with futures.ProcessPoolExecutor(args.workers, mp_context=context,
-                                     initializer=accuracy.start_worker,
+                                     initializer=start_worker,
                                      initargs=('cpu', )) as pool:
-        teachers = accuracy.run_all(pool, [(accuracy.train_teacher, dict(
+        teachers = run_all(pool, [(train_teacher, dict(
             task=args.task, setting='plain', options={}, seed=seed,
             epochs=args.teacher_epochs,
             work_dir=osp.join(args.work_dir, f'teacher_seed{seed}')))
             for seed in range(args.seeds)], 'teachers')
     teachers = sorted(teachers, key=lambda t: t['seed'])
-    gains = [accuracy.teacher_gain(t['top1']) for t in teachers]
+    gains = [teacher_gain(t['top1']) for t in teachers]
     from speed import cpu_name
     report = dict(
-        task=args.task, title=accuracy.TASKS[args.task].title,
+        task=args.task, title=TASKS[args.task].title,
         command=shlex.join(['python', 'benchmarks/teacher_widths.py'] +
                            sys.argv[1:]),
         machine=f'{cpu_name()}, {os.cpu_count()} CPUs, {args.workers} runs '

@@ -3,6 +3,7 @@
 They measure nothing here: the figures of a toy run mean nothing; only the
 report's form and the plumbing are checked.
 """
+import importlib
 import json
 import os.path as osp
 import subprocess
@@ -25,7 +26,7 @@ def run(script, *args, timeout=600):
 def import_benchmark(name):
     sys.path.insert(0, BENCHMARKS)
     try:
-        return __import__(name)
+        return importlib.import_module(name)
     finally:
         sys.path.remove(BENCHMARKS)
 
@@ -198,15 +199,16 @@ def test_teacher_widths_reports_each_seed_as_accuracy_trains_it(tmp_path):
 
 
 def test_accuracy_tasks_share_the_cases():
-    accuracy = import_benchmark('accuracy')
-    main, ablations = accuracy.cases(12, precision=False)
+    case_matrix = import_benchmark('pwkd_bench.cases')
+    tasks = import_benchmark('pwkd_bench.tasks')
+    main, ablations = case_matrix.cases(12, precision=False)
     assert list(main) == ['scratch', 'KD', 'PWKD+KD', 'DKD', 'PWKD+DKD',
                           'FitNet', 'PWKD+FitNet']
     assert ablations['PWKD+KD, optimizer state reset per stage'] == (
         'KD', dict(reset_optimizer_state=True), 'plain')
     assert ablations['PWKD+KD, no cyclic LR'][1] == dict(lr_cycle=None)
-    assert not set(accuracy.PRECISION_CASES) & set(ablations)
-    for name, task in accuracy.TASKS.items():
+    assert not set(case_matrix.PRECISION_CASES) & set(ablations)
+    for name, task in tasks.TASKS.items():
         for config in [task.teacher_config, *task.student_configs.values()]:
             assert osp.isfile(osp.join(REPO_ROOT, 'configs', config)), config
         assert set(task.student_configs) == {'scratch', 'KD', 'DKD',
@@ -235,14 +237,14 @@ def test_teacher_families_table_at_a_tiny_input(tmp_path):
 
 
 def test_accuracy_pairs_the_teacher_precisions():
-    accuracy = import_benchmark('accuracy')
-    main, ablations = accuracy.precision_cases(20)
+    case_matrix = import_benchmark('pwkd_bench.cases')
+    main, ablations = case_matrix.precision_cases(20)
     assert list(main) == ['KD', 'PWKD+KD']
     assert {name: case[1] for name, case in ablations.items()} == {
         'PWKD+KD, fp32 teacher': dict(teacher_precision='fp32'),
         'PWKD+KD, bf16 teacher': dict(teacher_precision='bf16'),
     }
-    pairs = accuracy.comparisons(ablations)
+    pairs = case_matrix.comparisons(ablations)
     assert ('PWKD+KD, bf16 teacher', 'PWKD+KD, fp32 teacher') in pairs
     assert ('PWKD+KD', 'PWKD+KD, fp32 teacher') in pairs
     # The precision cases are compared with each other, not as ablations.
@@ -274,25 +276,27 @@ def test_fidelity_states_every_width(tmp_path, digits_slimmable_teacher_ckpt):
 
 
 def test_accuracy_feature_strategies_pair_with_fitnet():
-    accuracy = import_benchmark('accuracy')
-    main, default_ablations = accuracy.cases(16, precision=False)
-    assert not set(accuracy.FEATURE_CASES) & set(default_ablations)
-    _, ablations = accuracy.cases(16, precision=False, features=True)
-    strategies = {name: ablations[name] for name in accuracy.FEATURE_CASES}
+    case_matrix = import_benchmark('pwkd_bench.cases')
+    main, default_ablations = case_matrix.cases(16, precision=False)
+    assert not set(case_matrix.FEATURE_CASES) & set(default_ablations)
+    _, ablations = case_matrix.cases(16, precision=False, features=True)
+    strategies = {name: ablations[name]
+                  for name in case_matrix.FEATURE_CASES}
     assert strategies == {
         'PWKD+FitNet, teacher features zero-padded':
         ('FitNet', dict(feature_strategy='pad'), 'plain'),
         'PWKD+FitNet, one connector per stage':
         ('FitNet', dict(feature_strategy='per_stage'), 'plain'),
     }
-    pairs = accuracy.comparisons(ablations)
+    pairs = case_matrix.comparisons(ablations)
     for name in strategies:
         assert (name, 'PWKD+FitNet') in pairs and (name, 'FitNet') in pairs
         assert (name, 'PWKD+KD') not in pairs
 
 
 def test_accuracy_update_merges_cases_of_the_same_teacher():
-    accuracy = import_benchmark('accuracy')
+    stats = import_benchmark('pwkd_bench.stats')
+    reports = import_benchmark('pwkd_bench.report')
 
     def report(teacher_top1, cases, machine='cpu A'):
         return dict(
@@ -300,7 +304,7 @@ def test_accuracy_update_merges_cases_of_the_same_teacher():
             teachers=dict(plain=dict(top1={'0.25': teacher_top1, '1': 90.0})),
             main_cases=[name for name in cases if ',' not in name],
             ablation_cases=[name for name in cases if ',' in name],
-            cases={name: accuracy.summary(values)
+            cases={name: stats.summary(values)
                    for name, values in cases.items()})
 
     previous = report(70.0, {'FitNet': [80.0, 81.0, 82.0],
@@ -311,7 +315,7 @@ def test_accuracy_update_merges_cases_of_the_same_teacher():
     update = report(70.0, rerun)
     by_case = {name: dict(zip([0, 1, 2], values))
                for name, values in rerun.items()}
-    merged = accuracy.merged(previous, update, by_case)
+    merged = reports.merged(previous, update, by_case)
     assert merged['cases']['FitNet'] == previous['cases']['FitNet']
     assert merged['cases']['PWKD+FitNet']['values'] == [81.0, 82.5, 83.0]
     assert merged['ablation_cases'] == ['PWKD+FitNet, one connector per stage']
@@ -324,7 +328,7 @@ def test_accuracy_update_merges_cases_of_the_same_teacher():
 
     other_teacher = report(70.5, rerun, machine='cpu B')
     with pytest.raises(RuntimeError, match='cpu B here, cpu A there'):
-        accuracy.merged(previous, other_teacher, by_case)
+        reports.merged(previous, other_teacher, by_case)
 
 
 def test_teacher_cost_profiles_the_cpu_for_device_cpu(monkeypatch):

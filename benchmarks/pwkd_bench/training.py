@@ -1,0 +1,125 @@
+"""The training of one run: a slimmable teacher or a student."""
+import contextlib
+import json
+import os
+import os.path as osp
+
+from .cases import CURVE_CASES
+from .tasks import CONFIGS, TASKS
+
+
+def quiet(cfg, work_dir, seed, epochs, val_interval=None):
+    """``cfg`` set to train ``epochs`` with ``seed`` into ``work_dir``,
+    validated every ``val_interval`` epochs (default: at the end), one
+    checkpoint kept and warnings alone logged."""
+    cfg.work_dir = work_dir
+    cfg.train_cfg.max_epochs = epochs
+    cfg.train_cfg.val_interval = val_interval or epochs
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=epochs, max_keep_ckpts=1)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+    cfg.log_level = 'WARNING'
+    cfg.randomness = dict(seed=seed)
+    return cfg
+
+
+@contextlib.contextmanager
+def output_to(work_dir):
+    """A run's prints and warnings go to ``work_dir/output.log``."""
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, 'output.log'), 'w') as log, \
+            contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        yield
+
+
+def train_teacher(task, setting, options, work_dir, epochs, seed=0,
+                  config=None, curve_interval=None):
+    """Train a slimmable teacher (``config``, relative to ``configs/``;
+    default the task's); take its whole width out for KD. With
+    ``curve_interval`` its widths are validated every that many epochs and
+    the result has their ``curves`` (width -> top-1 per validation)."""
+    from mmengine.config import Config
+    from pwkd_plugin.apis import (export_width, prepare_train_config,
+                                  train_and_validate)
+    cfg = Config.fromfile(
+        osp.join(CONFIGS, config or TASKS[task].teacher_config))
+    cfg.slimmable.update(options)
+    cfg = prepare_train_config(
+        quiet(cfg, work_dir, seed, epochs, curve_interval))
+    with output_to(work_dir):
+        result = train_and_validate(cfg)
+        whole = export_width(cfg, result['checkpoint'], 1.0,
+                             osp.join(work_dir, 'whole_width'))
+    top1 = {
+        width_of(key): float(value)
+        for key, value in result.items() if key.endswith('accuracy/top1')
+    }
+    curves = None
+    if curve_interval is not None:
+        curves = {width_of(key): curve for key, curve in
+                  validation_curves(work_dir).items()}
+    return dict(setting=setting, seed=seed,
+                slimmable_ckpt=result['checkpoint'],
+                whole_ckpt=whole['checkpoint'], top1=top1, curves=curves,
+                seconds=result['seconds'])
+
+
+def width_of(key):
+    """'0.25' of a slimmable teacher's metric 'width_0.25/accuracy/top1'."""
+    return key.split('/')[0][len('width_'):]
+
+
+def validation_curves(work_dir):
+    """Every top-1 metric of a run (``accuracy/top1``, or one per width of a
+    slimmable teacher) -> its value at every validation, by epoch (of the
+    newest run, where a stopped attempt left an older one)."""
+    run_dir = max(
+        name for name in os.listdir(work_dir)
+        if osp.isfile(osp.join(work_dir, name, 'vis_data', 'scalars.json')))
+    curves = {}
+    with open(osp.join(work_dir, run_dir, 'vis_data', 'scalars.json')) as f:
+        for line in f:
+            scalars = json.loads(line)
+            for key, value in scalars.items():
+                if key.endswith('accuracy/top1'):
+                    curves.setdefault(key, {})[scalars['step']] = float(value)
+    return {key: [curve[epoch] for epoch in sorted(curve)]
+            for key, curve in curves.items()}
+
+
+def validation_curve(work_dir):
+    """The student top-1 of every validation of a run, by epoch."""
+    return validation_curves(work_dir)['accuracy/top1']
+
+
+def train_student(task, name, method, pwkd, teacher, seed, work_dir, epochs,
+                  train_samples, config=None, curve_interval=None,
+                  dataset=None):
+    """Train one student; its final top-1 (and the top-1 of every
+    ``curve_interval`` epochs, by default every epoch for the learning-curve
+    cases). ``config`` (relative to ``configs/``) replaces the task's config
+    of ``method``; ``dataset`` updates its training set's options."""
+    from mmengine.config import Config
+    from pwkd_plugin.apis import prepare_train_config, train_and_validate
+    cfg = Config.fromfile(
+        osp.join(CONFIGS, config or TASKS[task].student_configs[method]))
+    if method != 'scratch':
+        cfg.model.teacher_ckpt = teacher['whole_ckpt']
+        # The student alone is validated (mmrazor's distillation val loop
+        # would validate the teacher again at every validation).
+        cfg.val_cfg = dict()
+    if pwkd is not None:
+        cfg.pwkd = dict(pwkd, teacher_ckpt=teacher['slimmable_ckpt'])
+    if train_samples is not None:
+        cfg.train_dataloader.dataset.indices = train_samples
+    cfg.train_dataloader.dataset.update(dataset or {})
+    if curve_interval is None and name in CURVE_CASES:
+        curve_interval = 1
+    with_curve = curve_interval is not None
+    cfg = prepare_train_config(
+        quiet(cfg, work_dir, seed, epochs, curve_interval))
+    with output_to(work_dir):
+        result = train_and_validate(cfg)
+    return dict(case=name, seed=seed, top1=float(result['accuracy/top1']),
+                curve=validation_curve(work_dir) if with_curve else None,
+                seconds=result['seconds'])
