@@ -1,6 +1,7 @@
 """The classifiers of configs/_base_/models/ reach the configs built on them
 and nothing more: each config takes its classifiers with
-``_base_.pop(name)``, so no copy stays beside ``model``."""
+``_base_.pop(name)``, so no copy stays beside ``model`` (see
+configs/_base_/models/README.md)."""
 import glob
 import os.path as osp
 
@@ -13,10 +14,16 @@ CLASSIFIERS = {
     osp.basename(path)[:-len('.py')]
     for path in glob.glob(config_path('_base_/models/*.py'))
 }
+
+
+def builds_on_them(path):
+    with open(path) as f:
+        return '_base_/models/' in f.read()
+
+
 BUILT_ON_THEM = sorted(
     path for path in glob.glob(config_path('**/*.py'), recursive=True)
-    if '_base_/models/' in open(path).read()
-    and '/_base_/' not in path)
+    if '/_base_/' not in path and builds_on_them(path))
 
 
 def test_the_distillation_configs_are_built_on_them():
