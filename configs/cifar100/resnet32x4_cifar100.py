@@ -5,3 +5,5 @@ _base_ = [
     '../_base_/schedules/cifar100_kd_240e.py',
     '../_base_/cifar100_runtime.py',
 ]
+
+model = _base_.pop('cifar100_resnet32x4')

@@ -5,3 +5,5 @@ _base_ = [
     '../_base_/schedules/digits_sgd_20e.py',
     '../_base_/digits_runtime.py',
 ]
+
+model = _base_.pop('digits_resnet20')

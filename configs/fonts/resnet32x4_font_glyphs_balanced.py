@@ -4,8 +4,9 @@
 _base_ = [
     '../_base_/models/cifar100_resnet32x4.py',
     '../_base_/datasets/font_glyphs_balanced.py',
-    '../_base_/schedules/digits_sgd_20e.py',
-    '../_base_/digits_runtime.py',
+    '../_base_/schedules/font_glyphs_sgd_20e.py',
+    '../_base_/font_glyphs_runtime.py',
 ]
-model = dict(head=dict(num_classes=47))
-default_hooks = dict(logger=dict(interval=50))
+
+model = _base_.pop('cifar100_resnet32x4')
+model.head.num_classes = 47

@@ -2,6 +2,8 @@
 # temperature 4, CE weight 0.1, KL weight 0.9, 240 epochs.
 # teacher_ckpt: a checkpoint of configs/cifar100/resnet32x4_cifar100.py.
 _base_ = [
+    '../_base_/models/cifar100_resnet8x4.py',
+    '../_base_/models/cifar100_resnet32x4.py',
     '../_base_/datasets/cifar100_bs64.py',
     '../_base_/schedules/cifar100_kd_240e.py',
     '../_base_/cifar100_runtime.py',
@@ -16,25 +18,11 @@ model = dict(
         std=[68.170, 65.392, 70.418],
         to_rgb=False),
     architecture=dict(
-        _scope_='mmpretrain',
-        type='ImageClassifier',
-        backbone=dict(type='mmrazor.CIFARResNet', arch='resnet8x4'),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(
-            type='LinearClsHead',
-            num_classes=100,
-            in_channels=256,
-            loss=dict(type='CrossEntropyLoss', loss_weight=0.1))),
+        _scope_='mmpretrain', **_base_.pop('cifar100_resnet8x4')),
     teacher=dict(
-        _scope_='mmpretrain',
-        type='ImageClassifier',
-        backbone=dict(type='mmrazor.CIFARResNet', arch='resnet32x4'),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(
-            type='LinearClsHead',
-            num_classes=100,
-            in_channels=256,
-            loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
+        _scope_='mmpretrain', **_base_.pop('cifar100_resnet32x4')),
     teacher_ckpt='work_dirs/resnet32x4_cifar100/best.pth')
+# The student's cross entropy weighs 0.1, beside the KL term's 0.9.
+model['architecture']['head']['loss']['loss_weight'] = 0.1
 
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -1,12 +1,4 @@
-# PWKD on top of logit KD, ResNet32x4 -> ResNet8x4 on CIFAR-100, the standard
-# recipe (240 epochs, four equal stages of 60 epochs at teacher widths
-# 0.25/0.5/0.75/1.0, cosine learning rate restarted at every stage).
-# pwkd.teacher_ckpt: a checkpoint of
-# configs/pwkd/teachers/slimmable_resnet32x4_cifar100.py.
-_base_ = ['../kd/kd_resnet32x4_resnet8x4_cifar100.py']
-
-pwkd = dict(
-    teacher_ckpt='work_dirs/slimmable_resnet32x4_cifar100/epoch_240.pth',
-    widths=(0.25, 0.5, 0.75, 1.0),
-    stage_lengths=None,  # equal split of train_cfg.max_epochs
-    lr_cycle=dict(mode='cosine', eta_min_ratio=0.01))
+# The ResNet32x4 -> ResNet8x4 PWKD config of the CIFAR-100 pipeline (logit
+# KD, the standard recipe): pwkd_kd_resnet32x4_resnet8x4_cifar100.py under
+# this short name.
+_base_ = ['./pwkd_kd_resnet32x4_resnet8x4_cifar100.py']

@@ -1,5 +1,5 @@
 # CIFAR resnet32x4 (the CRD / DKD benchmark definition) for CIFAR-100.
-model = dict(
+cifar100_resnet32x4 = dict(
     type='ImageClassifier',
     backbone=dict(type='mmrazor.CIFARResNet', arch='resnet32x4'),
     neck=dict(type='GlobalAveragePooling'),

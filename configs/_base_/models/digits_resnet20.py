@@ -1,5 +1,5 @@
 # CIFAR ResNet20 (the benchmark definition) for 10 classes.
-model = dict(
+digits_resnet20 = dict(
     type='ImageClassifier',
     backbone=dict(type='mmrazor.CIFARResNet', arch='resnet20'),
     neck=dict(type='GlobalAveragePooling'),

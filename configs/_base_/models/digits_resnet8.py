@@ -1,5 +1,5 @@
 # CIFAR ResNet8 (the benchmark definition) for 10 classes.
-model = dict(
+digits_resnet8 = dict(
     type='ImageClassifier',
     backbone=dict(type='mmrazor.CIFARResNet', arch='resnet8'),
     neck=dict(type='GlobalAveragePooling'),
