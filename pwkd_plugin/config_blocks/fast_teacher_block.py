@@ -27,7 +27,6 @@ from mmrazor.registry import MODELS
 
 from ..models.algorithms.fast_teacher import check_precision
 from .block_checks import check_bool, check_keys
-from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 
 FAST_TEACHER_DEFAULTS = dict(
     precision='auto', fold_bn=True, channels_last=True, compile=None)
@@ -89,7 +88,3 @@ def expand_fast_teacher(cfg: Config) -> Config:
         compile=settings['compile'],
         **model)
     return cfg
-
-
-TRAIN_BLOCK_EXPANDERS['fast_teacher'] = expand_fast_teacher
-TEST_BLOCK_EXPANDERS['fast_teacher'] = expand_fast_teacher
