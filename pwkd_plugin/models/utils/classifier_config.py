@@ -22,7 +22,9 @@ def build_classifier(model_cfg: dict) -> nn.Module:
 
 
 def strip_model_scope(classifier: dict) -> dict:
-    """The classifier config in the exported config's default scope."""
+    """A copy of a classifier config for mmpretrain's default scope (an
+    exported config's): without ``_scope_='mmpretrain'`` and the scope of
+    its ``ImageClassifier`` type."""
     classifier = copy.deepcopy(dict(classifier))
     if classifier.get('_scope_') == 'mmpretrain':
         classifier.pop('_scope_')
