@@ -49,7 +49,8 @@ from pwkd_plugin.export.width_export import (  # noqa: E402
     TOLERANCE, compare_state_shapes)
 from pwkd_plugin.models.mutators import (  # noqa: E402
     MostlyWholeTeacherError, UntraceableModelError, WidthForwardError)
-from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
+from pwkd_plugin.models.utils import (  # noqa: E402
+    build_classifier, quiet_logger, strip_model_scope)
 from pwkd_plugin.models.utils.conv_linear_macs import \
     conv_linear_macs  # noqa: E402
 from pwkd_plugin.testing.teacher_families import (  # noqa: E402
