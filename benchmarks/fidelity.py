@@ -40,14 +40,13 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from mmrazor.models.task_modules import RecorderManager  # noqa: E402
 from mmrazor.registry import DATASETS, MODELS  # noqa: E402
 
-from pwkd_plugin.apis import prepare_train_config  # noqa: E402
-from pwkd_plugin.apis.ordinary_config import build_classifier  # noqa: E402
+from pwkd_plugin.config_blocks import prepare_train_config  # noqa: E402
 from pwkd_plugin.models.algorithms import build_partial_teacher  # noqa: E402
 from pwkd_plugin.models.algorithms.fast_teacher import (  # noqa: E402
     exact_fp32, make_fast_teacher, resolve_precision, tf32_in_use)
 from pwkd_plugin.models.algorithms.partial_teacher import (  # noqa: E402
     WIDTH_MUTATOR, static_teacher_at_width)
-from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
+from pwkd_plugin.models.utils import build_classifier, quiet_logger  # noqa: E402,E501
 from pwkd_plugin.testing import save_untrained_slimmable_teacher  # noqa: E402
 from speed import cpu_name, write_json  # noqa: E402
 

@@ -35,7 +35,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmpretrain.models.utils import LayerNorm2d  # noqa: E402
 
-from pwkd_plugin.apis import prepare_train_config  # noqa: E402
+from pwkd_plugin.config_blocks import prepare_train_config  # noqa: E402
 from pwkd_plugin.models import dynamic_ops  # noqa: E402
 from pwkd_plugin.models.dynamic_ops import SlimmableLayerNorm2d  # noqa: E402
 from pwkd_plugin.models.utils import quiet_logger  # noqa: E402

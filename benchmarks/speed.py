@@ -56,13 +56,11 @@ from mmengine.optim import OptimWrapper  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
 
-from pwkd_plugin.apis import prepare_train_config  # noqa: E402
-from pwkd_plugin.apis.ordinary_config import build_classifier  # noqa: E402
-from pwkd_plugin.apis.width_export import (  # noqa: E402
-    static_classifier_config)
+from pwkd_plugin.config_blocks import prepare_train_config  # noqa: E402
+from pwkd_plugin.export import static_classifier_config  # noqa: E402
 from pwkd_plugin.models.algorithms.fast_teacher import (  # noqa: E402
     tf32_in_use)
-from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
+from pwkd_plugin.models.utils import build_classifier, quiet_logger  # noqa: E402,E501
 from pwkd_plugin.testing import save_untrained_slimmable_teacher  # noqa: E402
 
 KD_CONFIG = osp.join(REPO, 'configs/kd/kd_resnet32x4_resnet8x4_cifar100.py')

@@ -8,7 +8,7 @@ one process (every repeat times every case in turn, after warm-up; medians):
   batch, widest first, gradients accumulated, one optimizer step);
 - ``joint-masked``: the same with mmrazor's own boolean-mask indexing in
   the dynamic layers (the plugin slices contiguous channel runs instead,
-  ``pwkd_plugin/compat/channel_slices.py``);
+  ``pwkd_plugin/models/dynamic_ops/channel_slices.py``);
 - ``slimmable@W`` / ``slimmable-masked@W``: forward and backward of the
   slimmable network at width W alone (what the joint step spends on that
   width), sliced and with mmrazor's mask indexing;
@@ -54,15 +54,13 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.optim import OptimWrapper  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
 
-from pwkd_plugin.apis import prepare_train_config  # noqa: E402
-from pwkd_plugin.apis.ordinary_config import build_classifier  # noqa: E402
-from pwkd_plugin.apis.width_export import (  # noqa: E402
-    static_classifier_config)
-from pwkd_plugin.compat.channel_slices import (  # noqa: E402
-    mmrazor_mask_indexing)
+from pwkd_plugin.config_blocks import prepare_train_config  # noqa: E402
+from pwkd_plugin.export import static_classifier_config  # noqa: E402
 from pwkd_plugin.models.algorithms.fast_teacher import (  # noqa: E402
     tf32_in_use)
-from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
+from pwkd_plugin.models.dynamic_ops.channel_slices import (  # noqa: E402
+    mmrazor_mask_indexing)
+from pwkd_plugin.models.utils import build_classifier, quiet_logger  # noqa: E402,E501
 from speed import (TEACHER_CONFIG, add_timing_arguments,  # noqa: E402
                    build_models, check_timing_arguments, cpu_name, make_batch,
                    time_cases, train_step, write_json)

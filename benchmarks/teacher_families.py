@@ -39,18 +39,18 @@ from mmengine.hub import get_config  # noqa: E402
 import mmrazor  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
 
-from pwkd_plugin.apis.ordinary_config import (  # noqa: E402
-    WidthExportError, build_classifier, strip_model_scope)
-from pwkd_plugin.apis.pwkd_block import \
+from pwkd_plugin.config_blocks import \
     without_pretrained_weights  # noqa: E402
-from pwkd_plugin.apis.slimmable_block import (  # noqa: E402
+from pwkd_plugin.config_blocks.slimmable_block import (  # noqa: E402
     check_slimmable_block, slimmable_model)
-from pwkd_plugin.apis.width_export import (  # noqa: E402
-    NO_RECIPE_REASONS, TOLERANCE, compare_state_shapes,
-    static_classifier_config)
+from pwkd_plugin.export import (  # noqa: E402
+    NO_RECIPE_REASONS, WidthExportError, static_classifier_config)
+from pwkd_plugin.export.width_export import (  # noqa: E402
+    TOLERANCE, compare_state_shapes)
 from pwkd_plugin.models.mutators import (  # noqa: E402
     MostlyWholeTeacherError, UntraceableModelError, WidthForwardError)
-from pwkd_plugin.models.utils import quiet_logger  # noqa: E402
+from pwkd_plugin.models.utils import (  # noqa: E402
+    build_classifier, quiet_logger, strip_model_scope)
 from pwkd_plugin.models.utils.conv_linear_macs import \
     conv_linear_macs  # noqa: E402
 from pwkd_plugin.testing.teacher_families import (  # noqa: E402

@@ -105,7 +105,7 @@ def digits_teacher_ckpt(tmp_path_factory):
 @pytest.fixture(scope='session')
 def digits_slimmable_teacher_ckpt(tmp_path_factory):
     """A real checkpoint of the demo slimmable teacher (one short epoch)."""
-    from pwkd_plugin.apis import prepare_train_config
+    from pwkd_plugin.config_blocks import prepare_train_config
     work_dir = str(tmp_path_factory.mktemp('digits_slimmable_teacher'))
     cfg = prepare_train_config(
         Config.fromfile(config_path('pwkd/teachers/'

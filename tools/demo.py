@@ -22,9 +22,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import pwkd_plugin  # noqa: E402,F401  (applies the compatibility fixes)
 from mmengine.config import Config  # noqa: E402
 
-from pwkd_plugin.apis import (WorkDirInUseError, check_pwkd_block,  # noqa: E402,E501
-                              guard_work_dir, prepare_train_config,
-                              train_and_validate)
+from pwkd_plugin.apis import (WorkDirInUseError,  # noqa: E402
+                              guard_work_dir, train_and_validate)
+from pwkd_plugin.config_blocks import (check_pwkd_block,  # noqa: E402
+                                       prepare_train_config)
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                       'configs')

@@ -19,10 +19,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import pwkd_plugin  # noqa: E402,F401  (applies the compatibility fixes)
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from pwkd_plugin.apis.checkpoint_mismatch import describe_mismatch  # noqa: E402,E501
-from pwkd_plugin.apis.width_export import (WidthExportError,  # noqa: E402
-                                           export_width,
-                                           whole_width_complexity)
+from pwkd_plugin.checkpoints import describe_mismatch  # noqa: E402
+from pwkd_plugin.export import (WidthExportError, export_width,  # noqa: E402
+                                whole_width_complexity)
 
 
 def parse_args():

@@ -18,8 +18,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import pwkd_plugin  # noqa: E402,F401  (applies the compatibility fixes)
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from pwkd_plugin.apis.student_export import export_student  # noqa: E402
-from pwkd_plugin.apis.width_export import WidthExportError  # noqa: E402
+from pwkd_plugin.export import WidthExportError, export_student  # noqa: E402
 
 
 def parse_args():

@@ -19,8 +19,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import pwkd_plugin  # noqa: E402,F401  (applies the compatibility fixes)
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from pwkd_plugin.apis import prepare_test_config  # noqa: E402
 from pwkd_plugin.apis.schedule_trace import expand_for_schedule  # noqa: E402
+from pwkd_plugin.config_blocks import prepare_test_config  # noqa: E402
 
 
 def parse_args():

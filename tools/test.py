@@ -17,11 +17,12 @@ from mmengine.evaluator import DumpResults  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from pwkd_plugin.apis import prepare_test_config, set_dataloader_defaults  # noqa: E402,E501
-from pwkd_plugin.apis.student_checkpoint import (  # noqa: E402
-    is_pwkd_student, load_once, not_a_pwkd_config_message)
+from pwkd_plugin.apis import set_dataloader_defaults  # noqa: E402
 from pwkd_plugin.apis.launch_defaults import (  # noqa: E402
     set_job_master_port, set_local_rank, setup_launch, teardown_launch)
+from pwkd_plugin.checkpoints.student_checkpoint import (  # noqa: E402
+    is_pwkd_student, load_once, not_a_pwkd_config_message)
+from pwkd_plugin.config_blocks import prepare_test_config  # noqa: E402
 from pwkd_plugin.engine.runner import DumpWidthsResults  # noqa: E402
 
 

@@ -18,10 +18,11 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from pwkd_plugin.apis import (guard_work_dir, prepare_train_config,  # noqa: E402
+from pwkd_plugin.apis import (guard_work_dir,  # noqa: E402
                               set_dataloader_defaults)
 from pwkd_plugin.apis.launch_defaults import (  # noqa: E402
     set_job_master_port, set_local_rank, setup_launch, teardown_launch)
+from pwkd_plugin.config_blocks import prepare_train_config  # noqa: E402
 
 
 #: ``--amp`` values: the student's mixed precision.

@@ -39,8 +39,9 @@ def train_teacher(task, setting, options, work_dir, epochs, seed=0,
     ``curve_interval`` its widths are validated every that many epochs and
     the result has their ``curves`` (width -> top-1 per validation)."""
     from mmengine.config import Config
-    from pwkd_plugin.apis import (export_width, prepare_train_config,
-                                  train_and_validate)
+    from pwkd_plugin.apis import train_and_validate
+    from pwkd_plugin.config_blocks import prepare_train_config
+    from pwkd_plugin.export import export_width
     cfg = Config.fromfile(
         osp.join(CONFIGS, config or TASKS[task].teacher_config))
     cfg.slimmable.update(options)
@@ -100,7 +101,8 @@ def train_student(task, name, method, pwkd, teacher, seed, work_dir, epochs,
     cases). ``config`` (relative to ``configs/``) replaces the task's config
     of ``method``; ``dataset`` updates its training set's options."""
     from mmengine.config import Config
-    from pwkd_plugin.apis import prepare_train_config, train_and_validate
+    from pwkd_plugin.apis import train_and_validate
+    from pwkd_plugin.config_blocks import prepare_train_config
     cfg = Config.fromfile(
         osp.join(CONFIGS, config or TASKS[task].student_configs[method]))
     if method != 'scratch':

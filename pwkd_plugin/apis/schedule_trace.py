@@ -18,9 +18,8 @@ from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.registry import DATASETS, PARAM_SCHEDULERS
 
-from ..models.utils import quiet_logger, stage_index
-from .plugin_blocks import prepare_train_config
-from .pwkd_block import expand_pwkd_train
+from ..config_blocks import expand_pwkd_train, prepare_train_config
+from ..models.utils import quiet_logger, teacher_stage
 
 
 def train_epoch_length(cfg: Config) -> Optional[int]:
@@ -141,12 +140,13 @@ def trace_schedule(cfg: Config, iters_per_epoch: int = 1) -> Dict[str, List]:
                  stage_lengths=list(hook['stage_lengths']) if hook else None)
     for epoch in range(epochs):
         for index in range(per_epoch):
-            step = epoch if by_epoch else index
+            iteration = epoch * per_epoch + index
             trace['progress'].append(epoch + index / per_epoch
                                      if by_epoch else index)
             trace['lr'].append(optim_wrapper.get_lr()['lr'][0])
             trace['width'].append(
-                hook['widths'][stage_index(step, hook['stage_lengths'])]
+                teacher_stage(epoch, iteration, hook['widths'],
+                              hook['stage_lengths'], hook['by_epoch'])[1]
                 if hook else None)
             optim_wrapper.step()  # no gradients: nothing moves
             for scheduler in schedulers:

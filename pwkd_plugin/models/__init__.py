@@ -1,1 +1,2 @@
-from . import algorithms, backbones, losses, mutators  # noqa: F401
+from . import (algorithms, architectures, backbones, distillers,  # noqa: F401
+               dynamic_ops, losses, mutators, utils)

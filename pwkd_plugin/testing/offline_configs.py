@@ -1,5 +1,5 @@
 """Model configs without downloads, for tests of configs others ship."""
-from ..apis.pwkd_block import without_pretrained_weights
+from ..config_blocks import without_pretrained_weights
 
 
 def _without_checkpoint_keys(node) -> None:

@@ -3,7 +3,7 @@ import torch
 from mmengine.config import Config
 from mmrazor.registry import MODELS
 
-from ..apis import prepare_train_config
+from ..config_blocks import prepare_train_config
 from ..models.utils import quiet_logger
 
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from pwkd_plugin.apis import check_pwkd_block
+from pwkd_plugin.config_blocks import check_pwkd_block
 from pwkd_plugin.datasets.font_glyphs import APT_COMMAND
 
 from ..conftest import config_path

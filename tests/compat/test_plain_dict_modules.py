@@ -17,9 +17,9 @@ from mmrazor.models.architectures.dynamic_ops import DynamicSequential
 from mmrazor.registry import MODELS
 from torch import nn
 
-from pwkd_plugin.apis import prepare_train_config
 from pwkd_plugin.compat import fix_plain_dict_modules
 from pwkd_plugin.compat.plain_dict_modules import ORIGINALS
+from pwkd_plugin.config_blocks import prepare_train_config
 from pwkd_plugin.testing.slimmable_checkpoints import \
     save_untrained_slimmable_teacher
 

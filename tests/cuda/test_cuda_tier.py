@@ -17,7 +17,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
 from mmrazor.registry import DATASETS, MODELS
 
-from pwkd_plugin.apis import prepare_train_config
+from pwkd_plugin.config_blocks import prepare_train_config
 from pwkd_plugin.models.algorithms.fast_teacher import (exact_fp32,
                                                         make_fast_teacher)
 

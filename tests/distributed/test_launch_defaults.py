@@ -9,12 +9,12 @@ from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS, MODELS, DefaultScope
 
-from pwkd_plugin.apis import prepare_train_config
 from pwkd_plugin.apis import launch_defaults
 from pwkd_plugin.apis.launch_defaults import (init_cpu_distributed,
                                               needs_cpu_launch,
                                               set_launch_defaults,
                                               setup_launch)
+from pwkd_plugin.config_blocks import prepare_train_config
 from pwkd_plugin.models.algorithms.slimmable_teacher_ddp import \
     SlimmableTeacherDDP
 

@@ -2,9 +2,10 @@
 import importlib.util
 import os.path as osp
 
-from pwkd_plugin.apis import (FAST_TEACHER_DEFAULTS, LR_CYCLE_DEFAULTS,
-                              PWKD_DEFAULTS, SLIMMABLE_DEFAULTS)
-from pwkd_plugin.apis.block_keys import BlockKey
+from pwkd_plugin.config_blocks import (FAST_TEACHER_DEFAULTS,
+                                       LR_CYCLE_DEFAULTS, PWKD_DEFAULTS,
+                                       SLIMMABLE_DEFAULTS)
+from pwkd_plugin.config_blocks.block_keys import BlockKey
 
 from ..conftest import REPO_ROOT
 

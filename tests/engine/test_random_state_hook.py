@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
-from pwkd_plugin.apis import prepare_train_config
+from pwkd_plugin.config_blocks import prepare_train_config
 from pwkd_plugin.engine.hooks.random_state_hook import RANDOM_STATE_META
 
 from ..conftest import config_path, shrink

@@ -4,7 +4,7 @@ import argparse
 import pytest
 from mmengine.config import Config, DictAction
 
-from pwkd_plugin.apis import check_pwkd_block
+from pwkd_plugin.config_blocks import check_pwkd_block
 from pwkd_plugin.engine.hooks.resume_plan import (PlanChangedError,
                                                   check_resumed_plan,
                                                   plan_changes)

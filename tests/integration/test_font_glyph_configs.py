@@ -8,7 +8,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from pwkd_plugin.apis import prepare_train_config
+from pwkd_plugin.config_blocks import prepare_train_config
 from pwkd_plugin.datasets.font_glyphs import APT_COMMAND
 from pwkd_plugin.testing import save_untrained_slimmable_teacher
 

@@ -13,7 +13,7 @@ from mmengine.runner import CheckpointLoader
 from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS
 
-from pwkd_plugin.apis import prepare_train_config
+from pwkd_plugin.config_blocks import prepare_train_config
 from pwkd_plugin.models.algorithms import SlimmableTeacher
 from pwkd_plugin.testing.offline_configs import offline
 

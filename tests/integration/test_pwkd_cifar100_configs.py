@@ -7,7 +7,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from pwkd_plugin.apis import prepare_train_config
+from pwkd_plugin.config_blocks import prepare_train_config
 from pwkd_plugin.testing import (cifar_md5_check_disabled,
                                  save_untrained_slimmable_teacher,
                                  write_fake_cifar100)

@@ -5,7 +5,8 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from pwkd_plugin.apis import prepare_train_config, train_and_validate
+from pwkd_plugin.apis import train_and_validate
+from pwkd_plugin.config_blocks import prepare_train_config
 
 from ..conftest import config_path, shrink
 

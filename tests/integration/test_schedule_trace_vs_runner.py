@@ -10,8 +10,8 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
-from pwkd_plugin.apis import prepare_train_config
 from pwkd_plugin.apis.schedule_trace import trace_schedule
+from pwkd_plugin.config_blocks import prepare_train_config
 
 from ..conftest import config_path, shrink
 

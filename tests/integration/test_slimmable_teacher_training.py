@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from mmrazor.models.architectures.dynamic_ops import SwitchableBatchNorm2d
 
-from pwkd_plugin.apis import prepare_train_config
+from pwkd_plugin.config_blocks import prepare_train_config
 from pwkd_plugin.engine.hooks import SlimmableBNRecalibrationHook
 
 from ..conftest import REPO_ROOT, config_path, shrink

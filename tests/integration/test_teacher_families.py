@@ -17,10 +17,9 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from pwkd_plugin.apis import prepare_train_config
-from pwkd_plugin.apis.ordinary_config import WidthExportError
-from pwkd_plugin.apis.width_export import export_width
-from pwkd_plugin.models.algorithms import read_slimmable_teacher
+from pwkd_plugin.checkpoints import read_slimmable_teacher
+from pwkd_plugin.config_blocks import prepare_train_config
+from pwkd_plugin.export import WidthExportError, export_width
 from pwkd_plugin.models.algorithms.partial_teacher import (
     WIDTH_MUTATOR, static_teacher_at_width)
 from pwkd_plugin.models.utils.conv_linear_macs import conv_linear_macs

@@ -16,9 +16,9 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from pwkd_plugin.apis import prepare_train_config
-from pwkd_plugin.apis.block_checks import check_feature_losses
-from pwkd_plugin.models.algorithms import read_slimmable_teacher
+from pwkd_plugin.checkpoints import read_slimmable_teacher
+from pwkd_plugin.config_blocks import prepare_train_config
+from pwkd_plugin.config_blocks.block_checks import check_feature_losses
 from pwkd_plugin.testing.transformer_families import small_transformer
 
 from ..conftest import config_path, shrink

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from pwkd_plugin.apis.checkpoint_mismatch import describe_mismatch
+from pwkd_plugin.checkpoints import describe_mismatch
 
 from ..conftest import REPO_ROOT, config_path
 

@@ -11,7 +11,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from pwkd_plugin.apis import export_student, export_width, prepare_train_config
+from pwkd_plugin.config_blocks import prepare_train_config
+from pwkd_plugin.export import export_student, export_width
 
 from ..conftest import REPO_ROOT, config_path, shrink
 

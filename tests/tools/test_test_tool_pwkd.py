@@ -10,7 +10,7 @@ import sys
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from pwkd_plugin.apis import prepare_train_config
+from pwkd_plugin.config_blocks import prepare_train_config
 
 from ..conftest import REPO_ROOT, config_path, shrink
 

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from pwkd_plugin.apis import prepare_train_config
+from pwkd_plugin.config_blocks import prepare_train_config
 from pwkd_plugin.engine.optimizers import BF16OptimWrapper
 
 from ..conftest import REPO_ROOT, config_path, shrink

@@ -21,7 +21,7 @@ from typing import Dict, List, Sequence
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO_ROOT)
 
-from pwkd_plugin.apis.block_keys import BlockKey, markdown_table  # noqa: E402
+from pwkd_plugin.config_blocks.block_keys import BlockKey, markdown_table  # noqa: E402
 
 DOCS_PAGE = osp.join(REPO_ROOT, 'docs', 'config_blocks.md')
 WRITE_COMMAND = 'python tools/misc/block_key_tables.py --write'
@@ -29,9 +29,9 @@ WRITE_COMMAND = 'python tools/misc/block_key_tables.py --write'
 
 def block_key_tables() -> Dict[str, Sequence[BlockKey]]:
     """Every documented table: its name in the markers -> its keys."""
-    from pwkd_plugin.apis.fast_teacher_block import FAST_TEACHER_KEYS
-    from pwkd_plugin.apis.pwkd_block import LR_CYCLE_KEYS, PWKD_KEYS
-    from pwkd_plugin.apis.slimmable_block import SLIMMABLE_KEYS
+    from pwkd_plugin.config_blocks.fast_teacher_block import FAST_TEACHER_KEYS
+    from pwkd_plugin.config_blocks.pwkd_block import LR_CYCLE_KEYS, PWKD_KEYS
+    from pwkd_plugin.config_blocks.slimmable_block import SLIMMABLE_KEYS
     return {
         'slimmable': SLIMMABLE_KEYS,
         'pwkd': PWKD_KEYS,

@@ -6,12 +6,10 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from mmrazor.registry import HOOKS
 
-from ...models.utils import check_widths, stage_boundaries, stage_index
+from ...checkpoints.student_checkpoint import TEACHER_MUTATOR_META
+from ...models.utils import check_widths, stage_boundaries, teacher_stage
 from .resume_plan import (PLAN_INFO_KEY, check_resumed_plan,
                           lr_cycle_schedulers, run_plan)
-
-#: Where checkpoints hold the teacher's mutator config.
-TEACHER_MUTATOR_META = 'pwkd_teacher_mutator'
 
 
 def _plain(value):
@@ -183,10 +181,11 @@ class PWKDStageHook(Hook):
 
     def _enter_stage(self, runner, new_stage: bool) -> None:
         progress = runner.epoch if self.by_epoch else runner.iter
-        stage = stage_index(progress, self.stage_lengths)
+        stage, width = teacher_stage(runner.epoch, runner.iter, self.widths,
+                                     self.stage_lengths, self.by_epoch)
         if stage == self.stage:
             return
-        self._teacher_mutator(runner).set_width(self.widths[stage])
+        self._teacher_mutator(runner).set_width(width)
         if new_stage and self.reset_optimizer_state:
             wrappers = runner.optim_wrapper
             for wrapper in (wrappers.values() if isinstance(

@@ -8,61 +8,14 @@ import copy
 from typing import Dict
 
 import torch
-from mmengine.runner import CheckpointLoader
 from mmrazor.models.mutables import BaseMutable
 from mmrazor.registry import MODELS
 from mmrazor.structures.subnet.fix_subnet import _dynamic_to_static
 
+from ...checkpoints import read_slimmable_teacher
 from .fast_teacher import copy_without_hooks
-from .slimmable_checkpoint import (slimmable_teacher_config,
-                                   trained_model_config)
 
 WIDTH_MUTATOR = 'width_mutator'
-
-
-class NotASlimmableCheckpointError(ValueError):
-    """A teacher checkpoint that holds no slimmable teacher."""
-
-
-def read_slimmable_teacher(path: str) -> Dict:
-    """Read a slimmable teacher checkpoint written by a ``slimmable`` run.
-
-    Args:
-        path (str): The checkpoint.
-
-    Returns:
-        dict: ``state_dict`` (the classifier's weights, slimmable form),
-        ``mutator`` (the mutator config the teacher was trained with) and
-        ``architecture`` (the classifier's config as trained; None when the
-        checkpoint does not hold it).
-
-    Raises:
-        NotASlimmableCheckpointError: Unless the training config in its meta
-            is a ``SlimmableTeacher``'s (:func:`slimmable_teacher_config`).
-    """
-    checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-    state = checkpoint.get('state_dict', checkpoint)
-    model_cfg = slimmable_teacher_config(checkpoint)
-    if model_cfg is None:
-        trained = trained_model_config(checkpoint)
-        trained_as = (f' (it was trained as a {trained.get("type")})'
-                      if trained else '')
-        raise NotASlimmableCheckpointError(
-            f'teacher checkpoint {path} is an ordinary (not slimmable) '
-            f'checkpoint{trained_as}. Make a slimmable teacher from it first: '
-            'train its config with a '
-            '`slimmable = dict(init_from="<this checkpoint>")` '
-            'block (python tools/train.py TEACHER_CONFIG), then give that '
-            "run's checkpoint as pwkd.teacher_ckpt")
-    prefix = 'architecture.'
-    weights = {
-        key[len(prefix):]: value
-        for key, value in state.items() if key.startswith(prefix)
-    }
-    return dict(
-        state_dict=weights,
-        mutator=model_cfg.mutator.to_dict(),
-        architecture=model_cfg.get('architecture'))
 
 
 def build_partial_teacher(teacher: Dict, teacher_ckpt: str,

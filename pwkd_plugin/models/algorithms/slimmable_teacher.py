@@ -14,8 +14,8 @@ from mmrazor.models.utils import (add_prefix,
 from mmrazor.registry import MODELS
 from mmrazor.structures.subnet.fix_subnet import _dynamic_to_static
 
+from ...checkpoints import load_full_width_checkpoint
 from ..utils import quiet_logger, width_tag
-from .full_width_checkpoint import load_full_width_checkpoint
 
 
 def train_widths_jointly(algorithm: 'SlimmableTeacher', forward,

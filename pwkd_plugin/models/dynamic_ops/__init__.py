@@ -8,6 +8,10 @@ are replaced one by one); so are a vision transformer backbone (its class,
 distillation tokens and position embedding; Swin's stage outputs) and an
 attention (its head count). timm's ``BatchNormAct2d`` is served when timm is
 installed (the ``timm`` extra).
+
+:func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and
+linear layers take a contiguous run of channels by a slice (importing
+:mod:`pwkd_plugin` turns it on).
 """
 import torch.nn as nn
 from mmcv.cnn.bricks import Conv2dAdaptivePadding
@@ -20,6 +24,7 @@ from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
 from mmrazor.models.architectures import dynamic_ops as razor_ops
 
 from .adaptive_padding_conv import SlimmableConv2dAdaptivePadding
+from .channel_slices import slice_contiguous_channels
 from .convnext_block import SlimmableConvNeXtBlock
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
 from .layer_norm import SlimmableLayerNorm
@@ -67,5 +72,6 @@ __all__ = [
     'SlimmableConvNeXtBlock', 'SlimmableDistilledVisionTransformer',
     'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
     'SlimmableMultiheadAttention', 'SlimmableSwinTransformer',
-    'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SwitchableLayerNorm'
+    'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SwitchableLayerNorm',
+    'slice_contiguous_channels'
 ]

@@ -3,10 +3,10 @@ from typing import Dict, Optional
 
 import torch.nn as nn
 
+from ..architectures.connectors import (PaddedTeacherConnector,
+                                        PerStageConnector,
+                                        expected_in_channels)
 from .channel_adapted_loss import FEATURE_STRATEGIES, ChannelAdaptedLoss
-from .padded_teacher_connector import (PaddedTeacherConnector,
-                                       expected_in_channels)
-from .per_stage_connector import PerStageConnector
 
 #: mmrazor distillation losses and what a partial teacher needs for each.
 #: ``None``: nothing (they compare logits, whose class outputs every width

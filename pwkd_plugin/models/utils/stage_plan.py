@@ -1,7 +1,7 @@
 """The partial-to-whole stage plan: which stage (and width) a step is in."""
 import math
 from itertools import accumulate
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 
 def equal_stage_lengths(total: int, num_stages: int) -> List[int]:
@@ -65,3 +65,24 @@ def stage_index(progress: int, stage_lengths: Sequence[int]) -> int:
         if progress < end:
             return index
     return len(stage_lengths) - 1
+
+
+def teacher_stage(epoch: int, iteration: int, widths: Sequence[float],
+                  stage_lengths: Sequence[int],
+                  by_epoch: bool) -> Tuple[int, float]:
+    """The stage and teacher width of a training step: the one rule that
+    ``PWKDStageHook`` trains with and the schedule plot draws.
+
+    Args:
+        epoch (int): The step's epoch (0-based).
+        iteration (int): The step's iteration of the whole run (0-based).
+        widths (Sequence[float]): The teacher width of each stage.
+        stage_lengths (Sequence[int]): Each stage's length, in epochs when
+            ``by_epoch`` else in iterations.
+        by_epoch (bool): Whether stages count epochs.
+
+    Returns:
+        Tuple[int, float]: The stage (0-based) and its teacher width.
+    """
+    stage = stage_index(epoch if by_epoch else iteration, stage_lengths)
+    return stage, widths[stage]

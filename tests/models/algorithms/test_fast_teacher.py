@@ -13,7 +13,7 @@ from mmengine.model import convert_sync_batchnorm
 from mmrazor.models.task_modules import RecorderManager
 from mmrazor.registry import DATASETS, MODELS
 
-from pwkd_plugin.apis import prepare_train_config
+from pwkd_plugin.config_blocks import prepare_train_config
 from pwkd_plugin.models.algorithms import fast_teacher
 from pwkd_plugin.models.algorithms.fast_teacher import (
     fold_batch_norms, make_fast_teacher, resolve_precision)

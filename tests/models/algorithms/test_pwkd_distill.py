@@ -8,9 +8,9 @@ from mmpretrain.structures import DataSample
 from mmrazor.models.architectures.dynamic_ops import DynamicMixin
 from mmrazor.registry import MODELS
 
-from pwkd_plugin.apis import prepare_train_config
-from pwkd_plugin.apis.ordinary_config import build_classifier
-from pwkd_plugin.apis.width_export import static_classifier_config
+from pwkd_plugin.config_blocks import prepare_train_config
+from pwkd_plugin.export import static_classifier_config
+from pwkd_plugin.models.utils import build_classifier
 
 from ...conftest import config_path
 

@@ -15,8 +15,8 @@ from mmpretrain.structures import DataSample
 from mmrazor.models.architectures.dynamic_ops import SwitchableBatchNorm2d
 from mmrazor.registry import MODELS
 
-from pwkd_plugin.models.algorithms import (CheckpointMismatchError,
-                                           SlimmableTeacher)
+from pwkd_plugin.checkpoints import CheckpointMismatchError
+from pwkd_plugin.models.algorithms import SlimmableTeacher
 
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
 TAGS = ('width_0.25', 'width_0.5', 'width_0.75', 'width_1')

@@ -15,11 +15,10 @@ import torch.nn as nn
 from mmrazor.models.losses import L2Loss
 from mmrazor.registry import MODELS
 
-from pwkd_plugin.models.losses import (ChannelAdaptedLoss,
-                                       PaddedTeacherConnector,
-                                       PartialTeacherOFDDistiller,
-                                       PerStageConnector,
-                                       WidthMarginOFDConnector)
+from pwkd_plugin.models.architectures.connectors import (
+    PaddedTeacherConnector, PerStageConnector, WidthMarginOFDConnector)
+from pwkd_plugin.models.distillers import PartialTeacherOFDDistiller
+from pwkd_plugin.models.losses import ChannelAdaptedLoss
 
 GOLDEN = osp.join(osp.dirname(__file__), 'adapter_golden_values.json')
 WIDTHS = (0.25, 0.5, 0.75, 1.0)

@@ -24,7 +24,7 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS
 
-from pwkd_plugin.apis.width_export import export_width
+from pwkd_plugin.export import export_width
 from pwkd_plugin.models.dynamic_ops import (SlimmableLayerNorm,
                                             SwitchableLayerNorm)
 from pwkd_plugin.models.mutators.transformer_units import slim_heads

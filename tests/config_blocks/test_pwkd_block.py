@@ -6,7 +6,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from pwkd_plugin.apis import PWKD_DEFAULTS, prepare_train_config
+from pwkd_plugin.config_blocks import PWKD_DEFAULTS, prepare_train_config
 
 from ..conftest import config_path
 

@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 from mmrazor.registry import MODELS
 
-from ..utils import slim_channels
+from ...utils import slim_channels
 
 #: Keys that hold a connector's output channels.
 OUT_CHANNEL_KEYS = ('out_channel', 'out_channels', 'out_features')

@@ -14,7 +14,9 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
 
-from ..engine.hooks.pwkd_stage_hook import TEACHER_MUTATOR_META
+#: Where checkpoints hold the teacher's mutator config (written by
+#: ``PWKDStageHook``).
+TEACHER_MUTATOR_META = 'pwkd_teacher_mutator'
 
 #: Paths of checkpoints served from memory.
 LOADED_SCHEME = 'pwkd-loaded://'

@@ -12,13 +12,13 @@ from mmengine.config import Config, ConfigDict
 from mmrazor.registry import MODELS
 from torch.nn.modules.conv import _ConvNd
 
+from ..checkpoints import check_checkpoint_file
 from ..models.mutators.slimmable_teacher_mutator import LAYER_NORM_MODES
 from ..models.utils import DEFAULT_WIDTHS, check_widths
-from .block_checks import (check_bool, check_checkpoint_file, check_keys,
-                           check_positive_int, check_positive_number,
-                           check_slimmable_backbone, refuse_sync_bn)
+from .block_checks import (check_bool, check_keys, check_positive_int,
+                           check_positive_number, check_slimmable_backbone,
+                           refuse_sync_bn)
 from .block_keys import BlockKey, defaults_of
-from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 
 SLIMMABLE_KEYS = (
     BlockKey('widths', DEFAULT_WIDTHS,
@@ -234,7 +234,3 @@ def expand_slimmable_test(cfg: Config) -> Config:
     cfg.test_cfg = _every_width_loop(
         cfg.get('test_cfg'), 'mmrazor.WidthsTestLoop')
     return cfg
-
-
-TRAIN_BLOCK_EXPANDERS['slimmable'] = expand_slimmable_train
-TEST_BLOCK_EXPANDERS['slimmable'] = expand_slimmable_test

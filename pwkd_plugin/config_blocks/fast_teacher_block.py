@@ -16,7 +16,6 @@ from mmrazor.registry import MODELS
 from ..models.algorithms.fast_teacher import check_precision
 from .block_checks import check_bool, check_keys
 from .block_keys import BlockKey, defaults_of
-from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
 
 FAST_TEACHER_KEYS = (
     BlockKey('precision', 'auto',
@@ -95,7 +94,3 @@ def expand_fast_teacher(cfg: Config) -> Config:
         compile=settings['compile'],
         **model)
     return cfg
-
-
-TRAIN_BLOCK_EXPANDERS['fast_teacher'] = expand_fast_teacher
-TEST_BLOCK_EXPANDERS['fast_teacher'] = expand_fast_teacher

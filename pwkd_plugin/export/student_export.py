@@ -5,10 +5,10 @@ from typing import Union
 from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
 
-from .checkpoint_mismatch import describe_mismatch
-from .ordinary_config import (WidthExportError, build_classifier,
-                              ordinary_config_text, refuse_existing,
-                              strip_model_scope, write_config_and_checkpoint)
+from ..checkpoints import describe_mismatch
+from ..models.utils import build_classifier, strip_model_scope
+from .ordinary_config import (WidthExportError, ordinary_config_text,
+                              refuse_existing, write_config_and_checkpoint)
 
 STUDENT_PREFIX = 'architecture.'
 
@@ -74,7 +74,7 @@ def export_student(cfg: Union[str, Config], checkpoint: str,
     meta = dict(
         source_checkpoint=osp.abspath(checkpoint),
         dataset_meta=(saved.get('meta') or {}).get('dataset_meta'),
-        exported_by='pwkd_plugin.apis.student_export.export_student')
+        exported_by='pwkd_plugin.export.student_export.export_student')
     text = ordinary_config_text(source, classifier, data_preprocessor, [
         'The student of a distillation run, as an ordinary mmpretrain',
         'classifier (tools/extract_student.py).',

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from pwkd_plugin.apis import FAST_TEACHER_DEFAULTS, prepare_train_config
+from pwkd_plugin.config_blocks import FAST_TEACHER_DEFAULTS, prepare_train_config
 
 from ..conftest import config_path, shrink
 

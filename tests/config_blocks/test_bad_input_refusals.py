@@ -7,9 +7,10 @@ import re
 import pytest
 from mmengine.config import Config
 
-from pwkd_plugin.apis import TRAIN_BLOCK_EXPANDERS, prepare_train_config
-from pwkd_plugin.apis.plugin_blocks import (refuse_misspelt_blocks,
-                                            refuse_untrained_distill_losses)
+from pwkd_plugin.config_blocks import (TRAIN_BLOCK_EXPANDERS,
+                                       prepare_train_config)
+from pwkd_plugin.config_blocks.plugin_blocks import (
+    refuse_misspelt_blocks, refuse_untrained_distill_losses)
 
 from ..conftest import REPO_ROOT, config_path
 

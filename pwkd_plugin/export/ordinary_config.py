@@ -11,9 +11,9 @@ from collections import OrderedDict
 from typing import Callable, Dict, Optional, Sequence
 
 import torch
-import torch.nn as nn
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
+
+from ..models.utils import type_name
 
 
 class WidthExportError(ValueError):
@@ -36,21 +36,6 @@ COPIED_KEYS = ('data_preprocessor', 'train_pipeline', 'train_dataloader',
                'log_level')
 
 
-def type_name(type_: object) -> str:
-    """A config type (a string, maybe scoped, or a class) without scope."""
-    if isinstance(type_, str):
-        return type_.split('.')[-1]
-    return getattr(type_, '__name__', repr(type_))
-
-
-def build_classifier(model_cfg: dict) -> nn.Module:
-    """Build an mmpretrain classifier config in mmpretrain's scope."""
-    from mmpretrain.registry import MODELS
-    model_cfg = copy.deepcopy(dict(model_cfg))
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        return MODELS.build(model_cfg)
-
-
 def _plugin_types(value) -> list:
     """``mmrazor.*`` type names (plugin components) inside a config value."""
     found = []
@@ -64,17 +49,6 @@ def _plugin_types(value) -> list:
         for item in value:
             found += _plugin_types(item)
     return found
-
-
-def strip_model_scope(classifier: dict) -> dict:
-    """The classifier config in the exported config's default scope."""
-    classifier = copy.deepcopy(dict(classifier))
-    if classifier.get('_scope_') == 'mmpretrain':
-        classifier.pop('_scope_')
-    if isinstance(classifier.get('type'), str) and \
-            classifier['type'].split('.')[-1] == 'ImageClassifier':
-        classifier['type'] = 'ImageClassifier'
-    return classifier
 
 
 def ordinary_config_text(source: Config,

@@ -10,9 +10,22 @@ from typing import Callable, Dict, Iterable
 
 from mmengine.config import Config
 
-#: block name -> function(cfg) -> cfg, filled by the modules that define them.
-TRAIN_BLOCK_EXPANDERS: Dict[str, Callable[[Config], Config]] = {}
-TEST_BLOCK_EXPANDERS: Dict[str, Callable[[Config], Config]] = {}
+from .fast_teacher_block import expand_fast_teacher
+from .pwkd_block import expand_pwkd_test, expand_pwkd_train
+from .slimmable_block import expand_slimmable_test, expand_slimmable_train
+
+#: block name -> function(cfg) -> cfg that expands it, for training configs
+#: (``tools/train.py``) and for test configs (``tools/test.py``).
+TRAIN_BLOCK_EXPANDERS: Dict[str, Callable[[Config], Config]] = {
+    'fast_teacher': expand_fast_teacher,
+    'pwkd': expand_pwkd_train,
+    'slimmable': expand_slimmable_train,
+}
+TEST_BLOCK_EXPANDERS: Dict[str, Callable[[Config], Config]] = {
+    'fast_teacher': expand_fast_teacher,
+    'pwkd': expand_pwkd_test,
+    'slimmable': expand_slimmable_test,
+}
 
 
 def refuse_misspelt_blocks(cfg: Config, names: Iterable[str]) -> None:

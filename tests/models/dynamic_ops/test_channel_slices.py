@@ -7,7 +7,7 @@ from mmrazor.models.architectures.dynamic_ops.mixins import (
 from mmrazor.registry import MODELS
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from pwkd_plugin.compat import channel_slices
+from pwkd_plugin.models.dynamic_ops import channel_slices
 from pwkd_plugin.testing.teacher_families import classifier, small_family
 
 

@@ -1,7 +1,5 @@
 """Checks shared by the plugin's config blocks; errors name the key."""
 import importlib
-import os.path as osp
-import zipfile
 from numbers import Real
 
 
@@ -28,54 +26,6 @@ def check_positive_number(value, key: str) -> float:
 def check_bool(value, key: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f'{key} must be True or False, got {value!r}')
-    return value
-
-
-def check_existing_file(value, key: str) -> str:
-    if not isinstance(value, str) or not osp.isfile(value):
-        raise ValueError(f'{key} must be an existing checkpoint file, got '
-                         f'{value!r}')
-    return value
-
-
-#: The first byte of a pickle of protocol 2 or later: torch's legacy
-#: (non-zip) checkpoint format starts with one.
-_PICKLE_PROTO = 0x80
-
-
-def check_checkpoint_file(value, key: str) -> str:
-    """Refuse a checkpoint file that is missing, empty or truncated.
-
-    Reads only the file's head and (for torch's zip format) its central
-    directory, not the tensors, so a broken file is named before torch
-    fails on it with a bare ``EOFError`` or a zip-reader error.
-
-    Args:
-        value: The path the config gives.
-        key (str): The config key, for the message.
-
-    Returns:
-        str: The path.
-    """
-    check_existing_file(value, key)
-    size = osp.getsize(value)
-    if size == 0:
-        raise ValueError(f'{key} {value} is empty (0 bytes): not a '
-                         'checkpoint; was its writing interrupted?')
-    with open(value, 'rb') as f:
-        head = f.read(4)
-    if head == b'PK\x03\x04':
-        try:
-            with zipfile.ZipFile(value) as archive:
-                archive.namelist()
-        except (zipfile.BadZipFile, OSError, EOFError):
-            raise ValueError(
-                f'{key} {value} is truncated ({size} bytes, the end of the '
-                'archive is missing): its writing did not finish; give a '
-                'complete checkpoint') from None
-    elif head[0] != _PICKLE_PROTO:
-        raise ValueError(f'{key} {value} is not a torch checkpoint (neither '
-                         'a zip archive nor a pickle)')
     return value
 
 
@@ -148,7 +98,7 @@ def _recorded_shapes(classifier: dict, sources: set, image_size: int) -> dict:
     ``sources`` of a classifier config, for one image."""
     import torch
 
-    from .ordinary_config import build_classifier, strip_model_scope
+    from ..models.utils import build_classifier, strip_model_scope
     classifier = strip_model_scope(classifier)
     classifier.pop('data_preprocessor', None)
     model = build_classifier(classifier).eval()

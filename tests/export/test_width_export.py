@@ -18,10 +18,9 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from pwkd_plugin.apis import prepare_train_config
-from pwkd_plugin.apis.width_export import (WIDTH_RECIPES, WidthExportError,
-                                           compare_state_shapes,
-                                           export_width)
+from pwkd_plugin.config_blocks import prepare_train_config
+from pwkd_plugin.export import WIDTH_RECIPES, WidthExportError, export_width
+from pwkd_plugin.export.width_export import compare_state_shapes
 from pwkd_plugin.models.backbones import (CIFARResNet, CIFARVGG,
                                           CIFARWideResNet)
 from pwkd_plugin.models.utils import slim_channels

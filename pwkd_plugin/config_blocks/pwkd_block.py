@@ -14,18 +14,16 @@ from mmengine.config import Config, ConfigDict
 from mmrazor.models import SingleTeacherDistill
 from mmrazor.registry import MODELS
 
+from ..checkpoints import (check_checkpoint_file, is_loaded,
+                           read_slimmable_teacher)
 from ..engine.schedulers import check_cycle, check_stage_lengths
-from ..models.algorithms import read_slimmable_teacher
 from ..models.algorithms.fast_teacher import check_precision
 from ..models.losses import FEATURE_STRATEGIES
 from ..models.utils import (check_widths, equal_stage_lengths,
                             proportional_stage_lengths)
-from .block_checks import (check_bool, check_checkpoint_file,
-                           check_feature_losses, check_keys,
+from .block_checks import (check_bool, check_feature_losses, check_keys,
                            check_slimmable_backbone, refuse_sync_bn)
 from .block_keys import BlockKey, defaults_of
-from .plugin_blocks import TEST_BLOCK_EXPANDERS, TRAIN_BLOCK_EXPANDERS
-from .student_checkpoint import is_loaded
 from .teacher_fit import check_teacher_fits
 
 LR_CYCLE_KEYS = (
@@ -432,7 +430,3 @@ def expand_pwkd_test(cfg: Config) -> Config:
     settings = check_pwkd_block(cfg, cfg.pop('pwkd'))
     cfg.model = pwkd_model(cfg, settings)
     return cfg
-
-
-TRAIN_BLOCK_EXPANDERS['pwkd'] = expand_pwkd_train
-TEST_BLOCK_EXPANDERS['pwkd'] = expand_pwkd_test

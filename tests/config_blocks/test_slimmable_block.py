@@ -7,8 +7,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from pwkd_plugin.apis import (SLIMMABLE_DEFAULTS, check_slimmable_block,
-                              prepare_test_config, prepare_train_config)
+from pwkd_plugin.config_blocks import (SLIMMABLE_DEFAULTS,
+                                       check_slimmable_block,
+                                       prepare_test_config,
+                                       prepare_train_config)
 
 from ..conftest import REPO_ROOT, config_path
 

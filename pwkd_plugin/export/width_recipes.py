@@ -1,0 +1,316 @@
+"""Width recipes: a backbone config at the whole width -> its config at a
+width of the slimmable teacher.
+
+How a backbone config expresses a width is a *width recipe*
+(:data:`WIDTH_RECIPES`, one per backbone family);
+:func:`static_classifier_config` applies the backbone's recipe and narrows
+the neck's and head's channel arguments to match. Families whose arguments
+cannot express a width are in :data:`NO_RECIPE_REASONS`, with the reason.
+"""
+import copy
+import inspect
+from typing import Callable, Dict, Optional, Tuple
+
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+
+from ..models.mutators.transformer_units import slim_heads
+from ..models.utils import slim_channels, type_name
+from .ordinary_config import WidthExportError
+
+
+def _resnet_recipe(backbone: dict, scale: Callable[[int], int],
+                   width: float, divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``ResNet`` family: stage ``i`` has ``base_channels * 2**i
+    * expansion`` output channels and ``base_channels * 2**i`` inside a
+    bottleneck; the stem ``stem_channels`` (``stem_channels // 2`` in the
+    first two convs of a deep stem)."""
+    backbone['stem_channels'] = scale(backbone.get('stem_channels', 64))
+    backbone['base_channels'] = scale(backbone.get('base_channels', 64))
+    return backbone
+
+
+def _resnext_recipe(backbone: dict, scale: Callable[[int], int],
+                    width: float, divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``ResNeXt``: as ``ResNet``, and every group keeps its
+    count (the slimmable teacher slices the channels of each group), so
+    ``width_per_group`` narrows instead."""
+    backbone = _resnet_recipe(backbone, scale, width, divisor, min_channels)
+    backbone['width_per_group'] = scale(backbone.get('width_per_group', 4))
+    return backbone
+
+
+def _mobilenet_v2_recipe(backbone: dict, scale: Callable[[int], int],
+                         width: float, divisor: int,
+                         min_channels: int) -> dict:
+    """mmpretrain ``MobileNetV2``: ``widen_factor`` times ``width``."""
+    backbone['widen_factor'] = backbone.get('widen_factor', 1.0) * width
+    return backbone
+
+
+def _arch_dict(backbone: dict, settings_attr: str) -> dict:
+    """The backbone's ``arch`` as a dict (an arch name is looked up in the
+    backbone class's table ``settings_attr``)."""
+    arch = backbone.get('arch')
+    if isinstance(arch, str) or arch is None:
+        cls = MMPRETRAIN_MODELS.get(type_name(backbone['type']))
+        table = getattr(cls, settings_attr)
+        if arch is None:  # the class's default arch
+            arch = inspect.signature(cls).parameters['arch'].default
+        arch = table[arch]
+    return copy.deepcopy(dict(arch))
+
+
+def _convnext_recipe(backbone: dict, scale: Callable[[int], int],
+                     width: float, divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``ConvNeXt``: the stage ``channels`` of its arch (the
+    blocks' expanded channels follow as ``mlp_ratio`` times them)."""
+    arch = _arch_dict(backbone, 'arch_settings')
+    arch['channels'] = [scale(c) for c in arch['channels']]
+    backbone['arch'] = arch
+    return backbone
+
+
+def _densenet_recipe(backbone: dict, scale: Callable[[int], int],
+                     width: float, divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``DenseNet``: ``growth_rate`` and ``init_channels`` of its
+    arch (every concatenated part keeps its share)."""
+    arch = _arch_dict(backbone, 'arch_settings')
+    arch['growth_rate'] = scale(arch['growth_rate'])
+    arch['init_channels'] = scale(arch['init_channels'])
+    backbone['arch'] = arch
+    return backbone
+
+
+def _mobileone_recipe(backbone: dict, scale: Callable[[int], int],
+                      width: float, divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``MobileOne``: the ``width_factor`` of every stage."""
+    arch = _arch_dict(backbone, 'arch_zoo')
+    arch['width_factor'] = [f * width for f in arch['width_factor']]
+    backbone['arch'] = arch
+    return backbone
+
+
+def _vit_recipe(backbone: dict, scale: Callable[[int], int], width: float,
+                divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``VisionTransformer`` / ``DistilledVisionTransformer``:
+    the ``num_heads`` of its arch (each head keeps its ``head_dims``), the
+    ``embed_dims`` they give and the ``feedforward_channels``."""
+    if isinstance(backbone.get('arch'), str):
+        backbone['arch'] = backbone['arch'].lower()
+    arch = _arch_dict(backbone, 'arch_zoo')
+    head_dims = arch['embed_dims'] // arch['num_heads']
+    heads = slim_heads(arch['num_heads'], head_dims, width, divisor,
+                       min_channels)
+    arch.update(
+        embed_dims=heads * head_dims,
+        num_heads=heads,
+        feedforward_channels=scale(arch['feedforward_channels']))
+    backbone['arch'] = arch
+    return backbone
+
+
+def _swin_recipe(backbone: dict, scale: Callable[[int], int], width: float,
+                 divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``SwinTransformer``: the first stage's ``num_heads`` (each
+    head keeps its ``head_dims``), the ``embed_dims`` they give, and every
+    stage's heads in the same ratio (a patch merging doubles the
+    channels)."""
+    if isinstance(backbone.get('arch'), str):
+        backbone['arch'] = backbone['arch'].lower()
+    arch = _arch_dict(backbone, 'arch_zoo')
+    heads = list(arch['num_heads'])
+    head_dims = arch['embed_dims'] // heads[0]
+    first = slim_heads(heads[0], head_dims, width, divisor, min_channels)
+    arch.update(
+        embed_dims=first * head_dims,
+        num_heads=[first * count // heads[0] for count in heads])
+    backbone['arch'] = arch
+    return backbone
+
+
+def _swin_outputs(whole: dict, narrow: dict) -> Dict[int, int]:
+    """Swin's last stage channels, whole -> at the width (what its neck and
+    head read)."""
+    if isinstance(whole.get('arch'), str):
+        whole = dict(whole, arch=whole['arch'].lower())
+    last = 2**(len(narrow['arch']['num_heads']) - 1)
+    return {
+        _arch_dict(whole, 'arch_zoo')['embed_dims'] * last:
+        narrow['arch']['embed_dims'] * last
+    }
+
+
+def _token_head(head: dict, backbone: dict,
+                scale: Callable[[int], int]) -> dict:
+    """A ViT / DeiT head at the backbone's width: its input is the
+    embedding, its ``pre_logits`` layer (``hidden_dim``) narrows by
+    ``scale``."""
+    head = copy.deepcopy(head)
+    head['in_channels'] = backbone['arch']['embed_dims']
+    if head.get('hidden_dim') is not None:
+        head['hidden_dim'] = scale(head['hidden_dim'])
+    return head
+
+
+def _plugin_recipe(backbone: dict, scale: Callable[[int], int], width: float,
+                   divisor: int, min_channels: int) -> dict:
+    """The plugin's CIFAR backbones narrow every layer with the mutator's
+    own rule (``width_ratio``, ``width_divisor``, ``width_min_channels``)."""
+    if backbone.get('width_ratio', 1.0) != 1.0:
+        raise WidthExportError(
+            f'backbone {backbone["type"]!r} is already narrowed '
+            f'(width_ratio={backbone["width_ratio"]!r}); a slimmable teacher '
+            'is expected to be built on the whole network')
+    backbone.update(
+        width_ratio=float(width),
+        width_divisor=divisor,
+        width_min_channels=min_channels)
+    return backbone
+
+
+#: backbone type (without registry scope) -> (recipe, what it scales). A
+#: recipe takes the whole width's backbone config (a copy), the channel rule
+#: ``scale(n)`` of the teacher, the width, the divisor and min_channels, and
+#: returns the backbone config at that width.
+WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
+    'ResNet': (_resnet_recipe, 'stem_channels, base_channels'),
+    'ResNet_CIFAR': (_resnet_recipe, 'stem_channels, base_channels'),
+    'ResNetV1c': (_resnet_recipe, 'stem_channels, base_channels'),
+    'ResNetV1d': (_resnet_recipe, 'stem_channels, base_channels'),
+    'ResNeXt': (_resnext_recipe,
+                'stem_channels, base_channels, width_per_group (the group '
+                'count stays)'),
+    'MobileNetV2': (_mobilenet_v2_recipe,
+                    'widen_factor; in practice exact only at width 1.0: '
+                    'mmpretrain rounds every layer to a multiple of 8 its own '
+                    'way and keeps the last 1x1 conv at 1280 channels for '
+                    'widen_factor <= 1, where the slimmable teacher narrows '
+                    'it'),
+    'ConvNeXt': (_convnext_recipe, 'arch channels'),
+    'DenseNet': (_densenet_recipe, 'arch growth_rate, init_channels'),
+    'MobileOne': (_mobileone_recipe,
+                  'arch width_factor; not exact with squeeze-excitation '
+                  'blocks (MobileOne-S4), whose squeeze channels mmpretrain '
+                  'rounds up to 8'),
+    **dict.fromkeys(
+        ('VisionTransformer', 'DistilledVisionTransformer'),
+        (_vit_recipe, 'arch embed_dims, num_heads (whole heads of '
+         'head_dims), feedforward_channels; the head\'s in_channels and '
+         'hidden_dim')),
+    'SwinTransformer': (_swin_recipe,
+                        'arch embed_dims and num_heads (whole heads of '
+                        'head_dims, every stage in the first stage\'s '
+                        'ratio)'),
+    'CIFARResNet': (_plugin_recipe, 'width_ratio'),
+    'CIFARVGG': (_plugin_recipe, 'width_ratio'),
+    'CIFARWideResNet': (_plugin_recipe, 'width_ratio'),
+}
+
+#: backbone type -> why its config cannot be given another width.
+NO_RECIPE_REASONS = {
+    'RegNet': ('its stage widths come from a quantised formula of w0, wa, '
+               'wm and group_w, which no arguments make give the slimmed '
+               'counts'),
+    'EfficientNet': ('its arch names a fixed table of widen and deepen '
+                     'factors; no argument narrows it alone'),
+    'EfficientNetV2': ('its arch is a table of (expand ratio, channels) '
+                       'rows whose mmpretrain rounding differs'),
+    'ShuffleNetV2': ('its widen_factor is one of 0.5, 1.0, 1.5, 2.0, which '
+                     'cannot express arbitrary widths'),
+    'TIMMBackbone': ('timm builds the model by name; no argument narrows '
+                     'it'),
+    **dict.fromkeys(('CSPDarkNet', 'CSPResNet', 'CSPResNeXt'),
+                    'its channels are fixed by its depth; no argument '
+                    'narrows them'),
+}
+
+#: backbones whose head reads their token embedding (see ``_token_head``).
+_TOKEN_HEAD_BACKBONES = ('VisionTransformer', 'DistilledVisionTransformer')
+
+#: channel arguments of necks and heads that the teacher narrows.
+_CHANNEL_KEYS = ('in_channels', 'mid_channels', 'hid_channels',
+                 'out_channels')
+
+def supported_backbones() -> str:
+    """The backbones with a width recipe, as a sentence for messages."""
+    names = ', '.join(sorted(WIDTH_RECIPES))
+    return (f'width recipes exist for: {names}. Backbones whose arguments '
+            'cannot give every layer the slimmable channel counts have none '
+            "(e.g. ShuffleNetV2, whose fixed widen factors 0.5/1.0/1.5/2.0 "
+            'cannot express arbitrary widths)')
+
+
+def _scale_channel_args(cfg: Optional[dict],
+                        scale: Callable[[int], int]) -> Optional[dict]:
+    if cfg is None:
+        return None
+    cfg = copy.deepcopy(cfg)
+    for key in _CHANNEL_KEYS:
+        value = cfg.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            cfg[key] = scale(value)
+        elif isinstance(value, (list, tuple)) and all(
+                isinstance(v, int) for v in value):
+            cfg[key] = type(value)(scale(v) for v in value)
+    return cfg
+
+
+def static_classifier_config(classifier: dict, width: float, divisor: int = 1,
+                             min_channels: int = 1) -> dict:
+    """The classifier config at ``width``, from the whole width's one.
+
+    Args:
+        classifier (dict): The whole width's classifier config (the
+            slimmable teacher's ``architecture``).
+        width (float): The width ratio.
+        divisor (int): The teacher's channel divisor. Defaults to 1.
+        min_channels (int): The teacher's least channels. Defaults to 1.
+
+    Returns:
+        dict: The classifier config at ``width``.
+
+    Raises:
+        WidthExportError: The backbone has no width recipe (and ``width`` is
+            not 1.0).
+    """
+    classifier = copy.deepcopy(dict(classifier))
+    if width >= 1:
+        return classifier
+
+    def scale(num_channels: int) -> int:
+        return slim_channels(num_channels, width, divisor, min_channels)
+
+    backbone = copy.deepcopy(dict(classifier['backbone']))
+    whole_backbone = copy.deepcopy(backbone)
+    name = type_name(backbone.get('type'))
+    if name not in WIDTH_RECIPES:
+        why = NO_RECIPE_REASONS.get(name)
+        raise WidthExportError(
+            f'no width recipe for backbone type {name!r}: an ordinary config '
+            f'of it cannot be given width {width:g}'
+            f'{" (" + why + ")" if why else ""}; {supported_backbones()}')
+    recipe, _ = WIDTH_RECIPES[name]
+    classifier['backbone'] = recipe(backbone, scale, width, divisor,
+                                    min_channels)
+    if name in _TOKEN_HEAD_BACKBONES and classifier.get('neck') is None \
+            and isinstance(classifier.get('head'), dict):
+        classifier['head'] = _token_head(classifier['head'],
+                                         classifier['backbone'], scale)
+        return classifier
+    outputs = _swin_outputs(whole_backbone, classifier['backbone']) \
+        if name == 'SwinTransformer' else {}
+
+    def reader_scale(num_channels: int) -> int:
+        return outputs.get(num_channels, scale(num_channels))
+
+    for key in ('neck', 'head'):
+        if classifier.get(key) is not None:
+            if isinstance(classifier[key], (list, tuple)):
+                classifier[key] = [
+                    _scale_channel_args(part, reader_scale)
+                    for part in classifier[key]
+                ]
+            else:
+                classifier[key] = _scale_channel_args(classifier[key],
+                                                      reader_scale)
+    return classifier

@@ -1,0 +1,1 @@
+from . import connectors  # noqa: F401

@@ -1,0 +1,3 @@
+from .partial_teacher_ofd_distiller import PartialTeacherOFDDistiller
+
+__all__ = ['PartialTeacherOFDDistiller']
