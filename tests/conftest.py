@@ -92,6 +92,21 @@ def no_default_scope_from_other_tests():
     DefaultScope._instance_dict.clear()
 
 
+@pytest.fixture(autouse=True)
+def no_environment_from_other_tests():
+    """Every test starts with the environment the session started with.
+
+    The launch code under test sets ``RANK``, ``LOCAL_RANK``, ``MASTER_PORT``
+    ... in ``os.environ`` itself, where ``monkeypatch`` does not undo them; a
+    ``RANK=3`` left behind made a later ``tools/train.py`` subprocess of the
+    same worker a non-first process, which moves no checkpoint aside.
+    """
+    before = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(before)
+
+
 @pytest.fixture(scope='session')
 def digits_teacher_ckpt(tmp_path_factory):
     """A real checkpoint of the demo ResNet20 teacher (one short epoch)."""
