@@ -158,13 +158,6 @@ def parse_args():
     if args.feature_cases and (args.no_ablations or args.precision_only):
         parser.error('--feature-cases adds ablations; it cannot go with '
                      '--no-ablations or --precision-only')
-    if args.cases:
-        known = [name for group in cases(args.epochs, features=True)
-                 for name in group]
-        unknown = [name for name in args.cases if name not in known]
-        if unknown:
-            parser.error(f'--cases: no case named {unknown}; the cases are '
-                         f'{known}')
     if osp.exists(args.work_dir) and os.listdir(args.work_dir):
         parser.error(f'--work-dir {args.work_dir} is not empty; give a new '
                      'folder')
@@ -186,6 +179,14 @@ def parse_args():
     elif existing and not args.force:
         parser.error(f'{existing[0]} exists; give another --out-dir or '
                      '--force to replace the report')
+    # Last: naming the cases imports the package (seconds).
+    if args.cases:
+        known = [name for group in cases(args.epochs, features=True)
+                 for name in group]
+        unknown = [name for name in args.cases if name not in known]
+        if unknown:
+            parser.error(f'--cases: no case named {unknown}; the cases are '
+                         f'{known}')
     return args
 
 

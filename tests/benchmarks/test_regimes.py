@@ -20,6 +20,7 @@ from .test_benchmarks_run import BENCHMARKS, import_benchmark
 
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
 TEACHER = 'pwkd/teachers/slimmable_resnet20_font_glyphs_balanced.py'
+RESNET8_HALF_KD = 'fonts/kd_resnet20_resnet8_half_font_glyphs_balanced.py'
 FONT_DIRS = [
     '/usr/share/fonts/truetype/dejavu', '/usr/share/fonts/truetype/cmu'
 ]
@@ -82,7 +83,7 @@ sys.path.insert(0, {benchmarks!r})
 import regimes
 regimes.CELLS = dict(toy=regimes.Cell(
     'toy', regimes.Teacher({teacher!r}, 'ResNet20', 1), 4, 64,
-    regimes.RESNET8_HALF))
+    dict(KD={student!r})))
 regimes.SCHEDULES = {{name: regimes.SCHEDULES[name] for name in (
     'PWKD+KD', 'PWKD+KD, restarts decaying x0.5')}}
 if __name__ == '__main__':
@@ -95,13 +96,21 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
         pytest.skip(f'{FONT_DIRS} missing: install the typefaces of the '
                     f'benchmark with: {APT_COMMAND}')
     import subprocess
+    # One typeface in 64 for training and validation (141 test glyphs).
+    small_validation = ('val_dataloader = dict(dataset=dict(font_step=64))\n'
+                        'test_dataloader = val_dataloader\n')
     teacher = tmp_path / 'teacher.py'
     teacher.write_text(
         f'_base_ = [{config_path(TEACHER)!r}]\n'
         'train_dataloader = dict(dataset=dict(font_step=64))\n'
-        'train_cfg = dict(max_epochs=1, val_interval=1)\n')
+        'train_cfg = dict(max_epochs=1, val_interval=1)\n' + small_validation)
+    student = tmp_path / 'kd.py'
+    student.write_text(
+        f'_base_ = [{config_path(RESNET8_HALF_KD)!r}]\n' + small_validation)
     script = tmp_path / 'toy.py'
-    script.write_text(TOY.format(benchmarks=BENCHMARKS, teacher=str(teacher)))
+    script.write_text(
+        TOY.format(benchmarks=BENCHMARKS, teacher=str(teacher),
+                   student=str(student)))
     out_dir = tmp_path / 'results'
     args = [sys.executable, str(script), '--seeds', '2', '--workers', '2',
             '--work-dir', str(tmp_path / 'work'), '--out-dir', str(out_dir)]
