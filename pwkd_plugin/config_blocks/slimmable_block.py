@@ -39,7 +39,7 @@ SLIMMABLE_KEYS = (
              'training batches per width for that recalibration'),
     BlockKey('allow_mostly_whole', False,
              'train a teacher whose narrowest width keeps more than half of '
-             "the whole's FLOPs"),
+             "the whole's FLOPs, or keeps any layer whole"),
     BlockKey('layer_norms', 'sliced',
              "a vision transformer's LayerNorms: `'sliced'` (the first "
              "affine parameters, shared by the widths) or `'private'` "

@@ -69,8 +69,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     tracer's input (a width that fails is refused, naming the module and the
     reason), and the narrowest width must keep at most half of the whole
     network's conv and linear FLOPs (``width_macs``) and no layer may be
-    left whole inside a block whose channel split the tracer cannot follow
-    (Res2Net's ``Bottle2neck``, see ``width_check.UNFOLLOWED_BLOCKS``),
+    left whole (the refusal names each and why: an op without a slimmable
+    version, or a block whose channel split the tracer cannot follow, such
+    as Res2Net's ``Bottle2neck``, see ``width_check.UNFOLLOWED_BLOCKS``),
     unless ``allow_mostly_whole``.
 
     Args:
@@ -83,8 +84,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
             ``ChannelAnalyzer`` with ``FxTracer`` on a 1x3x32x32 input; give
             ``demo_input`` the shape the model expects.
         allow_mostly_whole (bool): Accept a teacher whose narrowest width
-            keeps more than half of the whole's FLOPs (layers the tracer
-            cannot slice stay whole). Defaults to False.
+            keeps more than half of the whole's FLOPs, or keeps any layer
+            whole (layers the tracer cannot slice). Defaults to False.
         layer_norms (str): The ``nn.LayerNorm``s of a transformer:
             ``'sliced'`` (the first affine parameters, shared by the widths)
             or ``'private'`` (affine parameters of their own per width).

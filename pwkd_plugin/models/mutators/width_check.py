@@ -183,7 +183,10 @@ def refuse_mostly_whole(model: nn.Module, macs: Dict[float, int],
                         whole: List[str], divisor: int,
                         min_channels: int) -> None:
     """Raise unless the narrowest width costs at most half of the whole
-    and no layer is left whole inside a block of :data:`UNFOLLOWED_BLOCKS`.
+    and no layer is left whole.
+
+    A layer left whole is the whole teacher's at every width, whatever the
+    FLOPs: the narrow widths would not be partial knowledge there.
 
     Args:
         model (nn.Module): The slimmable model.
@@ -199,7 +202,7 @@ def refuse_mostly_whole(model: nn.Module, macs: Dict[float, int],
     narrowest, widest = min(macs), max(macs)
     ratio = macs[narrowest] / max(macs[widest], 1)
     blocks = unfollowed_blocks(model, whole)
-    if ratio <= MOSTLY_WHOLE_RATIO and not blocks:
+    if ratio <= MOSTLY_WHOLE_RATIO and not whole:
         return
     shown = '; '.join(
         f'{", ".join(names[:6])}{" ..." if len(names) > 6 else ""} '
@@ -209,12 +212,16 @@ def refuse_mostly_whole(model: nn.Module, macs: Dict[float, int],
         what = (f'keeps {ratio:.3f} of the whole network\'s FLOPs (more '
                 f'than {MOSTLY_WHOLE_RATIO:g}), so it is not a partial '
                 'teacher')
-    else:
+    elif blocks:
         kinds = sorted({type(model.get_submodule(b)).__name__
                         for b in blocks})
         what = (f'keeps {ratio:.3f} of the whole network\'s FLOPs, but '
                 f'layers inside its {", ".join(kinds)} blocks cannot be '
                 'sliced')
+    else:
+        what = (f'keeps {ratio:.3f} of the whole network\'s FLOPs, but not '
+                'every layer is sliced, so those layers are the whole '
+                'teacher\'s at every width')
     raise MostlyWholeTeacherError(
         f'width {narrowest:g} of {type(model).__name__} {what}: '
         f'{len(whole)} layer(s) keep all their channels at every width'

@@ -19,7 +19,8 @@ from mmpretrain.models import ImageClassifier
 from mmrazor.models.architectures.dynamic_ops import SwitchableBatchNorm2d
 from mmrazor.registry import MODELS
 
-from pwkd_plugin.models.mutators import (SlimmableTeacherMutator,
+from pwkd_plugin.models.mutators import (MostlyWholeTeacherError,
+                                         SlimmableTeacherMutator,
                                          StructureChannelUnit,
                                          UntraceableModelError)
 from pwkd_plugin.models.utils import check_widths, slim_channels
@@ -523,12 +524,27 @@ def test_untraceable_submodule_is_named(container):
                 mutator=mutator_cfg(16)))
 
 
-def test_layers_the_tracer_cannot_follow_are_named():
+def test_layers_the_tracer_cannot_follow_are_refused_and_named():
+    """Layers left whole are the whole teacher's at every width: refused
+    whatever the FLOPs (here under half of the whole's), trained only when
+    opted in."""
+    with pytest.raises(MostlyWholeTeacherError) as info:
+        MODELS.build(
+            dict(
+                type='SlimmableTeacher',
+                architecture=untraceable_classifier(),
+                mutator=mutator_cfg(16)))
+    message = str(info.value)
+    assert 'not every layer is sliced' in message
+    assert 'backbone.conv2' in message and 'backbone.bn2' in message
+    assert 'allow_mostly_whole=True' in message
     model = MODELS.build(
         dict(
             type='SlimmableTeacher',
             architecture=untraceable_classifier(),
-            mutator=mutator_cfg(16)))
+            mutator=mutator_cfg(16, allow_mostly_whole=True)))
+    macs = model.mutator.width_macs
+    assert macs[0.25] <= 0.5 * macs[1.0]
     assert 'backbone.conv2' in model.mutator.whole_layers
     assert 'backbone.bn2' in model.mutator.whole_layers
     assert 'backbone.conv1' not in model.mutator.whole_layers
