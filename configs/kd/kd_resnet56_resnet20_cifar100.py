@@ -9,4 +9,4 @@ model = dict(
     teacher=dict(
         backbone=dict(type='mmrazor.CIFARResNet', arch='resnet56', _delete_=True),
         head=dict(in_channels=64)),
-    teacher_ckpt='work_dirs/resnet56_cifar100/best.pth')
+    teacher_ckpt='work_dirs/resnet56_cifar100/epoch_240.pth')

@@ -9,4 +9,4 @@ model = dict(
     teacher=dict(
         backbone=dict(type='mmrazor.CIFARVGG', arch='vgg13', _delete_=True),
         head=dict(in_channels=512)),
-    teacher_ckpt='work_dirs/vgg13_cifar100/best.pth')
+    teacher_ckpt='work_dirs/vgg13_cifar100/epoch_240.pth')

@@ -9,4 +9,4 @@ model = dict(
     teacher=dict(
         backbone=dict(type='mmrazor.CIFARWideResNet', arch='wrn_40_2', _delete_=True),
         head=dict(in_channels=128)),
-    teacher_ckpt='work_dirs/wrn-40-2_cifar100/best.pth')
+    teacher_ckpt='work_dirs/wrn-40-2_cifar100/epoch_240.pth')
