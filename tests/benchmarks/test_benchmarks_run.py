@@ -81,14 +81,27 @@ def test_teacher_cost_compares_the_joint_step_and_the_pipeline(tmp_path):
         figures['pipeline_seconds'] / (10 * epoch['kd_student']))
 
 
-def test_accuracy_writes_markdown_json_and_png(tmp_path):
-    out_dir = str(tmp_path / 'results')
-    args = ['--seeds', '2', '--epochs', '4', '--teacher-epochs', '1',
-            '--train-samples', '32', '--cases', 'scratch', 'KD', 'PWKD+KD',
-            '--out-dir', out_dir]
-    result = run('accuracy.py', *args, '--work-dir', str(tmp_path / 'w1'))
+#: A toy accuracy run: two seeds, teacher of one epoch (seed 0).
+TOY_ACCURACY = ['--seeds', '2', '--epochs', '4', '--teacher-epochs', '1',
+                '--train-samples', '32', '--cases', 'scratch', 'KD',
+                'PWKD+KD']
+
+
+@pytest.fixture(scope='module')
+def toy_accuracy(tmp_path_factory):
+    """The toy accuracy run, once: (its stdout, its report folder)."""
+    root = tmp_path_factory.mktemp('accuracy')
+    out_dir = str(root / 'results')
+    result = run('accuracy.py', *TOY_ACCURACY, '--out-dir', out_dir,
+                 '--work-dir', str(root / 'w1'))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert '[students 6/6]' in result.stdout and 'min left' in result.stdout
+    return result.stdout, out_dir
+
+
+def test_accuracy_writes_markdown_json_and_png(tmp_path, toy_accuracy):
+    stdout, out_dir = toy_accuracy
+    args = [*TOY_ACCURACY, '--out-dir', out_dir]
+    assert '[students 6/6]' in stdout and 'min left' in stdout
     with open(osp.join(out_dir, 'accuracy_digits.json')) as file:
         report = json.load(file)
     assert report['task'] == 'digits' and report['seed_list'] == [0, 1]
@@ -156,7 +169,8 @@ def test_accuracy_writes_markdown_json_and_png(tmp_path):
     assert again.returncode != 0 and 'exists' in again.stderr
 
 
-def test_teacher_widths_reports_each_seed_as_accuracy_trains_it(tmp_path):
+def test_teacher_widths_reports_each_seed_as_accuracy_trains_it(
+        tmp_path, toy_accuracy):
     out_dir = str(tmp_path / 'results')
     args = ['--task', 'digits', '--seeds', '2', '--teacher-epochs', '1',
             '--out-dir', out_dir]
@@ -179,13 +193,9 @@ def test_teacher_widths_reports_each_seed_as_accuracy_trains_it(tmp_path):
         text = file.read()
     assert text.count('\n| ') == 4  # the header, two seeds, the mean
 
-    # Seed 0 is the teacher of an accuracy report with the same settings.
-    acc_dir = str(tmp_path / 'accuracy')
-    acc = run('accuracy.py', '--seed', '0', '--epochs', '4',
-              '--teacher-epochs', '1', '--train-samples', '32', '--cases',
-              'KD', '--out-dir', acc_dir, '--work-dir', str(tmp_path / 'w2'))
-    assert acc.returncode == 0, acc.stderr[-3000:]
-    with open(osp.join(acc_dir, 'accuracy_digits.json')) as file:
+    # Seed 0 is the teacher of an accuracy report with the same teacher
+    # settings (its teacher is seed 0 whatever its students' seeds).
+    with open(osp.join(toy_accuracy[1], 'accuracy_digits.json')) as file:
         accuracy_report = json.load(file)
     assert accuracy_report['teachers']['plain']['top1'] == teachers[0]['top1']
 
