@@ -65,37 +65,38 @@ from pwkd_plugin.models.utils import (  # noqa: E402
     build_classifier, quiet_logger, strip_model_scope)
 from pwkd_plugin.models.utils.conv_linear_macs import \
     conv_linear_macs  # noqa: E402
-from teacher_families import build_teacher  # noqa: E402
+from teacher_families import IMAGENET_FAMILIES, build_teacher  # noqa: E402
 
-#: display name -> mmpretrain config (MViTv2 last: very slow to build).
+#: The families measured (configs in ``teacher_families.IMAGENET_FAMILIES``):
+#: those a slimmable block does not make partial, then references; MViTv2
+#: last (its tracing takes minutes).
 FAMILIES = {
-    'ShuffleNetV1 1x':
-    'mmpretrain::shufflenet_v1/shufflenet-v1-1x_16xb64_in1k.py',
-    'EfficientFormer-L1':
-    'mmpretrain::efficientformer/efficientformer-l1_8xb128_in1k.py',
-    'PoolFormer-S12': 'mmpretrain::poolformer/poolformer-s12_32xb128_in1k.py',
-    'RIFormer-S12': 'mmpretrain::riformer/riformer-s12_8xb128_in1k.py',
-    'EdgeNeXt-XXS': 'mmpretrain::edgenext/edgenext-xxsmall_8xb256_in1k.py',
-    'MobileViT-XXS': 'mmpretrain::mobilevit/mobilevit-xxsmall_8xb128_in1k.py',
-    'LeViT-128S': 'mmpretrain::levit/levit-128s_8xb256_in1k.py',
-    'TinyViT-5M': 'mmpretrain::tinyvit/tinyvit-5m_8xb256_in1k.py',
-    'HorNet-T': 'mmpretrain::hornet/hornet-tiny_8xb128_in1k.py',
-    'XCiT-nano-12': 'mmpretrain::xcit/xcit-nano-12-p16_8xb128_in1k.py',
-    'VAN-tiny': 'mmpretrain::van/van-tiny_8xb128_in1k.py',
-    'ConvNeXt-V2-atto': 'mmpretrain::convnext_v2/convnext-v2-atto_32xb32_in1k.py',
-    'Twins-SVT-S': 'mmpretrain::twins/twins-svt-small_8xb128_in1k.py',
-    'T2T-ViT-14': 'mmpretrain::t2t_vit/t2t-vit-t-14_8xb64_in1k.py',
-    'DaViT-tiny': 'mmpretrain::davit/davit-tiny_4xb256_in1k.py',
-    'DeiT3-small': 'mmpretrain::deit3/deit3-small-p16_64xb64_in1k.py',
-    # references
-    'ResNet-50': 'mmpretrain::resnet/resnet50_8xb32_in1k.py',
-    'SE-ResNet-50': 'mmpretrain::seresnet/seresnet50_8xb32_in1k.py',
-    'MobileNetV3-small':
-    'mmpretrain::mobilenet_v3/mobilenet-v3-small_8xb128_in1k.py',
-    'Inception-v3': 'mmpretrain::inception_v3/inception-v3_8xb32_in1k.py',
-    'ConvMixer-768/32': 'mmpretrain::convmixer/convmixer-768-32_10xb64_in1k.py',
-    'ViT-B/16': 'mmpretrain::vision_transformer/vit-base-p16_64xb64_in1k.py',
-    'MViTv2-T': 'mmpretrain::mvit/mvitv2-tiny_8xb256_in1k.py',
+    name: IMAGENET_FAMILIES[name]
+    for name in (
+        'ShuffleNetV1 1x',
+        'EfficientFormer-L1',
+        'PoolFormer-S12',
+        'RIFormer-S12',
+        'EdgeNeXt-XXS',
+        'MobileViT-XXS',
+        'LeViT-128S',
+        'TinyViT-5M',
+        'HorNet-T',
+        'XCiT-nano-12',
+        'VAN-tiny',
+        'ConvNeXt-V2-atto',
+        'Twins-SVT-S',
+        'T2T-ViT-14',
+        'DaViT-tiny',
+        'DeiT3-small',
+        'ResNet-50',
+        'SE-ResNet-50',
+        'MobileNetV3-small',
+        'Inception-v3',
+        'ConvMixer-768/32',
+        'ViT-B/16',
+        'MViTv2-T',
+    )
 }
 #: the FLOPs share of the narrowest width of our tracer's teacher.
 TRACER_WIDTH = 0.25

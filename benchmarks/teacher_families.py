@@ -85,6 +85,35 @@ IMAGENET_FAMILIES = {
     'DeiT-small (distilled)':
     'mmpretrain::deit/deit-small-distilled_4xb256_in1k.py',
     'Swin-T': 'mmpretrain::swin_transformer/swin-tiny_16xb64_in1k.py',
+    # Further mmpretrain families, measured as a slimmable block takes them
+    # (no unit reader of their own); MViTv2's tracing takes minutes.
+    'SE-ResNet-50': 'mmpretrain::seresnet/seresnet50_8xb32_in1k.py',
+    'Wide-ResNet-50': 'mmpretrain::wrn/wide-resnet50_8xb32_in1k.py',
+    'Inception-v3': 'mmpretrain::inception_v3/inception-v3_8xb32_in1k.py',
+    'ConvMixer-768/32':
+    'mmpretrain::convmixer/convmixer-768-32_10xb64_in1k.py',
+    'MobileNetV3-small':
+    'mmpretrain::mobilenet_v3/mobilenet-v3-small_8xb128_in1k.py',
+    'ShuffleNetV1 1x':
+    'mmpretrain::shufflenet_v1/shufflenet-v1-1x_16xb64_in1k.py',
+    'EfficientFormer-L1':
+    'mmpretrain::efficientformer/efficientformer-l1_8xb128_in1k.py',
+    'PoolFormer-S12': 'mmpretrain::poolformer/poolformer-s12_32xb128_in1k.py',
+    'RIFormer-S12': 'mmpretrain::riformer/riformer-s12_8xb128_in1k.py',
+    'EdgeNeXt-XXS': 'mmpretrain::edgenext/edgenext-xxsmall_8xb256_in1k.py',
+    'MobileViT-XXS': 'mmpretrain::mobilevit/mobilevit-xxsmall_8xb128_in1k.py',
+    'LeViT-128S': 'mmpretrain::levit/levit-128s_8xb256_in1k.py',
+    'TinyViT-5M': 'mmpretrain::tinyvit/tinyvit-5m_8xb256_in1k.py',
+    'HorNet-T': 'mmpretrain::hornet/hornet-tiny_8xb128_in1k.py',
+    'XCiT-nano-12': 'mmpretrain::xcit/xcit-nano-12-p16_8xb128_in1k.py',
+    'VAN-tiny': 'mmpretrain::van/van-tiny_8xb128_in1k.py',
+    'ConvNeXt-V2-atto':
+    'mmpretrain::convnext_v2/convnext-v2-atto_32xb32_in1k.py',
+    'Twins-SVT-S': 'mmpretrain::twins/twins-svt-small_8xb128_in1k.py',
+    'T2T-ViT-14': 'mmpretrain::t2t_vit/t2t-vit-t-14_8xb64_in1k.py',
+    'DaViT-tiny': 'mmpretrain::davit/davit-tiny_4xb256_in1k.py',
+    'DeiT3-small': 'mmpretrain::deit3/deit3-small-p16_64xb64_in1k.py',
+    'MViTv2-T': 'mmpretrain::mvit/mvitv2-tiny_8xb256_in1k.py',
 }
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
 
