@@ -117,19 +117,22 @@ class SlimmableTeacher(SlimmableNetwork):
                  init_from: Optional[str] = None,
                  data_preprocessor: Optional[Dict] = None,
                  init_cfg: Optional[Dict] = None) -> None:
+        if inplace_distill_tau <= 0:
+            raise ValueError('inplace_distill_tau must be positive, got '
+                             f'{inplace_distill_tau!r}')
+        # Built here, as mmrazor's base would, so that the arguments are
+        # checked before the mutator traces the network.
+        if isinstance(architecture, dict):
+            architecture = MODELS.build(architecture)
+        if inplace_distill and getattr(architecture, 'head', None) is None:
+            raise ValueError(
+                'inplace_distill needs a classifier with a `head`, got '
+                f'{type(architecture).__name__}')
         super().__init__(
             architecture=architecture,
             mutator=mutator,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        if inplace_distill and getattr(self.architecture, 'head',
-                                       None) is None:
-            raise ValueError(
-                'inplace_distill needs a classifier with a `head`, got '
-                f'{type(self.architecture).__name__}')
-        if inplace_distill_tau <= 0:
-            raise ValueError('inplace_distill_tau must be positive, got '
-                             f'{inplace_distill_tau!r}')
         self.inplace_distill = inplace_distill
         self.inplace_distill_tau = inplace_distill_tau
         if init_from is not None:
