@@ -282,9 +282,15 @@ def setup_launch(cfg: Config) -> Config:
 def teardown_launch() -> None:
     """Destroy the process group of a multi-process run, if there is one.
 
-    Called when the run is done: a process that exits with its process group
-    still alive can abort while the interpreter shuts down (its communication
-    threads are still joinable), failing a run that has finished.
+    Called by every rank when the run is done: a process that exits with its
+    process group still alive can abort while the interpreter shuts down (its
+    communication threads are still joinable), failing a run that has
+    finished.
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
+        # A rank that destroys its group while another still finishes its
+        # run (rank 0 writes the last checkpoint) can abort at exit
+        # ('terminate called without an active exception'): all ranks
+        # reach this point first.
+        torch_dist.barrier()
         torch_dist.destroy_process_group()

@@ -82,9 +82,11 @@ def test_teacher_cost_compares_the_joint_step_and_the_pipeline(tmp_path):
 
 
 #: A toy accuracy run: two seeds, teacher of one epoch (seed 0).
+# One worker: in the suite the other core runs another test file, and each
+# worker process imports the whole stack again.
 TOY_ACCURACY = ['--seeds', '2', '--epochs', '4', '--teacher-epochs', '1',
                 '--train-samples', '32', '--cases', 'scratch', 'KD',
-                'PWKD+KD']
+                'PWKD+KD', '--workers', '1']
 
 
 @pytest.fixture(scope='module')

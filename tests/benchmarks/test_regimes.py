@@ -112,7 +112,7 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
         TOY.format(benchmarks=BENCHMARKS, teacher=str(teacher),
                    student=str(student)))
     out_dir = tmp_path / 'results'
-    args = [sys.executable, str(script), '--seeds', '2', '--workers', '2',
+    args = [sys.executable, str(script), '--seeds', '2', '--workers', '1',
             '--work-dir', str(tmp_path / 'work'), '--out-dir', str(out_dir)]
 
     # In two parts: two cases, then the rest.
