@@ -68,8 +68,7 @@ from pwkd_plugin.models.utils.conv_linear_macs import \
 from teacher_families import IMAGENET_FAMILIES, build_teacher  # noqa: E402
 
 #: The families measured (configs in ``teacher_families.IMAGENET_FAMILIES``):
-#: those a slimmable block does not make partial, then references; MViTv2
-#: last (its tracing takes minutes).
+#: those a slimmable block does not make partial, then references.
 FAMILIES = {
     name: IMAGENET_FAMILIES[name]
     for name in (

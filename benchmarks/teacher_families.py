@@ -86,7 +86,7 @@ IMAGENET_FAMILIES = {
     'mmpretrain::deit/deit-small-distilled_4xb256_in1k.py',
     'Swin-T': 'mmpretrain::swin_transformer/swin-tiny_16xb64_in1k.py',
     # Further mmpretrain families, measured as a slimmable block takes them
-    # (no unit reader of their own); MViTv2's tracing takes minutes.
+    # (no unit reader of their own).
     'SE-ResNet-50': 'mmpretrain::seresnet/seresnet50_8xb32_in1k.py',
     'Wide-ResNet-50': 'mmpretrain::wrn/wide-resnet50_8xb32_in1k.py',
     'Inception-v3': 'mmpretrain::inception_v3/inception-v3_8xb32_in1k.py',

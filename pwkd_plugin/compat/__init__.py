@@ -18,11 +18,13 @@ module                    fix
 ``numpy_aliases``         mmrazor's ``np.int`` on numpy 2
 ``deit_head_tokens``      mmrazor's DeiT head on mmpretrain's two tokens
 ``channel_lookup``        mmrazor's tracer finds layers by name, not by listing
+``channel_sets``          mmrazor's tracer gathers channel sets in one pass
 ``atomic_checkpoints``    a killed save leaves no half-written checkpoint
 ========================  ==================================================
 """
 from .atomic_checkpoints import make_checkpoint_writes_atomic
 from .channel_lookup import look_up_channels_by_name
+from .channel_sets import gather_channel_sets_in_one_pass
 from .checkpoint_loading import allow_mmengine_checkpoint_types
 from .deit_head_tokens import read_deit_tokens_either_way
 from .hub_models import patch_hub_get_model
@@ -57,6 +59,7 @@ def apply_compat_fixes() -> None:
     restore_numpy_aliases()
     read_deit_tokens_either_way()
     look_up_channels_by_name()
+    gather_channel_sets_in_one_pass()
     _applied = True
 
 
@@ -67,5 +70,6 @@ __all__ = [
     'patch_mmengine_package_lookup', 'patch_mmcls_registry_scope',
     'fix_plain_dict_modules', 'keep_gradient_tensors_in_mmrazor',
     'restore_numpy_aliases', 'make_checkpoint_writes_atomic',
-    'read_deit_tokens_either_way', 'look_up_channels_by_name'
+    'read_deit_tokens_either_way', 'look_up_channels_by_name',
+    'gather_channel_sets_in_one_pass'
 ]
