@@ -8,12 +8,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo test
 
-# --no-compile: Python compiles the modules that are imported when they first
-# are, instead of every file of the stack at install (20 s less).
 $(STAMP): requirements.txt setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
-	$(BIN)/python -m pip install --quiet --no-compile -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
