@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from ..conftest import REPO_ROOT
+from ..script_runs import run_script
 
 BENCHMARKS = osp.join(REPO_ROOT, 'benchmarks')
 
@@ -21,6 +22,11 @@ def run(script, *args, timeout=600):
     return subprocess.run([sys.executable, osp.join(BENCHMARKS, script),
                            *args], capture_output=True, text=True,
                           timeout=timeout)
+
+
+def run_here(script, *args):
+    """A benchmark's command line in this process (for its refusals)."""
+    return run_script(osp.join(BENCHMARKS, script), *args)
 
 
 def import_benchmark(name):
@@ -158,16 +164,16 @@ def test_accuracy_writes_markdown_json_and_png(tmp_path, toy_accuracy):
 
     # An unknown case or task and an existing report (unless --force) are
     # refused before anything trains.
-    unknown = run('accuracy.py', '--cases', 'KD', 'PWKD+MAGIC',
+    unknown = run_here('accuracy.py', '--cases', 'KD', 'PWKD+MAGIC',
                   '--out-dir', str(tmp_path / 'other'))
     assert unknown.returncode != 0 and "'PWKD+MAGIC'" in unknown.stderr
-    task = run('accuracy.py', '--task', 'cifar', '--out-dir',
+    task = run_here('accuracy.py', '--task', 'cifar', '--out-dir',
                str(tmp_path / 'other'))
     assert task.returncode != 0 and "'cifar'" in task.stderr
-    clash = run('accuracy.py', '--feature-cases', '--no-ablations',
+    clash = run_here('accuracy.py', '--feature-cases', '--no-ablations',
                 '--out-dir', str(tmp_path / 'other'))
     assert clash.returncode != 0 and '--feature-cases' in clash.stderr
-    again = run('accuracy.py', *args, '--work-dir', str(tmp_path / 'w2'))
+    again = run_here('accuracy.py', *args, '--work-dir', str(tmp_path / 'w2'))
     assert again.returncode != 0 and 'exists' in again.stderr
 
 
@@ -202,10 +208,10 @@ def test_teacher_widths_reports_each_seed_as_accuracy_trains_it(
     assert accuracy_report['teachers']['plain']['top1'] == teachers[0]['top1']
 
     # One seed, or an existing report without --force, is refused.
-    one = run('teacher_widths.py', '--seeds', '1', '--out-dir',
+    one = run_here('teacher_widths.py', '--seeds', '1', '--out-dir',
               str(tmp_path / 'other'))
     assert one.returncode != 0 and '--seeds' in one.stderr
-    again = run('teacher_widths.py', *args, '--work-dir',
+    again = run_here('teacher_widths.py', *args, '--work-dir',
                 str(tmp_path / 'w3'))
     assert again.returncode != 0 and 'exists' in again.stderr
 

@@ -26,6 +26,7 @@ from pwkd_plugin.models.backbones import (CIFARResNet, CIFARVGG,
 from pwkd_plugin.models.utils import slim_channels
 
 from ..conftest import REPO_ROOT, config_path, shrink
+from ..script_runs import run_script
 
 DIGITS = config_path('pwkd/teachers/slimmable_resnet20_digits.py')
 INPUT_SHAPE = (3, 16, 16)
@@ -285,17 +286,8 @@ def test_backbone_width_ratio(cls, arch):
 def test_tool_prints_params_and_flops(digits_teacher, tmp_path):
     ckpt, _, _ = digits_teacher
     out_dir = str(tmp_path / 'tool')
-    proc = subprocess.run(
-        [
-            sys.executable,
-            osp.join('tools', 'export_width.py'), DIGITS, ckpt, '--width',
-            '0.5', '--out-dir', out_dir
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    proc = run_script(osp.join('tools', 'export_width.py'), DIGITS, ckpt,
+                      '--width', '0.5', '--out-dir', out_dir, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     config = osp.join(out_dir, 'slimmable_resnet20_digits_width0_5.py')
     assert config in proc.stdout

@@ -1,9 +1,11 @@
-"""The README's main command (tools/demo.py), shortened."""
+"""The README's main command (tools/demo.py), shortened; its refusals in
+this process."""
 import os.path as osp
 import subprocess
 import sys
 
 from ..conftest import REPO_ROOT
+from ..script_runs import run_script
 
 
 def test_demo_runs_the_whole_pipeline_and_prints_the_table(tmp_path):
@@ -22,11 +24,9 @@ def test_demo_runs_the_whole_pipeline_and_prints_the_table(tmp_path):
     assert 'total wall time' in out
     assert osp.isfile(osp.join(work_dir, 'pwkd_student', 'epoch_4.pth'))
     # A second run into the same folder is refused, nothing is overwritten.
-    again = subprocess.run([
-        sys.executable,
+    again = run_script(
         osp.join(REPO_ROOT, 'tools', 'demo.py'), '--work-dir', work_dir,
-        '--teacher-epochs', '1', '--student-epochs', '4'
-    ], capture_output=True, text=True, timeout=600)
+        '--teacher-epochs', '1', '--student-epochs', '4')
     assert again.returncode != 0
     assert 'already holds checkpoints' in again.stderr
     assert 'demo.py does not resume; give another --work-dir' in again.stderr
@@ -36,11 +36,9 @@ def test_demo_runs_the_whole_pipeline_and_prints_the_table(tmp_path):
 def test_a_plan_that_would_fail_is_refused_before_the_teacher_trains(
         tmp_path):
     work_dir = str(tmp_path / 'demo')
-    result = subprocess.run([
-        sys.executable,
+    result = run_script(
         osp.join(REPO_ROOT, 'tools', 'demo.py'), '--work-dir', work_dir,
-        '--student-epochs', '3'
-    ], capture_output=True, text=True, timeout=120)
+        '--student-epochs', '3')
     assert result.returncode != 0
     assert ('--student-epochs 3 is too short for the student\'s 4 stages'
             in result.stderr)

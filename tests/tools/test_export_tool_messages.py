@@ -1,9 +1,6 @@
 """export_width / extract_student given the wrong kind of checkpoint say so
 in a few lines, not with every key of its state dict."""
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -11,13 +8,12 @@ import torch
 from pwkd_plugin.checkpoints import describe_mismatch
 
 from ..conftest import REPO_ROOT, config_path
+from ..script_runs import run_script
 
 
 def tool(name, *args):
-    return subprocess.run(
-        [sys.executable, osp.join(REPO_ROOT, 'tools', name), *args],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    return run_script(osp.join(REPO_ROOT, 'tools', name), *args,
+                      cwd=REPO_ROOT)
 
 
 def last_line(result):

@@ -1,16 +1,14 @@
 """tools/plot_schedule.py: the schedule of a config as a PNG."""
 import os.path as osp
-import subprocess
-import sys
 
 from ..conftest import REPO_ROOT, config_path
+from ..script_runs import run_script
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'plot_schedule.py')
 
 
 def plot(*args):
-    return subprocess.run([sys.executable, TOOL, *args],
-                          capture_output=True, text=True, timeout=300)
+    return run_script(TOOL, *args)
 
 
 def test_plots_a_pwkd_config_and_keeps_an_existing_png(tmp_path):

@@ -1,20 +1,18 @@
 """tools/print_config.py: the config as the Runner gets it, blocks
 expanded, itself a config that loads."""
 import os.path as osp
-import subprocess
-import sys
 
 from mmengine.config import Config
 
 from ..conftest import REPO_ROOT, config_path
+from ..script_runs import run_script
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'print_config.py')
 PWKD = config_path('pwkd/pwkd_kd_resnet20_resnet8_half_font_glyphs_balanced.py')
 
 
 def print_config(*args):
-    return subprocess.run([sys.executable, TOOL, *args], capture_output=True,
-                          text=True, timeout=300)
+    return run_script(TOOL, *args)
 
 
 def printed(tmp_path, *args):

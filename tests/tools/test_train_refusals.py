@@ -8,17 +8,13 @@ import sys
 import pytest
 
 from ..conftest import REPO_ROOT, config_path
+from ..script_runs import run_script
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 
 
 def train(*args):
-    return subprocess.run([sys.executable, TRAIN, *args],
-                          cwd=REPO_ROOT,
-                          capture_output=True,
-                          text=True,
-                          timeout=300,
-                          env=dict(os.environ, OMP_NUM_THREADS='1'))
+    return run_script(TRAIN, *args, cwd=REPO_ROOT)
 
 
 def test_a_checkpoint_without_last_checkpoint_is_not_trained_over(

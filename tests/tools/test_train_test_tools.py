@@ -1,4 +1,5 @@
-"""tools/train.py and tools/test.py as a user runs them."""
+"""tools/train.py and tools/test.py as a user runs them (the refusals and
+the predictions file in this process)."""
 import json
 import os
 import os.path as osp
@@ -7,6 +8,7 @@ import subprocess
 import sys
 
 from ..conftest import REPO_ROOT, config_path
+from ..script_runs import run_script
 
 SMALL = [
     'train_dataloader.dataset.indices=48', 'val_dataloader.dataset.indices=24',
@@ -36,8 +38,9 @@ def test_train_resume_test_and_work_dir_guard(tmp_path):
     mtime = os.stat(ckpt).st_mtime_ns
 
     # A fresh run in the same work dir would overwrite epoch_1.pth: refused.
-    again = run_tool(train, config, '--work-dir', work_dir, '--cfg-options',
-                     'train_cfg.max_epochs=1', *SMALL)
+    again = run_script(train, config, '--work-dir', work_dir,
+                       '--cfg-options', 'train_cfg.max_epochs=1', *SMALL,
+                       cwd=REPO_ROOT)
     assert again.returncode != 0
     assert 'already holds checkpoints (epoch_1.pth)' in again.stderr
     assert '--resume' in again.stderr
@@ -62,9 +65,9 @@ def test_train_resume_test_and_work_dir_guard(tmp_path):
 
 
 def test_test_tool_refuses_missing_checkpoint(tmp_path):
-    result = run_tool(
-        osp.join('tools', 'test.py'), config_path('demo/resnet8_digits.py'),
-        str(tmp_path / 'missing.pth'))
+    result = run_script(
+        osp.join(REPO_ROOT, 'tools', 'test.py'),
+        config_path('demo/resnet8_digits.py'), str(tmp_path / 'missing.pth'))
     assert result.returncode != 0
     assert 'missing.pth' in result.stderr and 'does not exist' in result.stderr
 
@@ -72,8 +75,8 @@ def test_test_tool_refuses_missing_checkpoint(tmp_path):
 def test_out_of_a_slimmable_teacher_holds_every_width(
         tmp_path, digits_slimmable_teacher_ckpt):
     out = str(tmp_path / 'predictions.pkl')
-    tested = run_tool(
-        osp.join('tools', 'test.py'),
+    tested = run_script(
+        osp.join(REPO_ROOT, 'tools', 'test.py'),
         config_path('pwkd/teachers/slimmable_resnet20_digits.py'),
         digits_slimmable_teacher_ckpt, '--work-dir', str(tmp_path / 'test'),
         '--out', out, '--cfg-options', 'test_dataloader.dataset.indices=8')
