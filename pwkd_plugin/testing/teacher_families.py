@@ -53,6 +53,15 @@ def convnext_classifier(arch: dict, **backbone) -> dict:
     return model
 
 
+def metaformer_classifier(backbone_type: str) -> dict:
+    """A PoolFormer or RIFormer classifier: one block per stage."""
+    return classifier(
+        dict(type=backbone_type,
+             arch=dict(layers=[1, 1, 1, 1], embed_dims=[8, 16, 24, 32],
+                       mlp_ratios=[2, 2, 2, 2], layer_scale_init_value=1e-5)),
+        32)
+
+
 #: family -> (what it exercises, small classifier config).
 SMALL_FAMILIES = {
     'ResNeXt': ('grouped convolutions',
@@ -100,6 +109,11 @@ SMALL_FAMILIES = {
                        classifier(
                            dict(type='TIMMBackbone', model_name='regnety_002',
                                 pretrained=False), 368)),
+    'PoolFormer': ('GroupNorm with one group, layer scales multiplied in '
+                   'the forward, pooling token mixer',
+                   metaformer_classifier('PoolFormer')),
+    'RIFormer': ('GroupNorm with one group, layer scales, depthwise affine '
+                 'token mixer', metaformer_classifier('RIFormer')),
 }
 
 #: family -> (the block that is refused, small classifier config): families

@@ -3,11 +3,14 @@
 ``DYNAMIC_OPS`` maps a layer type to the dynamic op that replaces it in a
 slimmable teacher (:class:`SlimmableTeacherChannelUnit`); mmrazor's own ops
 serve plain convolutions (grouped and depthwise included), linear layers and
-batch norms. A ConvNeXt block is listed for its layer scale only (its layers
-are replaced one by one); so are a vision transformer backbone (its class,
-distillation tokens and position embedding; Swin's stage outputs) and an
-attention (its head count). timm's ``BatchNormAct2d`` is served when timm is
-installed (the ``timm`` extra).
+batch norms; a ``nn.GroupNorm`` keeps its groups and normalises over their
+active channels. A ConvNeXt block is listed for its layer scale only (its
+layers are replaced one by one); so are a vision transformer backbone (its
+class, distillation tokens and position embedding; Swin's stage outputs) and
+an attention (its head count). timm's ``BatchNormAct2d`` is served when timm
+is installed (the ``timm`` extra). Any other module's per-channel parameters
+(layer scales) are sliced by making the module slimmable in place
+(:func:`slice_channel_parameter`).
 
 :func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and
 linear layers take a contiguous run of channels by a slice (importing
@@ -25,8 +28,11 @@ from mmrazor.models.architectures import dynamic_ops as razor_ops
 
 from .adaptive_padding_conv import SlimmableConv2dAdaptivePadding
 from .channel_slices import slice_contiguous_channels
+from .channel_parameters import (SlimmableChannelParameters,
+                                 slice_channel_parameter)
 from .convnext_block import SlimmableConvNeXtBlock
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
+from .group_norm import SlimmableGroupNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
 from .multihead_attention import SlimmableMultiheadAttention
@@ -46,6 +52,7 @@ DYNAMIC_OPS = {
     LayerNorm2d: SlimmableLayerNorm2d,
     ConvNeXtBlock: SlimmableConvNeXtBlock,
     nn.LayerNorm: SlimmableLayerNorm,
+    nn.GroupNorm: SlimmableGroupNorm,
     MultiheadAttention: SlimmableMultiheadAttention,
     VisionTransformer: SlimmableVisionTransformer,
     DistilledVisionTransformer: SlimmableDistilledVisionTransformer,
@@ -55,7 +62,7 @@ DYNAMIC_OPS = {
 
 #: exact layer type -> masked dynamic op, for the layers mmrazor's channel
 #: tracer cannot check by itself (it checks a unit with masked ops).
-TRACER_OPS = {}
+TRACER_OPS = {nn.GroupNorm: SlimmableGroupNorm}
 
 try:
     from timm.layers import BatchNormAct2d
@@ -68,10 +75,11 @@ else:
     TRACER_OPS[BatchNormAct2d] = DynamicBatchNormAct2d
 
 __all__ = [
-    'DYNAMIC_OPS', 'TRACER_OPS', 'SlimmableConv2dAdaptivePadding',
-    'SlimmableConvNeXtBlock', 'SlimmableDistilledVisionTransformer',
+    'DYNAMIC_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
+    'SlimmableConv2dAdaptivePadding', 'SlimmableConvNeXtBlock',
+    'SlimmableDistilledVisionTransformer', 'SlimmableGroupNorm',
     'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
     'SlimmableMultiheadAttention', 'SlimmableSwinTransformer',
     'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SwitchableLayerNorm',
-    'slice_contiguous_channels'
+    'slice_channel_parameter', 'slice_contiguous_channels'
 ]

@@ -3,7 +3,24 @@ import torch.nn as nn
 from mmrazor.models.mutables.base_mutable import BaseMutable
 
 
-class InPlaceSlimmableMixin:
+class OneMutableAttrMixin:
+    """A dynamic op whose channels, in or out, are one mutable attribute:
+    ``num_features`` unless a subclass names another."""
+    accepted_mutable_attrs = {'num_features'}
+    attr_mappings = {
+        'in_channels': 'num_features',
+        'out_channels': 'num_features',
+    }
+
+    def register_mutable_attr(self, attr: str, mutable: BaseMutable) -> None:
+        self.check_mutable_attr_valid(attr)
+        attr = self.attr_mappings.get(attr, attr)
+        if attr not in self.mutable_attrs:
+            self.check_mutable_channels(mutable)
+            self.mutable_attrs[attr] = mutable
+
+
+class InPlaceSlimmableMixin(OneMutableAttrMixin):
     """A dynamic op made from its module by changing the module's class.
 
     For modules that hold layers of their own (an attention, a backbone):
@@ -15,11 +32,6 @@ class InPlaceSlimmableMixin:
     mmrazor's ``DynamicChannelMixin``: an ABC first would change the object
     layout, which the class change needs unchanged.
     """
-    accepted_mutable_attrs = {'num_features'}
-    attr_mappings = {
-        'in_channels': 'num_features',
-        'out_channels': 'num_features',
-    }
     #: parameters of the module's own whose last dimension follows the
     #: width: reading one gives its entries active at the width.
     sliced_params = ()
@@ -45,13 +57,6 @@ class InPlaceSlimmableMixin:
     @classmethod
     def check_convertible(cls, module: nn.Module) -> None:
         """Raise ``ValueError`` where ``module`` cannot be sliced."""
-
-    def register_mutable_attr(self, attr: str, mutable: BaseMutable) -> None:
-        self.check_mutable_attr_valid(attr)
-        attr = self.attr_mappings.get(attr, attr)
-        if attr not in self.mutable_attrs:
-            self.check_mutable_channels(mutable)
-            self.mutable_attrs[attr] = mutable
 
     def active_count(self) -> int:
         """The channels of the mutable attribute active at the width."""

@@ -5,6 +5,7 @@ from mmrazor.models.mutables.mutable_channel.units import SlimmableChannelUnit
 from mmrazor.registry import MODELS
 
 from ..dynamic_ops import DYNAMIC_OPS
+from .parameter_channels import slice_parameter_channels
 
 
 @MODELS.register_module()
@@ -15,7 +16,8 @@ class SlimmableTeacherChannelUnit(SlimmableChannelUnit):
     mmrazor's unit replaces only ``nn.Conv2d``, ``nn.BatchNorm2d`` and
     ``nn.Linear``; a layer of any other type (EfficientNet's
     ``Conv2dAdaptivePadding``) kept its class, so its unit was not mutable
-    and every layer of that unit stayed whole.
+    and every layer of that unit stayed whole. The per-channel parameters
+    its channels name (layer scales) are sliced with it.
     """
 
     def prepare_for_pruning(self, model: nn.Module) -> None:
@@ -24,3 +26,4 @@ class SlimmableTeacherChannelUnit(SlimmableChannelUnit):
         self.alter_candidates_of_switchbn(self.candidate_choices)
         self._register_channel_container(model, MutableChannelContainer)
         self._register_mutable_channel(self.mutable_channel)
+        slice_parameter_channels(self, model)

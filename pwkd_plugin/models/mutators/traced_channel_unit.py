@@ -4,6 +4,7 @@ from mmrazor.models.mutables import SequentialMutableChannelUnit
 from mmrazor.registry import MODELS
 
 from ..dynamic_ops import TRACER_OPS
+from .parameter_channels import slice_parameter_channels
 
 
 @MODELS.register_module()
@@ -13,10 +14,12 @@ class TracedChannelUnit(SequentialMutableChannelUnit):
 
     mmrazor's tracer keeps a unit only if every layer of it can take a
     channel mask; a unit holding a layer type mmrazor does not know (timm's
-    ``BatchNormAct2d``) was dropped, and all its layers stayed whole.
+    ``BatchNormAct2d``) was dropped, and all its layers stayed whole. Its
+    per-channel parameters (layer scales) are sliced too.
     """
 
     def prepare_for_pruning(self, model: nn.Module) -> None:
         """Replace the unit's layers by masked dynamic ops."""
         self._replace_with_dynamic_ops(model, TRACER_OPS)
         super().prepare_for_pruning(model)
+        slice_parameter_channels(self, model)

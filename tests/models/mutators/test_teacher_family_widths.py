@@ -5,13 +5,14 @@ Grouped convolutions (ResNeXt, RegNetX), concatenation (DenseNet), depthwise
 channel shuffle (ShuffleNetV2), LayerNorm2d and layer scale (ConvNeXt),
 fused inverted residuals (EfficientNetV2), re-parameterisable branches
 (MobileOne), a split in halves by indexing (CSPDarkNet), timm's
-BatchNormAct2d (RegNetY through TIMMBackbone):
+BatchNormAct2d (RegNetY through TIMMBackbone), GroupNorms and layer scales
+(PoolFormer, RIFormer):
 every width forwards, no layer is left whole, the static copy at 0.25 keeps
 at most 0.25 of the whole's FLOPs and 0.35 of its parameters, and every
 width's static copy computes what the slimmable network does. A width that
-cannot run and a mostly whole teacher (PoolFormer's GroupNorms) are refused
-with the module and the reason, and so is a family whose channel split
-the tracer cannot follow (Res2Net), naming the block.
+cannot run and a mostly whole teacher (EdgeNeXt) are refused with the
+module and the reason, and so is a family whose channel split the tracer
+cannot follow (Res2Net), naming the block.
 """
 import functools
 
@@ -149,16 +150,19 @@ def test_a_width_that_cannot_run_is_refused_naming_the_module():
     assert 'the 8 channels reaching this switchable batch norm' in message
 
 
-#: PoolFormer: its GroupNorms and layer scales have no slimmable op, so its
-#: stages stay whole.
-POOLFORMER = classifier(
-    dict(
-        type='PoolFormer',
-        arch=dict(
-            layers=[1, 1, 1, 1],
-            embed_dims=[8, 16, 24, 32],
-            mlp_ratios=[2, 2, 2, 2],
-            layer_scale_init_value=1e-5)), 32)
+#: EdgeNeXt: the channel tracer follows neither its LayerNorm2d (it
+#: permutes inside its forward) nor its attention's reshape into heads, so
+#: its stages stay whole.
+EDGENEXT = dict(
+    classifier(
+        dict(
+            type='EdgeNeXt',
+            arch=dict(
+                channels=[8, 16, 24, 32],
+                depths=[1, 1, 1, 1],
+                num_heads=[2, 2, 2, 2]),
+            gap_before_final_norm=True), 32),
+    neck=None)
 
 
 def test_convnext_layer_scale_and_norms_follow_the_width():
@@ -194,19 +198,56 @@ def test_convnext_layer_scale_and_norms_follow_the_width():
 
 def test_a_mostly_whole_teacher_is_refused_with_its_whole_layers():
     with pytest.raises(MostlyWholeTeacherError) as info:
-        build(POOLFORMER)
+        build(EDGENEXT)
     message = str(info.value)
     assert 'width 0.25' in message and 'allow_mostly_whole=True' in message
+    assert 'more than 0.5' in message
     # The layers left whole, grouped by the reason.
-    group = message.split(': GroupNorm has no slimmable op')[0]
-    assert 'backbone.network.0.0.norm1, ' in group.rsplit('; ', 1)[-1]
+    group = message.split(': its channels are tied to a layer')[0]
+    assert 'backbone.downsample_layers.0.0, ' in group.rsplit('; ', 1)[-1]
+    group = message.split(': no channel unit holds it')[0]
+    assert 'backbone.stages.0.0.pointwise_conv2, ' in group.rsplit('; ',
+                                                                    1)[-1]
 
 
 def test_a_mostly_whole_teacher_trains_when_opted_in():
-    model = build(POOLFORMER, allow_mostly_whole=True)
+    model = build(EDGENEXT, allow_mostly_whole=True)
     macs = model.mutator.width_macs
     assert macs[0.25] > 0.5 * macs[1.0]
-    assert 'backbone.network.0.0.norm1' in model.mutator.whole_layers
+    assert 'backbone.downsample_layers.0.0' in model.mutator.whole_layers
+
+
+@pytest.mark.parametrize('name', ['PoolFormer', 'RIFormer'])
+def test_group_norms_and_layer_scales_follow_the_width(name):
+    """Each stage's residual stream is one traced unit: the convolution
+    that opens it, the GroupNorms (sliced affine), the layer scales (the
+    block's own parameters, read sliced), the MLPs' outer channels."""
+    model = built_family(name)
+    backbone = model.architecture.backbone
+    block = backbone.network[2][0]
+    torch.manual_seed(1)
+    with torch.no_grad():  # layer scales start at 1e-5: make them count
+        for stage in backbone.network[::2]:
+            for each in stage:
+                each._parameters['layer_scale_1'].uniform_(0.5, 1.5)
+                each._parameters['layer_scale_2'].uniform_(0.5, 1.5)
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width, channels in zip(model.mutator.widths, (4, 8, 12, 16)):
+        model.mutator.set_width(width)
+        assert block.layer_scale_1.shape == (channels, )
+        assert block.layer_scale_2.shape == (channels, )
+        assert block.norm1.active_channels() == channels
+        assert block.mlp.fc1.mutable_in_channels.activated_channels == \
+            channels
+        static = model.static_architecture(width)
+        assert static.backbone.network[2][0].norm2.num_channels == channels
+        assert static.backbone.network[2][0].layer_scale_1.shape == \
+            (channels, )
+        assert set(static.state_dict()) == {
+            k for k in model.architecture.state_dict() if 'mutable' not in k}
+        assert_static_copy_matches(model, width, inputs, static)
+    model.mutator.set_width(1.0)
+    assert block._parameters['layer_scale_1'].shape == (16, )
 
 
 @pytest.mark.parametrize('name', list(REFUSED_SMALL_FAMILIES))

@@ -1,0 +1,75 @@
+"""The channel tracer follows per-channel parameters multiplied into a
+tensor (layer scales), and only those."""
+import torch
+import torch.fx as fx
+import torch.nn as nn
+
+import pwkd_plugin  # noqa: F401  (compat fixes before mmrazor.models)
+from pwkd_plugin.models.mutators import TeacherChannelAnalyzer
+from pwkd_plugin.models.mutators.parameter_channel_node import \
+    per_channel_parameters
+
+
+class Block(nn.Module):
+
+    def __init__(self, channels=4):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 1)
+        self.scale = nn.Parameter(torch.ones(channels))
+        self.gamma = nn.Parameter(torch.ones(1, channels, 1, 1))
+        self.shift = nn.Parameter(torch.zeros(channels, 1, 1))
+        self.matrix = nn.Parameter(torch.ones(channels, channels))
+
+    def forward(self, x):
+        y = self.scale.unsqueeze(-1).unsqueeze(-1) * self.conv(x)
+        y = y.mul(self.gamma) + self.shift
+        return x + y * self.matrix.sum()
+
+
+class Net(nn.Module):
+
+    def __init__(self, block):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.block = block
+        self.head = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        return self.head(self.block(self.stem(x)))
+
+
+class ScaledBlock(nn.Module):
+    """A residual block whose branch is times a layer scale (PoolFormer's)."""
+
+    def __init__(self, channels=4):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 1)
+        self.scale = nn.Parameter(torch.ones(channels))
+
+    def forward(self, x):
+        return x + self.scale.unsqueeze(-1).unsqueeze(-1) * self.conv(x)
+
+
+def test_only_per_channel_parameters_multiplied_into_a_tensor_are_found():
+    model = Net(Block())
+    graph = fx.symbolic_trace(model).graph
+    found = per_channel_parameters(model, graph, lambda module: False)
+    # Not the shift (added) nor the matrix (two channel dimensions).
+    assert sorted(found.values()) == [('block.gamma', 4), ('block.scale', 4)]
+    # A module whose own dynamic op slices its parameters keeps them.
+    assert per_channel_parameters(model, graph, lambda module: True) == {}
+
+
+def test_a_layer_scale_is_bound_to_the_channels_it_multiplies():
+    """The stem, the block's convolution and its scale are one unit: the
+    residual stream (mmrazor's tracer made the product an output of its
+    graph, and left the stream whole)."""
+    analyzer = TeacherChannelAnalyzer(
+        demo_input=(1, 3, 8, 8), tracer_type='FxTracer')
+    units = analyzer.analyze(Net(ScaledBlock()))
+    names = [{
+        channel['name']
+        for channel in unit['channels']['output_related']
+    } for unit in units.values()]
+    assert len(names) == 1
+    assert {'stem', 'block.conv', 'block.scale'} <= names[0]
