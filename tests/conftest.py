@@ -139,12 +139,12 @@ LONG_TEST_FILES = (
     'tests/integration/test_mmrazor_configs_with_pwkd.py',
     'tests/integration/test_teacher_families.py',
     'tests/benchmarks/test_benchmarks_run.py',
+    'tests/benchmarks/test_regimes.py',
     'tests/integration/test_pwkd_training.py',
     'tests/distributed/test_dist_train.py',
     'tests/integration/test_pwkd_resume_plan.py',
     'tests/integration/test_pwkd_fault_kill.py',
     'tests/models/mutators/test_teacher_family_widths.py',
-    'tests/tools/test_demo.py',
 )
 
 
