@@ -4,4 +4,8 @@ _base_ = ['../kd/kd_vgg13_vgg8_cifar100.py']
 
 pwkd = dict(
     teacher_ckpt='work_dirs/slimmable_vgg13_cifar100/epoch_240.pth',
-    widths=(0.25, 0.5, 0.75, 1.0))
+    widths=(0.25, 0.5, 0.75, 1.0),
+    # The paper's plan: equal stages, a cosine restarted per stage (a
+    # minimal block trains the measured default: docs/config_blocks.md).
+    stage_split='equal',
+    lr_cycle=dict(mode='cosine'))

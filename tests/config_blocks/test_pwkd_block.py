@@ -26,25 +26,50 @@ def digits_cfg(teacher_ckpt, **pwkd):
 def test_expansion_with_defaults(digits_slimmable_teacher_ckpt):
     cfg = Config.fromfile(PWKD_DIGITS)
     cfg.pwkd = dict(teacher_ckpt=digits_slimmable_teacher_ckpt)
+    base_schedule = cfg.param_scheduler
     cfg = prepare_train_config(cfg)
     assert 'pwkd' not in cfg
     assert cfg.model.type == 'PWKDDistill'
     assert cfg.model.base_type == 'SingleTeacherDistill'
     assert cfg.model.widths == [0.25, 0.5, 0.75, 1.0]
     assert 'teacher_ckpt' in cfg.model and 'distiller' in cfg.model
+    # The measured default: short partial stages (3/8 of the 20 epochs
+    # shared by the narrower widths, rounded) under the base recipe's own
+    # schedule, kept as it is.
+    hook = [h for h in cfg.custom_hooks if h.type == 'mmrazor.PWKDStageHook']
+    assert len(hook) == 1 and hook[0].stage_lengths == [2, 2, 3, 13]
+    assert cfg.param_scheduler == base_schedule
+    assert set(PWKD_DEFAULTS) == {
+        'teacher_ckpt', 'widths', 'stage_split', 'stage_lengths', 'lr_cycle',
+        'reset_optimizer_state', 'feature_strategy', 'accept_new_plan',
+        'teacher_precision', 'stage_ratios'
+    }
+
+
+def test_the_papers_plan(digits_slimmable_teacher_ckpt):
+    cfg = Config.fromfile(PWKD_DIGITS)
+    cfg.pwkd = dict(teacher_ckpt=digits_slimmable_teacher_ckpt,
+                    stage_split='equal', lr_cycle=dict())
+    cfg = prepare_train_config(cfg)
     # The base recipe's cosine schedule is replaced, not stacked.
     assert [s.type for s in cfg.param_scheduler] == ['mmrazor.PWKDCyclicLR']
     scheduler = cfg.param_scheduler[0]
     assert scheduler.stage_lengths == [5, 5, 5, 5]
     assert scheduler.by_epoch and scheduler.convert_to_iter_based
-    assert scheduler.mode == 'cosine'
+    assert scheduler.mode == 'cosine' and scheduler.peak_decay == 1.0
     hook = [h for h in cfg.custom_hooks if h.type == 'mmrazor.PWKDStageHook']
     assert len(hook) == 1 and hook[0].stage_lengths == [5, 5, 5, 5]
-    assert set(PWKD_DEFAULTS) == {
-        'teacher_ckpt', 'widths', 'stage_lengths', 'lr_cycle',
-        'reset_optimizer_state', 'feature_strategy', 'accept_new_plan',
-        'teacher_precision', 'stage_ratios'
-    }
+
+
+def test_short_partial_split_for_any_number_of_widths():
+    from pwkd_plugin.config_blocks.pwkd_block import split_stages
+    assert split_stages('short_partial', 16, 4) == [2, 2, 2, 10]
+    assert split_stages('short_partial', 240, 4) == [30, 30, 30, 150]
+    assert split_stages('short_partial', 16, 2) == [6, 10]
+    assert split_stages('short_partial', 5, 1) == [5]
+    assert split_stages('equal', 16, 4) == [4, 4, 4, 4]
+    # Every stage keeps at least one epoch.
+    assert split_stages('short_partial', 4, 4) == [1, 1, 1, 1]
 
 
 def test_uneven_split_and_lr_cycle_none(digits_slimmable_teacher_ckpt):
@@ -94,6 +119,8 @@ def test_stage_ratios_and_peak_decay_reach_the_hook_and_scheduler(
      'ratio per width'),
     (dict(lr_cycle=dict(peak_decay=0)), 'pwkd.lr_cycle.peak_decay must be a '
      'number in (0, 1]'),
+    (dict(stage_split='paper'), "pwkd.stage_split must be one of "
+     "('short_partial', 'equal'), got 'paper'"),
     (dict(reset_optimizer_state='yes'),
      'pwkd.reset_optimizer_state must be True or False'),
 ])

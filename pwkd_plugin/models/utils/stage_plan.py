@@ -51,6 +51,29 @@ def proportional_stage_lengths(total: int,
     return lengths
 
 
+#: The share of the training the narrower widths take together in the
+#: default plan (the whole width trains the rest): 1:1:1:5 with four widths.
+PARTIAL_SHARE = 3 / 8
+
+
+def short_partial_stage_ratios(num_stages: int) -> List[float]:
+    """The default plan's stage ratios: the narrower widths share
+    :data:`PARTIAL_SHARE` of the training equally, the whole width the rest
+    (``[1, 1, 1, 5]`` / 8 with four widths; one stage: ``[1]``).
+
+    Args:
+        num_stages (int): The number of stages (teacher widths).
+
+    Returns:
+        List[float]: The ratios, adding up to 1.
+    """
+    if num_stages < 1:
+        raise ValueError(f'a plan needs at least one stage, got {num_stages}')
+    if num_stages == 1:
+        return [1.0]
+    partial = PARTIAL_SHARE / (num_stages - 1)
+    return [partial] * (num_stages - 1) + [1 - PARTIAL_SHARE]
+
 def stage_boundaries(stage_lengths: Sequence[int]) -> List[int]:
     """Where each stage starts: ``[0, l0, l0 + l1, ...]`` (one per stage)."""
     return [0] + list(accumulate(stage_lengths))[:-1]
