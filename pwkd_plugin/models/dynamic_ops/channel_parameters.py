@@ -17,7 +17,7 @@ from mmrazor.models.architectures.dynamic_ops import DynamicMixin
 from mmrazor.models.mutables import MutableChannelContainer
 from mmrazor.models.mutables.base_mutable import BaseMutable
 
-from .channel_slices import contiguous_span
+from .channel_slices import take_channels
 
 
 def channel_dim(value: torch.Tensor) -> int:
@@ -28,13 +28,6 @@ def channel_dim(value: torch.Tensor) -> int:
         raise ValueError('a per-channel parameter has exactly one dimension '
                          f'longer than 1, got shape {tuple(value.shape)}')
     return longer[0]
-
-
-def _take(value: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
-    span = contiguous_span(mask)
-    if span is not None:
-        return value.narrow(dim, *span)
-    return value.index_select(dim, mask.nonzero().squeeze(1))
 
 
 class SlimmableChannelParameters:
@@ -55,7 +48,7 @@ class SlimmableChannelParameters:
         if containers is None or name not in containers:
             return value
         mask = containers[name].current_mask.to(value.device)
-        return _take(value, mask, channel_dim(value))
+        return take_channels(value, mask, channel_dim(value))
 
     @property
     def static_op_factory(self):

@@ -52,7 +52,8 @@ def take_channels(tensor: Tensor, mask: Tensor, dim: int) -> Tensor:
     Args:
         tensor (Tensor): A weight or bias.
         mask (Tensor): Boolean, one entry per index of ``dim``.
-        dim (int): 0 (output channels) or 1 (input channels).
+        dim (int): The channel dimension: 0 (output channels), 1 (input
+            channels) or any other (a layer scale's).
 
     Returns:
         Tensor: A view where the mask keeps a contiguous run, else what
@@ -60,7 +61,7 @@ def take_channels(tensor: Tensor, mask: Tensor, dim: int) -> Tensor:
     """
     span = contiguous_span(mask)
     if span is None:
-        return tensor[mask] if dim == 0 else tensor[:, mask]
+        return tensor[(slice(None), ) * dim + (mask, )]
     return tensor.narrow(dim, *span)
 
 
