@@ -11,11 +11,16 @@ font_glyphs_balanced``) in another regime:
 - ``all_fonts``: the student on every training typeface (8x the images),
   16 epochs; the cell closest to the paper's regime (the most images and
   iterations), where DKD and FitNet run with and without PWKD as well;
-- ``converged_teacher``: the base student from a ResNet20 teacher trained
-  16 epochs (4x; the teacher's widths are reported);
-- ``large_gap``: the paper's headline pair, ResNet32x4 -> ResNet8x4, at the
-  glyphs' size: student 16 epochs on one typeface in eight, teacher 4
-  epochs.
+- ``teacher_4x``: the base student from a ResNet20 teacher trained 16
+  epochs (4x; the teacher's widths are reported);
+- ``teacher_8x``: the same from a teacher trained 32 epochs (8x): whether
+  the teacher has stopped rising shows in its widths against ``teacher_4x``'s;
+- ``large_gap``: a teacher much larger than the student, ResNet56 (about 40x
+  the student's parameters) -> ResNet8 at half width, student 16 epochs on
+  one typeface in eight, teacher 4 epochs;
+- ``paper_pair``: the paper's headline pair, ResNet32x4 -> ResNet8x4, at the
+  glyphs' size (teacher 4 epochs); about 25x ResNet20's work, a cell for
+  ``--device cuda``.
 
 Each cell runs KD and PWKD+KD under four plans (:data:`SCHEDULES`): the
 paper's (equal stages, the learning rate restarted per stage), the same
@@ -100,10 +105,19 @@ CELLS = dict(
     all_fonts=Cell('16 epochs on every training typeface (8x the images), '
                    'teacher 4 epochs', RESNET20_4E, 16, 1, RESNET8_HALF,
                    more_methods=True),
-    converged_teacher=Cell(
+    teacher_4x=Cell(
         '16 epochs, one typeface in eight, teacher 16 epochs (4x)',
         RESNET20_4E._replace(epochs=16), 16, 8, RESNET8_HALF),
+    teacher_8x=Cell(
+        '16 epochs, one typeface in eight, teacher 32 epochs (8x)',
+        RESNET20_4E._replace(epochs=32), 16, 8, RESNET8_HALF),
     large_gap=Cell(
+        'ResNet56 -> ResNet8 at half width, 16 epochs, one typeface in '
+        'eight, teacher 4 epochs',
+        Teacher('pwkd/teachers/slimmable_resnet56_font_glyphs_balanced.py',
+                'ResNet56', 4), 16, 8,
+        dict(KD='fonts/kd_resnet56_resnet8_half_font_glyphs_balanced.py')),
+    paper_pair=Cell(
         'ResNet32x4 -> ResNet8x4, 16 epochs, one typeface in eight, '
         'teacher 4 epochs',
         Teacher('pwkd/teachers/slimmable_resnet32x4_font_glyphs_balanced.py',

@@ -59,9 +59,12 @@ def test_cells_and_comparisons():
     cells = regimes.CELLS
     assert cells['long'].student_epochs == 4 * cells['base'].student_epochs
     assert cells['all_fonts'].font_step == 1 and cells['base'].font_step == 8
-    assert cells['converged_teacher'].teacher.epochs == \
+    assert cells['teacher_4x'].teacher.epochs == \
         4 * cells['base'].teacher.epochs
-    assert cells['large_gap'].teacher.arch == 'ResNet32x4'
+    assert cells['teacher_8x'].teacher.epochs == \
+        8 * cells['base'].teacher.epochs
+    assert cells['large_gap'].teacher.arch == 'ResNet56'
+    assert cells['paper_pair'].teacher.arch == 'ResNet32x4'
     closest = [name for name, cell in cells.items() if cell.more_methods]
     assert closest == ['all_fonts']
     cases = regimes.cell_cases(cells['all_fonts'])
