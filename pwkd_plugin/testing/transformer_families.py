@@ -68,6 +68,8 @@ SMALL_TRANSFORMERS = {
                              'VisionTransformerClsHead')),
     'DeiT': ('DistilledVisionTransformer (class + distillation tokens)',
              token_classifier('DistilledVisionTransformer', 'DeiTClsHead')),
+    'DeiT3': ('DeiT3 (layer scales on the attention and FFN branches)',
+              token_classifier('DeiT3', 'VisionTransformerClsHead')),
     'Swin': ('SwinTransformer (window attention, patch merging)',
              swin_classifier()),
 }

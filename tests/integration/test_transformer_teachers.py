@@ -1,6 +1,6 @@
 """Vision transformers as slimmable teachers of PWKD runs (digits, 32x32).
 
-A small ViT, DeiT and Swin train as slimmable teachers with a real
+A small ViT, DeiT, DeiT III and Swin train as slimmable teachers with a real
 Runner (every width in every step, every width validated); each teaches a
 CNN student (ResNet8, KD on logits) through every PWKD stage, and the ViT
 teaches a small DeiT student through its distillation token. A feature
@@ -27,7 +27,12 @@ from .test_teacher_families import assert_every_stage
 SIZE = 32
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
 #: the module whose output is the teacher's logits.
-LOGITS = {'ViT': 'head.layers.head', 'DeiT': 'head', 'Swin': 'head.fc'}
+LOGITS = {
+    'ViT': 'head.layers.head',
+    'DeiT': 'head',
+    'DeiT3': 'head.layers.head',
+    'Swin': 'head.fc'
+}
 #: a module whose output is the teacher's tokens, and their shape.
 TOKENS = {
     'ViT': ('backbone.layers.1', (1, 65, 32)),

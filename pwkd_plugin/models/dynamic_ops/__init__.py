@@ -7,7 +7,8 @@ batch norms; a ``nn.GroupNorm`` keeps its groups and normalises over their
 active channels. A ConvNeXt block is listed for its layer scale only (its
 layers are replaced one by one); so are a vision transformer backbone (its
 class, distillation tokens and position embedding; Swin's stage outputs) and
-an attention (its head count). timm's ``BatchNormAct2d`` is served when timm
+an attention (its head count); mmpretrain's ``LayerScale`` slices its
+factors. timm's ``BatchNormAct2d`` is served when timm
 is installed (the ``timm`` extra). Any other module's per-channel parameters
 (layer scales) are sliced by making the module slimmable in place
 (:func:`slice_channel_parameter`).
@@ -19,10 +20,10 @@ linear layers take a contiguous run of channels by a slice (importing
 import torch.nn as nn
 from mmcv.cnn.bricks import Conv2dAdaptivePadding
 from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
-from mmpretrain.models.backbones import (DistilledVisionTransformer,
+from mmpretrain.models.backbones import (DeiT3, DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
 from mmpretrain.models.backbones.convnext import ConvNeXtBlock
-from mmpretrain.models.utils import LayerNorm2d
+from mmpretrain.models.utils import LayerNorm2d, LayerScale
 from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
 from mmrazor.models.architectures import dynamic_ops as razor_ops
 
@@ -31,10 +32,12 @@ from .channel_slices import slice_contiguous_channels
 from .channel_parameters import (SlimmableChannelParameters,
                                  slice_channel_parameter)
 from .convnext_block import SlimmableConvNeXtBlock
+from .deit3 import SlimmableDeiT3
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
 from .group_norm import SlimmableGroupNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
+from .layer_scale import SlimmableLayerScale
 from .multihead_attention import SlimmableMultiheadAttention
 from .swin_transformer import SlimmableSwinTransformer
 from .switchable_layer_norm import SwitchableLayerNorm
@@ -56,6 +59,8 @@ DYNAMIC_OPS = {
     MultiheadAttention: SlimmableMultiheadAttention,
     VisionTransformer: SlimmableVisionTransformer,
     DistilledVisionTransformer: SlimmableDistilledVisionTransformer,
+    DeiT3: SlimmableDeiT3,
+    LayerScale: SlimmableLayerScale,
     WindowMSA: SlimmableWindowMSA,
     SwinTransformer: SlimmableSwinTransformer,
 }
@@ -77,8 +82,9 @@ else:
 __all__ = [
     'DYNAMIC_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
     'SlimmableConv2dAdaptivePadding', 'SlimmableConvNeXtBlock',
-    'SlimmableDistilledVisionTransformer', 'SlimmableGroupNorm',
-    'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
+    'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
+    'SlimmableGroupNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
+    'SlimmableLayerScale',
     'SlimmableMultiheadAttention', 'SlimmableSwinTransformer',
     'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SwitchableLayerNorm',
     'slice_channel_parameter', 'slice_contiguous_channels'

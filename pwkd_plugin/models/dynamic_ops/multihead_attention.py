@@ -1,6 +1,5 @@
 """mmpretrain's ``MultiheadAttention`` over the heads active at a width."""
 import torch
-import torch.nn as nn
 from mmpretrain.models.utils.attention import MultiheadAttention
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
@@ -19,6 +18,8 @@ class SlimmableMultiheadAttention(InPlaceSlimmableMixin, MultiheadAttention,
     ``head_dims``. The forward reads the head count from the ``qkv``
     output, so it needs no state of its own; :meth:`to_static_op` gives
     mmpretrain's attention of the active ``num_heads`` and ``embed_dims``.
+    A layer scale on its output (``gamma1``) is a layer of the embedding's
+    unit.
     """
 
     @property
@@ -28,12 +29,6 @@ class SlimmableMultiheadAttention(InPlaceSlimmableMixin, MultiheadAttention,
     @property
     def static_op_factory(self):
         return MultiheadAttention
-
-    @classmethod
-    def check_convertible(cls, module: MultiheadAttention) -> None:
-        if not isinstance(module.gamma1, nn.Identity):
-            raise ValueError('an attention with layer scale '
-                             '(layer_scale_init_value > 0) is not sliced')
 
     def active_heads(self) -> int:
         """The number of heads active at the width."""

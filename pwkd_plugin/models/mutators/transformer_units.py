@@ -1,4 +1,5 @@
-"""Channel units of vision transformers (mmpretrain's ViT, DeiT, Swin).
+"""Channel units of vision transformers (mmpretrain's ViT, DeiT, DeiT III,
+Swin).
 
 The channel tracer binds every channel that passes the attention's reshape
 into heads, so it finds no unit in a vision transformer and would leave it
@@ -8,7 +9,8 @@ same depth. Per backbone:
 
 * the *embedding* unit (the residual stream): the patch embedding's
   projection, the class / distillation tokens and the position embedding
-  (the backbone itself), every LayerNorm on the stream, the inputs of every
+  (the backbone itself), every LayerNorm on the stream, every layer scale
+  on a residual branch (DeiT III's), the inputs of every
   attention's ``qkv`` and every FFN's first layer, the outputs of every
   attention's ``proj`` and every FFN's last layer, and the head's inputs;
 * one *heads* unit per attention: the ``qkv`` outputs as three spans (the
@@ -152,6 +154,7 @@ def vit_unit_configs(model: nn.Module,
         for number, layer in enumerate(backbone.layers):
             layer_name = f'{prefix}layers.{number}'
             both += [f'{layer_name}.ln1', f'{layer_name}.ln2']
+            both += _layer_scales(layer, layer_name)
             inputs.append(channel_span(f'{layer_name}.attn.qkv', 0, embed))
             outputs.append(channel_span(f'{layer_name}.attn.proj', 0, embed))
             configs.append(
@@ -173,6 +176,14 @@ def vit_unit_configs(model: nn.Module,
             unit_config(embed, [h * first.head_dims for h in heads], outputs,
                         inputs))
     return configs
+
+
+def _layer_scales(layer: nn.Module, prefix: str) -> List[str]:
+    """The layer scales on a layer's residual branches (DeiT III, or any
+    ``layer_scale_init_value > 0``): they scale the embedding's channels."""
+    from mmpretrain.models.utils import LayerScale
+    return [f'{prefix}.{name}' for name, module in layer.named_modules()
+            if isinstance(module, LayerScale)]
 
 
 def _has(module: nn.Module, path: str) -> bool:

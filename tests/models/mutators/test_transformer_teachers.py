@@ -35,7 +35,7 @@ from pwkd_plugin.testing.transformer_families import (SMALL_TRANSFORMERS,
 
 SIZE = 32
 FAMILIES = list(SMALL_TRANSFORMERS)
-TOKEN_FAMILIES = ['ViT', 'DeiT']
+TOKEN_FAMILIES = ['ViT', 'DeiT', 'DeiT3']
 #: width -> (heads, embed dims, MLP hidden) of the small members.
 EXPECTED = {0.25: (1, 8, 16), 0.5: (2, 16, 32), 0.75: (3, 24, 48),
             1.0: (4, 32, 64)}
@@ -150,7 +150,7 @@ def test_width_quarter_keeps_a_quarter_of_the_flops(name):
 
 @pytest.mark.parametrize('name,layer_norms', [
     ('ViT', 'sliced'), ('ViT', 'private'), ('DeiT', 'sliced'),
-    ('DeiT', 'private'), ('Swin', 'sliced')])
+    ('DeiT', 'private'), ('DeiT3', 'sliced'), ('Swin', 'sliced')])
 def test_static_copy_computes_the_slimmable_network(name, layer_norms):
     model = built(name, layer_norms)
     norms = [m for m in model.modules() if isinstance(m, SlimmableLayerNorm)]
