@@ -90,6 +90,11 @@ SMALL_FAMILIES = {
                                 1024)),
     'ConvNeXt': ('LayerNorm2d, layer scale, linear pointwise layers',
                  convnext_classifier(dict(depths=[1, 1], channels=[16, 32]))),
+    'ConvNeXt-V2': ('global response normalisation (GRN) of the expanded '
+                    'channels, no layer scale',
+                    convnext_classifier(dict(depths=[1, 1], channels=[16, 32]),
+                                        use_grn=True,
+                                        layer_scale_init_value=0.)),
     'EfficientNetV2': ('fused and depthwise inverted residuals',
                        classifier(dict(type='EfficientNetV2', arch='b0'),
                                   1280)),

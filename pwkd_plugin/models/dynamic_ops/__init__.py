@@ -8,7 +8,7 @@ active channels. A ConvNeXt block is listed for its layer scale only (its
 layers are replaced one by one); so are a vision transformer backbone (its
 class, distillation tokens and position embedding; Swin's stage outputs) and
 an attention (its head count); mmpretrain's ``LayerScale`` slices its
-factors. timm's ``BatchNormAct2d`` is served when timm
+factors and ConvNeXt-V2's ``GRN`` its affine parameters. timm's ``BatchNormAct2d`` is served when timm
 is installed (the ``timm`` extra). Any other module's per-channel parameters
 (layer scales) are sliced by making the module slimmable in place
 (:func:`slice_channel_parameter`).
@@ -23,7 +23,7 @@ from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
 from mmpretrain.models.backbones import (DeiT3, DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
 from mmpretrain.models.backbones.convnext import ConvNeXtBlock
-from mmpretrain.models.utils import LayerNorm2d, LayerScale
+from mmpretrain.models.utils import GRN, LayerNorm2d, LayerScale
 from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
 from mmrazor.models.architectures import dynamic_ops as razor_ops
 
@@ -34,6 +34,7 @@ from .channel_parameters import (SlimmableChannelParameters,
 from .convnext_block import SlimmableConvNeXtBlock
 from .deit3 import SlimmableDeiT3
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
+from .grn import SlimmableGRN
 from .group_norm import SlimmableGroupNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
@@ -61,6 +62,7 @@ DYNAMIC_OPS = {
     DistilledVisionTransformer: SlimmableDistilledVisionTransformer,
     DeiT3: SlimmableDeiT3,
     LayerScale: SlimmableLayerScale,
+    GRN: SlimmableGRN,
     WindowMSA: SlimmableWindowMSA,
     SwinTransformer: SlimmableSwinTransformer,
 }
@@ -83,7 +85,7 @@ __all__ = [
     'DYNAMIC_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
     'SlimmableConv2dAdaptivePadding', 'SlimmableConvNeXtBlock',
     'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
-    'SlimmableGroupNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
+    'SlimmableGRN', 'SlimmableGroupNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
     'SlimmableLayerScale',
     'SlimmableMultiheadAttention', 'SlimmableSwinTransformer',
     'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SwitchableLayerNorm',

@@ -10,8 +10,11 @@ layer's inputs, the second's outputs and the layer scale, then what reads
 the stage (the next stage's norm and downsampling convolution, the stage's
 output norm, the classifier's linear layer).
 
-ConvNeXt-V2 blocks (``use_grn=True``) are not covered: their GRN is not
-sliced, and the tracer's refusal of a mostly whole teacher names them.
+ConvNeXt-V2 blocks (``use_grn=True``) normalise their expanded channels
+by a global response (``GRN``, a mean over the channels), which the tracer
+does not follow either: per such block one unit holds the expanded
+channels (the first pointwise layer's outputs, the GRN, the second's
+inputs).
 """
 from typing import Callable, Dict, List
 
@@ -53,6 +56,23 @@ def _stage_channels(prefix: str, backbone: nn.Module, index: int,
     return outputs, inputs
 
 
+def _grn_units(prefix: str, backbone: nn.Module, index: int,
+               channels_at: Callable[[int], List[int]]) -> List[Dict]:
+    """The expanded-channel unit of each GRN block of stage ``index``."""
+    configs = []
+    for number, block in enumerate(backbone.stages[index]):
+        if block.grn is None:
+            continue
+        name = f'{prefix}stages.{index}.{number}'
+        hidden = block.grn.in_channels
+        grn = _both(f'{name}.grn', hidden)
+        configs.append(
+            unit_config(hidden, channels_at(hidden),
+                        [_both(f'{name}.pointwise_conv1', hidden), grn],
+                        [_both(f'{name}.pointwise_conv2', hidden), grn]))
+    return configs
+
+
 def _classifier_input(model: nn.Module, prefix: str, backbone: nn.Module,
                       channels: int) -> List[Dict]:
     """The classifier layer that reads the last stage, if there is one."""
@@ -71,7 +91,7 @@ def _classifier_input(model: nn.Module, prefix: str, backbone: nn.Module,
 
 def convnext_unit_configs(
         model: nn.Module, channels_at: Callable[[int], List[int]]) -> List:
-    """Unit configs of every ConvNeXt (V1) backbone in ``model``.
+    """Unit configs of every ConvNeXt (V1 and V2) backbone in ``model``.
 
     Args:
         model (nn.Module): The supernet.
@@ -83,9 +103,7 @@ def convnext_unit_configs(
     from mmpretrain.models.backbones import ConvNeXt
     configs = []
     for name, backbone in model.named_modules():
-        if not isinstance(backbone, ConvNeXt) or any(
-                block.grn is not None for stage in backbone.stages
-                for block in stage):
+        if not isinstance(backbone, ConvNeXt):
             continue
         prefix = f'{name}.' if name else ''
         for index, channels in enumerate(backbone.channels):
@@ -96,4 +114,5 @@ def convnext_unit_configs(
             configs.append(
                 unit_config(channels, channels_at(channels), outputs,
                             inputs))
+            configs += _grn_units(prefix, backbone, index, channels_at)
     return configs

@@ -196,6 +196,29 @@ def test_convnext_layer_scale_and_norms_follow_the_width():
     assert [n for n, _ in block.norm.named_parameters()] == ['weight', 'bias']
 
 
+def test_convnext_v2_response_norms_follow_the_expanded_channels():
+    """Each GRN is sliced with its block's expanded channels and divides
+    by the mean response over the active channels, as the narrow network's
+    GRN does."""
+    model = built_family('ConvNeXt-V2')
+    backbone = model.architecture.backbone
+    block = backbone.stages[1][0]
+    torch.manual_seed(1)
+    with torch.no_grad():  # GRN starts as the identity: make it count
+        for stage in backbone.stages:
+            for each in stage:
+                each.grn.gamma.uniform_(0.5, 1.5)
+                each.grn.beta.uniform_(-0.5, 0.5)
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width, hidden in zip(model.mutator.widths, (32, 64, 96, 128)):
+        model.mutator.set_width(width)
+        assert block.grn.gamma.shape == block.grn.beta.shape == (hidden, )
+        static = model.static_architecture(width)
+        assert static.backbone.stages[1][0].grn.in_channels == hidden
+        assert_static_copy_matches(model, width, inputs, static)
+    model.mutator.set_width(1.0)
+
+
 def test_a_mostly_whole_teacher_is_refused_with_its_whole_layers():
     with pytest.raises(MostlyWholeTeacherError) as info:
         build(EDGENEXT)
