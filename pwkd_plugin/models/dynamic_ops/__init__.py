@@ -7,8 +7,8 @@ batch norms; a ``nn.GroupNorm`` keeps its groups and normalises over their
 active channels. A ConvNeXt block is listed for its layer scale only (its
 layers are replaced one by one); so are a vision transformer backbone (its
 class, distillation tokens and position embedding; Swin's stage outputs) and
-an attention (its head count); mmpretrain's ``LayerScale`` slices its
-factors and ConvNeXt-V2's ``GRN`` its affine parameters. timm's ``BatchNormAct2d`` is served when timm
+an attention (its head count); ConvNeXt-V2's ``GRN`` slices its affine
+parameters. timm's ``BatchNormAct2d`` is served when timm
 is installed (the ``timm`` extra). Any other module's per-channel parameters
 (layer scales) are sliced by making the module slimmable in place
 (:func:`slice_channel_parameter`).
@@ -23,7 +23,7 @@ from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
 from mmpretrain.models.backbones import (DeiT3, DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
 from mmpretrain.models.backbones.convnext import ConvNeXtBlock
-from mmpretrain.models.utils import GRN, LayerNorm2d, LayerScale
+from mmpretrain.models.utils import GRN, LayerNorm2d
 from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
 from mmrazor.models.architectures import dynamic_ops as razor_ops
 
@@ -38,7 +38,6 @@ from .grn import SlimmableGRN
 from .group_norm import SlimmableGroupNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
-from .layer_scale import SlimmableLayerScale
 from .multihead_attention import SlimmableMultiheadAttention
 from .swin_transformer import SlimmableSwinTransformer
 from .switchable_layer_norm import SwitchableLayerNorm
@@ -61,7 +60,6 @@ DYNAMIC_OPS = {
     VisionTransformer: SlimmableVisionTransformer,
     DistilledVisionTransformer: SlimmableDistilledVisionTransformer,
     DeiT3: SlimmableDeiT3,
-    LayerScale: SlimmableLayerScale,
     GRN: SlimmableGRN,
     WindowMSA: SlimmableWindowMSA,
     SwinTransformer: SlimmableSwinTransformer,
@@ -84,9 +82,8 @@ else:
 __all__ = [
     'DYNAMIC_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
     'SlimmableConv2dAdaptivePadding', 'SlimmableConvNeXtBlock',
-    'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
-    'SlimmableGRN', 'SlimmableGroupNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
-    'SlimmableLayerScale',
+    'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
+    'SlimmableGroupNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
     'SlimmableMultiheadAttention', 'SlimmableSwinTransformer',
     'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SwitchableLayerNorm',
     'slice_channel_parameter', 'slice_contiguous_channels'

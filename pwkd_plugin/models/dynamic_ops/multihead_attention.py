@@ -18,7 +18,7 @@ class SlimmableMultiheadAttention(InPlaceSlimmableMixin, MultiheadAttention,
     ``head_dims``. The forward reads the head count from the ``qkv``
     output, so it needs no state of its own; :meth:`to_static_op` gives
     mmpretrain's attention of the active ``num_heads`` and ``embed_dims``.
-    A layer scale on its output (``gamma1``) is a layer of the embedding's
+    A layer scale on its output (``gamma1``) is sliced with the embedding's
     unit.
     """
 

@@ -179,10 +179,12 @@ def vit_unit_configs(model: nn.Module,
 
 
 def _layer_scales(layer: nn.Module, prefix: str) -> List[str]:
-    """The layer scales on a layer's residual branches (DeiT III, or any
-    ``layer_scale_init_value > 0``): they scale the embedding's channels."""
+    """The factors of the layer scales on a layer's residual branches
+    (DeiT III, or any ``layer_scale_init_value > 0``): per-channel
+    parameters of the embedding, sliced as such
+    (:func:`~.parameter_channels.slice_parameter_channels`)."""
     from mmpretrain.models.utils import LayerScale
-    return [f'{prefix}.{name}' for name, module in layer.named_modules()
+    return [f'{prefix}.{name}.weight' for name, module in layer.named_modules()
             if isinstance(module, LayerScale)]
 
 
