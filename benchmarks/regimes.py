@@ -524,8 +524,8 @@ def markdown(data: dict) -> str:
                          'cell measured.')
     lines += ['', '## Cells', '',
               '| cell | regime | student images | student iterations | '
-              'teacher | teacher top-1 per width | rise | wall min | '
-              'machine |', '|---' * 9 + '|']
+              'teacher | teacher top-1 per width | whole - narrowest | '
+              'wall min | machine |', '|---' * 9 + '|']
     for c in cells:
         teacher = c.get('teacher') or {}
         top1 = teacher.get('top1', {})
@@ -536,6 +536,7 @@ def markdown(data: dict) -> str:
             f'epochs | ' + ' / '.join(f'{v:.2f}' for v in top1.values()) +
             f' | {teacher.get("rise", 0):.2f} | {c["minutes"]:.0f} '
             f'(+{teacher.get("minutes", 0):.0f} teacher) | {c["machine"]} |')
+    lines += teacher_length_lines(cells)
     for c in cells:
         lines += ['', f'## {c["name"]}: {c["title"]}', '']
         lines += teacher_curve_lines(c.get('teacher') or {})
@@ -563,6 +564,38 @@ def markdown(data: dict) -> str:
                 f'{v:.1f}' for v in curve) + ' |'
                       for case, curve in curves.items()]
     return '\n'.join(lines) + '\n'
+
+
+def teacher_length_lines(cells: list) -> list:
+    """Each teacher config trained for several lengths: its top-1 per
+    width at each length and the gain over the next shorter one (whether
+    training it longer still helps)."""
+    by_config = {}
+    for c in cells:
+        teacher = c.get('teacher')
+        if teacher:
+            by_config.setdefault(teacher['config'], {})[
+                teacher['epochs']] = teacher
+    lines = []
+    for lengths in by_config.values():
+        if len(lengths) < 2:
+            continue
+        epochs = sorted(lengths)
+        widths = list(lengths[epochs[0]]['top1'])
+        arch = lengths[epochs[0]]['arch']
+        lines += ['', f'### {arch}: top-1 per width by training length', '',
+                  '| epochs | ' + ' | '.join(widths) +
+                  ' | gain over the shorter, per width |',
+                  '|---' * (len(widths) + 2) + '|']
+        for index, length in enumerate(epochs):
+            top1 = lengths[length]['top1']
+            gain = '-' if index == 0 else ' / '.join(
+                f'{top1[w] - lengths[epochs[index - 1]]["top1"][w]:+.2f}'
+                for w in widths)
+            lines.append(f'| {length} | ' +
+                         ' | '.join(f'{top1[w]:.2f}' for w in widths) +
+                         f' | {gain} |')
+    return lines
 
 
 def teacher_curve_lines(teacher: dict) -> list:

@@ -225,3 +225,25 @@ def test_the_default_is_the_best_schedule_nowhere_below_kd():
     everywhere_below = regimes.verdicts(dict(cells=[
         dict(name='a', paired=[pair(paper, -0.8, -1.2, -0.4)])]))
     assert regimes.default_choice(everywhere_below) is None
+
+
+def test_a_teacher_trained_for_several_lengths_shows_its_gain():
+    regimes = import_benchmark('regimes')
+
+    def cell(name, config, epochs, top1):
+        return dict(name=name, teacher=dict(arch='ResNet20', config=config,
+                                            epochs=epochs, top1=top1))
+
+    lines = regimes.teacher_length_lines([
+        cell('base', 'r20.py', 4, {'0.25': 80.0, '1': 85.0}),
+        cell('long', 'r20.py', 4, {'0.25': 80.0, '1': 85.0}),
+        cell('teacher_4x', 'r20.py', 16, {'0.25': 84.5, '1': 87.0}),
+        cell('teacher_8x', 'r20.py', 32, {'0.25': 84.75, '1': 86.9}),
+        cell('gap', 'r56.py', 4, {'0.25': 70.0, '1': 90.0}),
+    ])
+    rows = [line for line in lines if line.startswith('| ')]
+    assert rows[1:] == [
+        '| 4 | 80.00 | 85.00 | - |',
+        '| 16 | 84.50 | 87.00 | +4.50 / +2.00 |',
+        '| 32 | 84.75 | 86.90 | +0.25 / -0.10 |',
+    ]  # one table: the ResNet56 teacher has one length only
