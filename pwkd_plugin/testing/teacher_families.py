@@ -88,6 +88,10 @@ SMALL_FAMILIES = {
     'ShuffleNetV2': ('split, concatenation and channel shuffle',
                      classifier(dict(type='ShuffleNetV2', widen_factor=0.5),
                                 1024)),
+    'ShuffleNetV1': ('grouped 1x1 convolutions around a channel shuffle of '
+                     'three groups, concatenation',
+                     classifier(dict(type='ShuffleNetV1', groups=3,
+                                     widen_factor=0.5), 480)),
     'ConvNeXt': ('LayerNorm2d, layer scale, linear pointwise layers',
                  convnext_classifier(dict(depths=[1, 1], channels=[16, 32]))),
     'ConvNeXt-V2': ('global response normalisation (GRN) of the expanded '

@@ -1,4 +1,4 @@
-"""Channel units of ShuffleNetV2's shuffled blocks.
+"""Channel units of ShuffleNet's shuffled blocks (V2, and V1 with groups).
 
 mmpretrain's ShuffleNetV2 block splits its input in halves by slicing,
 concatenates the two branch outputs and shuffles the channels. The channel
@@ -18,6 +18,17 @@ counts. Per stage of ``C`` channels:
 Both keep the first channels of their layers, so a narrow block
 concatenates the first channels of each half and shuffles them: the shuffle
 of the narrow block interleaves the same two halves as the whole one.
+
+ShuffleNetV1's block (``ShuffleUnit`` with ``groups > 1``) compresses its
+input by a grouped 1x1 convolution to ``G`` groups of ``k`` bottleneck
+channels, filters them depthwise, shuffles the ``G`` groups and expands them
+by a grouped 1x1 convolution; the tracer follows the block's input and
+output but not the shuffle, so it left the bottleneck whole. One unit of
+``k`` channels holds the bottleneck, registered once per group (as the
+tracer registers a grouped convolution): at a width every group keeps its
+first ``m`` channels, the narrow shuffle interleaves them as the whole one
+interleaves the first ``m`` of each group, and the expanding convolution
+keeps ``G`` groups of ``m`` inputs.
 """
 from typing import Callable, Dict, List, Tuple
 
@@ -114,6 +125,50 @@ def shufflenet_unit_configs(
             configs.append(
                 unit_config(2 * half, [2 * count for count in half_choices],
                         trunk_out, trunk_in))
+    return configs
+
+
+def _per_group(name: str, groups: int, per_group: int) -> List[Dict]:
+    """Channels of layer ``name``, one span per group."""
+    return [
+        channel_span(name, group * per_group, (group + 1) * per_group)
+        for group in range(groups)
+    ]
+
+
+def shufflenet_v1_unit_configs(
+        model: nn.Module, channels_at: Callable[[int], List[int]]) -> List:
+    """Bottleneck unit configs of every shuffled ShuffleNetV1 block in
+    ``model`` (``groups > 1``; with one group the tracer follows the block).
+
+    Args:
+        model (nn.Module): The supernet.
+        channels_at (Callable): Channel count of a unit at every width.
+
+    Returns:
+        list[dict]: Configs for ``ChannelUnit.init_from_cfg``.
+    """
+    from mmpretrain.models.backbones.shufflenet_v1 import ShuffleUnit
+    configs = []
+    for name, block in model.named_modules():
+        if not isinstance(block, ShuffleUnit) or block.groups == 1:
+            continue
+        groups = block.groups
+        per_group = block.bottleneck_channels // groups
+        compress = f'{name}.g_conv_1x1_compress'
+        depthwise = f'{name}.depthwise_conv3x3_bn'
+        both = [f'{compress}.{block.g_conv_1x1_compress.norm_name}',
+                f'{depthwise}.conv',
+                f'{depthwise}.{block.depthwise_conv3x3_bn.norm_name}']
+        outputs = [f'{compress}.conv', *both]
+        inputs = [f'{name}.g_conv_1x1_expand.conv', *both]
+        configs.append(
+            unit_config(
+                per_group, channels_at(per_group),
+                [span for layer in outputs
+                 for span in _per_group(layer, groups, per_group)],
+                [span for layer in inputs
+                 for span in _per_group(layer, groups, per_group)]))
     return configs
 
 

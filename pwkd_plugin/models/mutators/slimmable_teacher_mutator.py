@@ -12,7 +12,8 @@ from ..dynamic_ops import SlimmableLayerNorm, SwitchableLayerNorm
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
 from .convnext_units import convnext_unit_configs
 from .csp_units import csp_unit_configs
-from .shuffle_units import shufflenet_unit_configs
+from .shuffle_units import (shufflenet_unit_configs,
+                            shufflenet_v1_unit_configs)
 from .structure_channel_unit import StructureChannelUnit
 from .teacher_channel_analyzer import TeacherChannelAnalyzer
 from .transformer_units import (slim_heads, swin_unit_configs,
@@ -272,7 +273,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
 
     def _prepare_from_tracer(self, model: nn.Module, parse_cfg: Dict):
         """The tracer's units (:class:`TeacherChannelAnalyzer`), and those
-        of the structures it cannot follow: ShuffleNetV2's shuffled blocks
+        of the structures it cannot follow: ShuffleNet's shuffled blocks
         (:mod:`.shuffle_units`), ConvNeXt's stages (:mod:`.convnext_units`),
         CSPNet's split stages (:mod:`.csp_units`) and vision transformers
         (:mod:`.transformer_units`)."""
@@ -282,6 +283,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         ]
         configs = [
             *shufflenet_unit_configs(model, self.channels_at),
+            *shufflenet_v1_unit_configs(model, self.channels_at),
             *convnext_unit_configs(model, self.channels_at),
             *csp_unit_configs(model, self.channels_at), *transformer
         ]

@@ -126,6 +126,26 @@ def test_shuffled_blocks_keep_twice_the_half_at_every_width():
     model.mutator.set_width(1.0)
 
 
+def test_shufflenet_v1_bottlenecks_keep_every_group():
+    """A ShuffleNetV1 block's bottleneck (3 groups of k channels around
+    the shuffle) keeps 3 groups of m channels at a width: the first m of
+    each group, so the expanding convolution keeps its 3 groups."""
+    model = built_family('ShuffleNetV1')
+    block = model.architecture.backbone.layers[1][1]
+    per_group = block.bottleneck_channels // 3
+    mask_of = block.g_conv_1x1_compress.conv.mutable_out_channels
+    for width in model.mutator.widths:
+        model.mutator.set_width(width)
+        mask = mask_of.current_mask.reshape(3, per_group)
+        kept = int(mask[0].sum())
+        assert (mask == mask[0]).all() and mask[0, :kept].all()
+        assert abs(kept - width * per_group) <= 0.5, width
+        expand = model.static_architecture(width).backbone.layers[1][1] \
+            .g_conv_1x1_expand.conv
+        assert expand.groups == 3 and expand.in_channels == 3 * kept
+    model.mutator.set_width(1.0)
+
+
 def test_grouped_norms_get_a_private_norm_per_width():
     """A grouped unit appears once per group: its norms see groups x count.
 
