@@ -2,8 +2,8 @@
 
 ``DYNAMIC_OPS`` maps a layer type to the dynamic op that replaces it in a
 slimmable teacher (:class:`SlimmableTeacherChannelUnit`); mmrazor's own ops
-serve plain convolutions (grouped and depthwise included), linear layers and
-batch norms; a ``nn.GroupNorm`` keeps its groups and normalises over their
+serve plain convolutions (grouped and depthwise included, mmcv's ``Conv2d``
+wrapper too), linear layers and batch norms; a ``nn.GroupNorm`` keeps its groups and normalises over their
 active channels. A ConvNeXt block is listed for its layer scale only (its
 layers are replaced one by one); so are a vision transformer backbone (its
 class, distillation tokens and position embedding; Swin's stage outputs) and
@@ -19,6 +19,7 @@ linear layers take a contiguous run of channels by a slice (importing
 """
 import torch.nn as nn
 from mmcv.cnn.bricks import Conv2dAdaptivePadding
+from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
 from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
 from mmpretrain.models.backbones import (DeiT3, DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
@@ -48,6 +49,7 @@ from .window_msa import SlimmableWindowMSA
 #: a subclass with its own forward needs its own op.
 DYNAMIC_OPS = {
     nn.Conv2d: razor_ops.DynamicConv2d,
+    MMCVConv2d: razor_ops.DynamicConv2d,
     Conv2dAdaptivePadding: SlimmableConv2dAdaptivePadding,
     nn.BatchNorm2d: razor_ops.SwitchableBatchNorm2d,
     nn.Linear: razor_ops.DynamicLinear,
@@ -67,7 +69,10 @@ DYNAMIC_OPS = {
 
 #: exact layer type -> masked dynamic op, for the layers mmrazor's channel
 #: tracer cannot check by itself (it checks a unit with masked ops).
-TRACER_OPS = {nn.GroupNorm: SlimmableGroupNorm}
+TRACER_OPS = {
+    nn.GroupNorm: SlimmableGroupNorm,
+    MMCVConv2d: razor_ops.DynamicConv2d,
+}
 
 try:
     from timm.layers import BatchNormAct2d

@@ -1,8 +1,10 @@
 """mmrazor's channel tracer, checking units with every layer type the
-plugin slices, and following per-channel parameters."""
+plugin slices, following per-channel parameters and reading sizes taken
+from tensors as numbers."""
 import contextlib
 from typing import Dict
 
+import torch
 import torch.nn as nn
 from mmrazor.models.task_modules.tracer import ChannelAnalyzer
 from mmrazor.models.task_modules.tracer import \
@@ -13,6 +15,7 @@ from mmrazor.structures.graph.channel_graph import \
 from ..dynamic_ops import DYNAMIC_OPS
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
+from .shape_constants import fold_shape_sizes
 from .traced_channel_unit import TracedChannelUnit
 
 
@@ -31,7 +34,8 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     its channels be masked and the model still run?) also knows the layers
     of :class:`TracedChannelUnit` (timm's ``BatchNormAct2d``), and whose
     graph follows per-channel parameters multiplied into a tensor (layer
-    scales: :mod:`.parameter_channel_node`).
+    scales: :mod:`.parameter_channel_node`) and holds the sizes a forward
+    reads from tensors as numbers (:mod:`.shape_constants`).
 
     :class:`SlimmableTeacherMutator` traces with it where its config names
     mmrazor's ``ChannelAnalyzer`` (mmrazor's mutators accept no other
@@ -46,6 +50,12 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
 
     def _fx_trace(self, model: nn.Module):
         graph = super()._fx_trace(model)
+        # The demo input is random: drawing it here must not change the
+        # numbers the model's initialisation draws next.
+        with torch.random.fork_rng(devices=[]):
+            data = self.demo_input.get_data(model)
+            fold_shape_sizes(model, graph,
+                             data if isinstance(data, dict) else dict(x=data))
         self._parameters = per_channel_parameters(
             model, graph, lambda module: type(module) in DYNAMIC_OPS)
         return graph

@@ -1,0 +1,103 @@
+"""Shapes read from tensors are numbers, not channels, to the tracer.
+
+A forward that reshapes by sizes it reads from a tensor (``B, C, H, W =
+x.shape``; ``x.reshape(B, H, W, -1)``) gives torch.fx nodes for those sizes,
+and mmrazor's channel graph treats every node feeding the reshape as a
+source of channels bound to the reshaped tensor's: the tensor's channels get
+bound to whatever the sizes were read from (another stage, the input), and
+whole stages are left unsliced. Here each such size node is replaced by its
+value on the tracer's demo input (and a check of sizes, ``torch._assert``,
+is dropped), so the reshape has one tensor input and its channels pass
+through it.
+"""
+import torch
+import torch.fx as fx
+import torch.nn as nn
+
+
+def _run(model: nn.Module, graph: fx.Graph, inputs: dict) -> dict:
+    """The value of every node of ``graph`` that gives no tensor (a size,
+    a shape check), on ``inputs`` (a placeholder not in them takes its
+    default)."""
+    env, sizes = {}, {}
+
+    def load(arg):
+        return fx.node.map_arg(arg, lambda node: env[node])
+
+    for node in graph.nodes:
+        if node.op == 'placeholder':
+            value = inputs.get(node.target.lstrip('*'),
+                               node.args[0] if node.args else None)
+        elif node.op == 'get_attr':
+            value = model
+            for attr in node.target.split('.'):
+                value = getattr(value, attr)
+        elif node.op == 'call_module':
+            value = model.get_submodule(node.target)(*load(node.args),
+                                                     **load(node.kwargs))
+        elif node.op == 'call_function':
+            value = node.target(*load(node.args), **load(node.kwargs))
+        elif node.op == 'call_method':
+            receiver, *rest = load(node.args)
+            value = getattr(receiver, node.target)(*rest,
+                                                   **load(node.kwargs))
+        else:  # output
+            break
+        env[node] = value
+        if _is_size(value):
+            sizes[node] = value
+    return sizes
+
+
+def _is_size(value) -> bool:
+    """Whether ``value`` holds no tensor: a size, a shape, a flag, None."""
+    if isinstance(value, torch.Tensor) or isinstance(value, nn.Module):
+        return False
+    if isinstance(value, (tuple, list)):
+        return all(_is_size(item) for item in value)
+    if isinstance(value, dict):
+        return all(_is_size(item) for item in value.values())
+    return isinstance(value, (int, float, bool, str, torch.Size,
+                              torch.dtype, torch.device, type(None)))
+
+
+def _reads_a_tensor(node: fx.Node, sizes: dict) -> bool:
+    """Whether ``node`` computes a size from tensors (not from settings)."""
+    return any(isinstance(arg, fx.Node) and (arg not in sizes or
+                                             _reads_a_tensor(arg, sizes))
+               for arg in node.all_input_nodes) if node.op != 'get_attr' \
+        else False
+
+
+def fold_shape_sizes(model: nn.Module, graph: fx.Graph,
+                     inputs: dict) -> fx.Graph:
+    """``graph`` with every size read from a tensor replaced by its value
+    when ``model`` runs on ``inputs`` (the tracer's demo input, by
+    placeholder name); a graph that cannot run is returned as it is.
+
+    Args:
+        model (nn.Module): The traced model.
+        graph (fx.Graph): Its graph, changed in place.
+        inputs (dict): The value of each placeholder, by its name.
+
+    Returns:
+        fx.Graph: The graph.
+    """
+    try:
+        with torch.no_grad():
+            values = _run(model, graph, inputs)
+    except Exception:  # noqa: BLE001 the graph stays as traced
+        return graph
+    sizes = {node: value for node, value in values.items()
+             if node.op in ('call_method', 'call_function') and
+             _reads_a_tensor(node, values)}
+    for node, value in sizes.items():
+        for user in list(node.users):
+            user.args = fx.node.map_arg(
+                user.args, lambda arg: value if arg is node else arg)
+            user.kwargs = fx.node.map_arg(
+                user.kwargs, lambda arg: value if arg is node else arg)
+    for node in reversed(list(graph.nodes)):
+        if node in sizes and not node.users:
+            graph.erase_node(node)
+    return graph

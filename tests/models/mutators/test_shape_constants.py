@@ -1,0 +1,69 @@
+"""Sizes read from tensors are numbers to the channel tracer, and mmcv's
+Conv2d wrapper is sliced as a convolution."""
+import torch
+import torch.nn as nn
+from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
+
+from pwkd_plugin.models.mutators.shape_constants import fold_shape_sizes
+from pwkd_plugin.models.mutators.teacher_channel_analyzer import \
+    TeacherChannelAnalyzer
+
+
+class ReshapesBySize(nn.Module):
+    """A conv whose output is pooled through a reshape by the sizes of the
+    layer before it (EfficientFormer reshapes its last stage by the sizes
+    of that stage's input), then classified."""
+
+    def __init__(self, conv=nn.Conv2d):
+        super().__init__()
+        self.stem = conv(3, 8, 3, padding=1)
+        self.conv = conv(8, 16, 3, padding=1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.stem(x).relu()
+        batch, _, height, width = x.shape
+        x = self.conv(x)
+        tokens = x.reshape(batch, -1, height * width).transpose(1, 2)
+        return self.fc(tokens.mean(1))
+
+
+def traced_units(model):
+    analyzer = TeacherChannelAnalyzer(demo_input=(1, 3, 8, 8),
+                                      tracer_type='FxTracer')
+    return [{(c['name'], kind == 'output_related')
+             for kind in ('output_related', 'input_related')
+             for c in unit['channels'][kind]}
+            for unit in analyzer.analyze(model).values()]
+
+
+def test_a_reshape_by_the_sizes_of_another_layer_passes_its_channels():
+    units = traced_units(ReshapesBySize())
+    assert any({('conv', True), ('fc', False)} <= unit for unit in units)
+    assert any({('stem', True), ('conv', False)} <= unit for unit in units)
+
+
+def test_mmcv_conv2d_wrappers_are_sliced():
+    units = traced_units(ReshapesBySize(conv=MMCVConv2d))
+    assert any({('stem', True), ('conv', False)} <= unit for unit in units)
+    assert any({('conv', True), ('fc', False)} <= unit for unit in units)
+
+
+class ChecksSizes(ReshapesBySize):
+    """Reshapes by its sizes after checking them."""
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        batch, channels, height, width = x.shape
+        torch._assert(x.size(1) == channels, 'channels')
+        return x.reshape(batch, channels, height * width)
+
+
+def test_sizes_and_their_checks_become_constants_of_the_graph():
+    model = ChecksSizes()
+    graph = torch.fx.symbolic_trace(model).graph
+    fold_shape_sizes(model, graph, dict(x=torch.rand(2, 3, 4, 5)))
+    reshape = next(n for n in graph.nodes if n.target == 'reshape')
+    assert reshape.args[1:] == (2, 16, 20)
+    assert [n.op for n in graph.nodes] == [
+        'placeholder', 'call_module', 'call_module', 'call_method', 'output']
