@@ -134,6 +134,12 @@ REFUSED_SMALL_FAMILIES = {
                          num_stages=2, strides=(1, 2), dilations=(1, 1),
                          out_indices=(1, ), stem_channels=16,
                          base_channels=16), 128)),
+    'VAN': ('VAN',
+            classifier(
+                dict(type='VAN',
+                     arch=dict(embed_dims=[8, 16], depths=[1, 1],
+                               ffn_ratios=[2, 2]),
+                     out_indices=(1, )), 16)),
 }
 
 

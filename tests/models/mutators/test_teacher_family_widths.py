@@ -299,8 +299,10 @@ def test_a_family_with_an_unfollowed_split_is_refused_naming_the_block(name):
     with pytest.raises(MostlyWholeTeacherError) as info:
         build(small_family(name))
     message = str(info.value)
-    assert f'inside its {block} blocks cannot be sliced' in message
+    # The op and why, whichever share of the FLOPs is left.
     assert UNFOLLOWED_BLOCKS[block] in message
+    assert f'inside its {block} blocks cannot be sliced' in message or \
+        'more than 0.5' in message
     assert 'allow_mostly_whole=True' in message
     # Opted in, it trains with those layers whole, and says which.
     model = build(small_family(name), allow_mostly_whole=True)
