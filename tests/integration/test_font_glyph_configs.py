@@ -23,6 +23,8 @@ BALANCED_TEACHER = config_path(
     'pwkd/teachers/slimmable_resnet20_font_glyphs_balanced.py')
 LARGE_TEACHER = config_path(
     'pwkd/teachers/slimmable_resnet32x4_font_glyphs_balanced.py')
+DEEP_TEACHER = config_path(
+    'pwkd/teachers/slimmable_resnet56_font_glyphs_balanced.py')
 STUDENTS = sorted(glob.glob(config_path('fonts/*resnet8_half_*.py')))
 
 
@@ -42,12 +44,21 @@ def teacher_ckpts(tmp_path_factory):
     return {
         config: save_untrained_slimmable_teacher(
             config, str(folder / osp.basename(config).replace('.py', '.pth')))
-        for config in (TEACHER, BALANCED_TEACHER, LARGE_TEACHER)
+        for config in (TEACHER, BALANCED_TEACHER, LARGE_TEACHER,
+                       DEEP_TEACHER)
     }
 
 
 def is_balanced(config):
     return config.endswith('_balanced.py')
+
+
+def teacher_of(config):
+    """The slimmable teacher config whose checkpoint a student config's
+    ``pwkd`` block takes."""
+    if 'resnet56' in osp.basename(config):
+        return DEEP_TEACHER
+    return BALANCED_TEACHER if is_balanced(config) else TEACHER
 
 
 def run(cfg, fonts, work_dir):
@@ -84,8 +95,7 @@ def test_config_trains(tmp_path, fonts, teacher_ckpts, config, with_pwkd):
     if distills:
         cfg.model.teacher_ckpt = None
     if with_pwkd:
-        cfg.pwkd = dict(teacher_ckpt=teacher_ckpts[
-            BALANCED_TEACHER if is_balanced(config) else TEACHER])
+        cfg.pwkd = dict(teacher_ckpt=teacher_ckpts[teacher_of(config)])
     runner = run(cfg, fonts, str(tmp_path / 'run'))
     assert len(runner.train_dataloader.dataset.CLASSES) == classes
     student = runner.model.student if distills else runner.model
