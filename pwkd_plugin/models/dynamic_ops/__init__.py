@@ -3,15 +3,15 @@
 ``DYNAMIC_OPS`` maps a layer type to the dynamic op that replaces it in a
 slimmable teacher (:class:`SlimmableTeacherChannelUnit`); mmrazor's own ops
 serve plain convolutions (grouped and depthwise included, mmcv's ``Conv2d``
-wrapper too), linear layers and batch norms; a ``nn.GroupNorm`` keeps its groups and normalises over their
-active channels. A ConvNeXt block is listed for its layer scale only (its
-layers are replaced one by one); so are a vision transformer backbone (its
-class, distillation tokens and position embedding; Swin's stage outputs) and
-an attention (its head count); ConvNeXt-V2's ``GRN`` slices its affine
-parameters. timm's ``BatchNormAct2d`` is served when timm
-is installed (the ``timm`` extra). Any other module's per-channel parameters
-(layer scales) are sliced by making the module slimmable in place
-(:func:`slice_channel_parameter`).
+wrapper too), linear layers and batch norms; a ``nn.GroupNorm`` keeps its
+groups and normalises over their active channels. A ConvNeXt block is
+listed for its layer scale only (its layers are replaced one by one); so
+are a vision transformer backbone (its class, distillation tokens and
+position embedding; Swin's stage outputs) and an attention (its head
+count); ConvNeXt-V2's ``GRN`` slices its affine parameters. timm's
+``BatchNormAct2d`` is served when timm is installed (the ``timm`` extra).
+Any other module's per-channel parameters (layer scales) are sliced by
+making the module slimmable in place (:func:`slice_channel_parameter`).
 
 :func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and
 linear layers take a contiguous run of channels by a slice (importing
