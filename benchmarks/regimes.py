@@ -13,8 +13,10 @@ font_glyphs_balanced``) in another regime:
   iterations), where DKD and FitNet run with and without PWKD as well;
 - ``teacher_4x``: the base student from a ResNet20 teacher trained 16
   epochs (4x; the teacher's widths are reported);
-- ``teacher_8x``: the same from a teacher trained 32 epochs (8x): whether
-  the teacher has stopped rising shows in its widths against ``teacher_4x``'s;
+- ``teacher_8x``, ``teacher_16x``: the same from a teacher trained 32 and
+  64 epochs: whether the teacher has stopped rising shows in its widths
+  against the shorter teachers' (a long teacher keeps a checkpoint at each
+  of its validations and, stopped, resumes from the last);
 - ``large_gap``: a teacher much larger than the student, ResNet56 (about 40x
   the student's parameters) -> ResNet8 at half width, student 16 epochs on
   one typeface in eight, teacher 4 epochs;
@@ -111,6 +113,9 @@ CELLS = dict(
     teacher_8x=Cell(
         '16 epochs, one typeface in eight, teacher 32 epochs (8x)',
         RESNET20_4E._replace(epochs=32), 16, 8, RESNET8_HALF),
+    teacher_16x=Cell(
+        '16 epochs, one typeface in eight, teacher 64 epochs (16x)',
+        RESNET20_4E._replace(epochs=64), 16, 8, RESNET8_HALF),
     large_gap=Cell(
         'ResNet56 -> ResNet8 at half width, 16 epochs, one typeface in '
         'eight, teacher 4 epochs',

@@ -8,15 +8,18 @@ from .cases import CURVE_CASES
 from .tasks import CONFIGS, TASKS
 
 
-def quiet(cfg, work_dir, seed, epochs, val_interval=None):
+def quiet(cfg, work_dir, seed, epochs, val_interval=None,
+          checkpoint_interval=None):
     """``cfg`` set to train ``epochs`` with ``seed`` into ``work_dir``,
-    validated every ``val_interval`` epochs (default: at the end), one
-    checkpoint kept and warnings alone logged."""
+    validated every ``val_interval`` epochs (default: at the end), a
+    checkpoint every ``checkpoint_interval`` epochs (default: at the end),
+    one kept, and warnings alone logged."""
     cfg.work_dir = work_dir
     cfg.train_cfg.max_epochs = epochs
     cfg.train_cfg.val_interval = val_interval or epochs
     cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', interval=epochs, max_keep_ckpts=1)
+        type='CheckpointHook', interval=checkpoint_interval or epochs,
+        max_keep_ckpts=1)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
     cfg.log_level = 'WARNING'
     cfg.randomness = dict(seed=seed)
@@ -27,7 +30,7 @@ def quiet(cfg, work_dir, seed, epochs, val_interval=None):
 def output_to(work_dir):
     """A run's prints and warnings go to ``work_dir/output.log``."""
     os.makedirs(work_dir, exist_ok=True)
-    with open(osp.join(work_dir, 'output.log'), 'w') as log, \
+    with open(osp.join(work_dir, 'output.log'), 'a') as log, \
             contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         yield
 
@@ -37,7 +40,9 @@ def train_teacher(task, setting, options, work_dir, epochs, seed=0,
     """Train a slimmable teacher (``config``, relative to ``configs/``;
     default the task's); take its whole width out for KD. With
     ``curve_interval`` its widths are validated every that many epochs and
-    the result has their ``curves`` (width -> top-1 per validation)."""
+    the result has their ``curves`` (width -> top-1 per validation), and a
+    checkpoint is kept at each validation: a stopped run resumes from the
+    last one (``resumed_at``: its epoch) as if it had not stopped."""
     from mmengine.config import Config
     from pwkd_plugin.apis import train_and_validate
     from pwkd_plugin.config_blocks import prepare_train_config
@@ -45,8 +50,10 @@ def train_teacher(task, setting, options, work_dir, epochs, seed=0,
     cfg = Config.fromfile(
         osp.join(CONFIGS, config or TASKS[task].teacher_config))
     cfg.slimmable.update(options)
-    cfg = prepare_train_config(
-        quiet(cfg, work_dir, seed, epochs, curve_interval))
+    cfg = quiet(cfg, work_dir, seed, epochs, curve_interval, curve_interval)
+    resumed_at = last_checkpoint_epoch(work_dir)
+    cfg.resume = resumed_at is not None  # from work_dir/last_checkpoint
+    cfg = prepare_train_config(cfg)  # its RandomStateHook makes it exact
     with output_to(work_dir):
         result = train_and_validate(cfg)
         whole = export_width(cfg, result['checkpoint'], 1.0,
@@ -62,7 +69,18 @@ def train_teacher(task, setting, options, work_dir, epochs, seed=0,
     return dict(setting=setting, seed=seed,
                 slimmable_ckpt=result['checkpoint'],
                 whole_ckpt=whole['checkpoint'], top1=top1, curves=curves,
-                seconds=result['seconds'])
+                seconds=result['seconds'], resumed_at=resumed_at)
+
+
+def last_checkpoint_epoch(work_dir):
+    """The epoch of the checkpoint mmengine would resume ``work_dir``'s run
+    from, or None where it would start afresh."""
+    path = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(path):
+        return None
+    with open(path) as file:
+        name = osp.basename(file.read().strip())
+    return int(name[len('epoch_'):-len('.pth')])
 
 
 def width_of(key):
@@ -72,18 +90,22 @@ def width_of(key):
 
 def validation_curves(work_dir):
     """Every top-1 metric of a run (``accuracy/top1``, or one per width of a
-    slimmable teacher) -> its value at every validation, by epoch (of the
-    newest run, where a stopped attempt left an older one)."""
-    run_dir = max(
+    slimmable teacher) -> its value at every validation, by epoch. Where a
+    stopped attempt left older runs, an epoch's figure is the newest run's
+    (a resumed run validates the epochs after its checkpoint again)."""
+    run_dirs = sorted(
         name for name in os.listdir(work_dir)
         if osp.isfile(osp.join(work_dir, name, 'vis_data', 'scalars.json')))
     curves = {}
-    with open(osp.join(work_dir, run_dir, 'vis_data', 'scalars.json')) as f:
-        for line in f:
-            scalars = json.loads(line)
-            for key, value in scalars.items():
-                if key.endswith('accuracy/top1'):
-                    curves.setdefault(key, {})[scalars['step']] = float(value)
+    for run_dir in run_dirs:  # named by their start time
+        path = osp.join(work_dir, run_dir, 'vis_data', 'scalars.json')
+        with open(path) as f:
+            for line in f:
+                scalars = json.loads(line)
+                for key, value in scalars.items():
+                    if key.endswith('accuracy/top1'):
+                        curves.setdefault(key, {})[scalars['step']] = \
+                            float(value)
     return {key: [curve[epoch] for epoch in sorted(curve)]
             for key, curve in curves.items()}
 

@@ -63,6 +63,8 @@ def test_cells_and_comparisons():
         4 * cells['base'].teacher.epochs
     assert cells['teacher_8x'].teacher.epochs == \
         8 * cells['base'].teacher.epochs
+    assert cells['teacher_16x'].teacher.epochs == \
+        16 * cells['base'].teacher.epochs
     assert cells['large_gap'].teacher.arch == 'ResNet56'
     assert cells['paper_pair'].teacher.arch == 'ResNet32x4'
     closest = [name for name, cell in cells.items() if cell.more_methods]
@@ -247,3 +249,67 @@ def test_a_teacher_trained_for_several_lengths_shows_its_gain():
         '| 16 | 84.50 | 87.00 | +4.50 / +2.00 |',
         '| 32 | 84.75 | 86.90 | +0.25 / -0.10 |',
     ]  # one table: the ResNet56 teacher has one length only
+
+
+class StoppedHere(Exception):
+    """The run stops as a killed job would, inside an epoch."""
+
+
+def test_a_stopped_teacher_resumes_as_if_it_had_not_stopped(tmp_path):
+    if not all(osp.isdir(d) for d in FONT_DIRS):
+        pytest.skip(f'{FONT_DIRS} missing: install the typefaces of the '
+                    f'benchmark with: {APT_COMMAND}')
+    import torch
+    from mmengine.hooks import Hook
+    from mmengine.registry import HOOKS
+    training = import_benchmark('pwkd_bench.training')
+
+    @HOOKS.register_module(force=True)
+    class StopInEpochHook(Hook):
+        priority = 'LOWEST'
+
+        def __init__(self, epoch):
+            self.epoch = epoch
+
+        def before_train_epoch(self, runner):
+            if runner.epoch == self.epoch:
+                raise StoppedHere
+
+    teacher = tmp_path / 'teacher.py'
+    teacher.write_text(
+        f'_base_ = [{config_path(TEACHER)!r}]\n'
+        'train_dataloader = dict(dataset=dict(font_step=64))\n'
+        'val_dataloader = dict(dataset=dict(font_step=64))\n'
+        'test_dataloader = val_dataloader\n')
+    stopped = tmp_path / 'stopped.py'
+    stopped.write_text(f'_base_ = [{str(teacher)!r}]\n'
+                       "custom_hooks = [dict(type='StopInEpochHook', "
+                       'epoch=2)]\n')
+
+    def train(config, work_dir):
+        return training.train_teacher(
+            'font_glyphs_balanced', 'toy', {}, str(tmp_path / work_dir),
+            epochs=3, config=str(config), curve_interval=1)
+
+    whole = train(teacher, 'whole')
+    assert whole['resumed_at'] is None
+    with pytest.raises(StoppedHere):
+        train(stopped, 'stopped')  # in its third epoch
+    assert training.last_checkpoint_epoch(str(tmp_path / 'stopped')) == 2
+    resumed = train(teacher, 'stopped')
+    assert resumed['resumed_at'] == 2
+    # It trained the third epoch alone: its run validated once.
+    runs = sorted(tmp_path.glob('stopped/*/vis_data/scalars.json'))
+    assert len(runs) == 2
+    steps = [json.loads(line)['step'] for line in runs[-1].open()
+             if 'accuracy/top1' in line]
+    assert steps == [3]
+    # Figure for figure: the final top-1, the curves of its validations
+    # (two before the stop, one after), and the weights.
+    assert resumed['top1'] == whole['top1']
+    assert resumed['curves'] == whole['curves']
+    assert all(len(curve) == 3 for curve in whole['curves'].values())
+    weights, again = (torch.load(run['whole_ckpt'])['state_dict']
+                      for run in (whole, resumed))
+    assert weights.keys() == again.keys()
+    assert all(torch.equal(weights[key], again[key]) for key in weights)
