@@ -70,6 +70,16 @@ def _convnext_recipe(backbone: dict, scale: Callable[[int], int],
     return backbone
 
 
+def _van_recipe(backbone: dict, scale: Callable[[int], int], width: float,
+                divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``VAN``: the stage ``embed_dims`` of its arch (the MLPs'
+    hidden channels follow as ``ffn_ratios`` times them)."""
+    arch = _arch_dict(backbone, 'arch_zoo')
+    arch['embed_dims'] = [scale(c) for c in arch['embed_dims']]
+    backbone['arch'] = arch
+    return backbone
+
+
 def _densenet_recipe(backbone: dict, scale: Callable[[int], int],
                      width: float, divisor: int, min_channels: int) -> dict:
     """mmpretrain ``DenseNet``: ``growth_rate`` and ``init_channels`` of its
@@ -189,6 +199,7 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
                     'it'),
     'ConvNeXt': (_convnext_recipe, 'arch channels'),
     'DenseNet': (_densenet_recipe, 'arch growth_rate, init_channels'),
+    'VAN': (_van_recipe, 'arch embed_dims'),
     'MobileOne': (_mobileone_recipe,
                   'arch width_factor; not exact with squeeze-excitation '
                   'blocks (MobileOne-S4), whose squeeze channels mmpretrain '

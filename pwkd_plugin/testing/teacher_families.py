@@ -123,6 +123,14 @@ SMALL_FAMILIES = {
                    metaformer_classifier('PoolFormer')),
     'RIFormer': ('GroupNorm with one group, layer scales, depthwise affine '
                  'token mixer', metaformer_classifier('RIFormer')),
+    'VAN': ('large kernel attention (a product of branches), layer scales, '
+            'tokens reshaped into a feature map by a channel count fixed '
+            'when it is built',
+            classifier(
+                dict(type='VAN',
+                     arch=dict(embed_dims=[8, 16], depths=[1, 1],
+                               ffn_ratios=[2, 2]),
+                     out_indices=(1, )), 16)),
 }
 
 #: family -> (the block that is refused, small classifier config): families
@@ -134,12 +142,6 @@ REFUSED_SMALL_FAMILIES = {
                          num_stages=2, strides=(1, 2), dilations=(1, 1),
                          out_indices=(1, ), stem_channels=16,
                          base_channels=16), 128)),
-    'VAN': ('VAN',
-            classifier(
-                dict(type='VAN',
-                     arch=dict(embed_dims=[8, 16], depths=[1, 1],
-                               ffn_ratios=[2, 2]),
-                     out_indices=(1, )), 16)),
 }
 
 

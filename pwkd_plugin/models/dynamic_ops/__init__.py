@@ -12,6 +12,9 @@ count); ConvNeXt-V2's ``GRN`` slices its affine parameters. timm's
 ``BatchNormAct2d`` is served when timm is installed (the ``timm`` extra).
 Any other module's per-channel parameters (layer scales) are sliced by
 making the module slimmable in place (:func:`slice_channel_parameter`).
+``FORWARD_OPS`` maps a module whose forward shapes tensors by channel
+counts fixed when it was built (VAN) to a version that reads them from the
+tensors.
 
 :func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and
 linear layers take a contiguous run of channels by a slice (importing
@@ -21,7 +24,8 @@ import torch.nn as nn
 from mmcv.cnn.bricks import Conv2dAdaptivePadding
 from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
 from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
-from mmpretrain.models.backbones import (DeiT3, DistilledVisionTransformer,
+from mmpretrain.models.backbones import (VAN, DeiT3,
+                                         DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
 from mmpretrain.models.backbones.convnext import ConvNeXtBlock
 from mmpretrain.models.utils import GRN, LayerNorm2d
@@ -42,6 +46,7 @@ from .layer_norm_2d import SlimmableLayerNorm2d
 from .multihead_attention import SlimmableMultiheadAttention
 from .swin_transformer import SlimmableSwinTransformer
 from .switchable_layer_norm import SwitchableLayerNorm
+from .van import SlimmableVAN
 from .vision_transformer import SlimmableVisionTransformer
 from .window_msa import SlimmableWindowMSA
 
@@ -72,6 +77,14 @@ DYNAMIC_OPS = {
 TRACER_OPS = {
     nn.GroupNorm: SlimmableGroupNorm,
     MMCVConv2d: razor_ops.DynamicConv2d,
+    nn.LayerNorm: SlimmableLayerNorm,
+}
+
+#: exact module type -> the version whose forward reads the channel counts
+#: it shapes tensors by from the tensors, not from numbers fixed when the
+#: module was built; swapped in (in place) before the model is traced.
+FORWARD_OPS = {
+    VAN: SlimmableVAN,
 }
 
 try:
@@ -85,11 +98,11 @@ else:
     TRACER_OPS[BatchNormAct2d] = DynamicBatchNormAct2d
 
 __all__ = [
-    'DYNAMIC_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
+    'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
     'SlimmableConv2dAdaptivePadding', 'SlimmableConvNeXtBlock',
     'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
     'SlimmableGroupNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
     'SlimmableMultiheadAttention', 'SlimmableSwinTransformer',
-    'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SwitchableLayerNorm',
+    'SlimmableVAN', 'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SwitchableLayerNorm',
     'slice_channel_parameter', 'slice_contiguous_channels'
 ]

@@ -8,7 +8,8 @@ from mmrazor.models.architectures.dynamic_ops import SwitchableBatchNorm2d
 from mmrazor.models.mutators import SlimmableChannelMutator
 from mmrazor.registry import MODELS
 
-from ..dynamic_ops import SlimmableLayerNorm, SwitchableLayerNorm
+from ..dynamic_ops import (FORWARD_OPS, SlimmableLayerNorm,
+                           SwitchableLayerNorm)
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
 from .convnext_units import convnext_unit_configs
 from .csp_units import csp_unit_configs
@@ -145,6 +146,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
 
     def prepare_from_supernet(self, supernet: nn.Module) -> None:
         """Trace ``supernet``, make its layers slimmable, list the subnets."""
+        for module in supernet.modules():
+            if type(module) in FORWARD_OPS:
+                FORWARD_OPS[type(module)].convert_from(module)
         # A model that fails on the tracer's input fails inside the tracer
         # with a message that names neither the model's module nor the cause.
         macs_per_width(None, supernet, self._demo_shape())

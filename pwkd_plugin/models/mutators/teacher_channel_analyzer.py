@@ -2,17 +2,20 @@
 plugin slices, following per-channel parameters and reading sizes taken
 from tensors as numbers."""
 import contextlib
+import copy
 from typing import Dict
 
 import torch
 import torch.nn as nn
+from mmrazor.models.mutables import MutableChannelContainer
 from mmrazor.models.task_modules.tracer import ChannelAnalyzer
 from mmrazor.models.task_modules.tracer import \
     channel_analyzer as razor_channel_analyzer
+from mmrazor.models.task_modules.tracer.fx_tracer import MMFxTracer
 from mmrazor.structures.graph.channel_graph import \
     default_channel_node_converter
 
-from ..dynamic_ops import DYNAMIC_OPS
+from ..dynamic_ops import DYNAMIC_OPS, FORWARD_OPS
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
 from .shape_constants import fold_shape_sizes
@@ -29,18 +32,39 @@ def _patched(name: str, value):
         setattr(razor_channel_analyzer, name, original)
 
 
+class ForwardOpsTracer(MMFxTracer):
+    """mmrazor's fx tracer, tracing into the modules of ``FORWARD_OPS``'s
+    versions: they are dynamic ops (so the teacher's static copy converts
+    them), which the tracer would otherwise keep whole as leaves."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str):
+        if type(m) in _FORWARD_OP_TYPES:
+            return False
+        return super().is_leaf_module(m, module_qualified_name)
+
+
+_FORWARD_OP_TYPES = frozenset(FORWARD_OPS.values())
+
+
 class TeacherChannelAnalyzer(ChannelAnalyzer):
     """mmrazor's ``ChannelAnalyzer`` whose check of each traced unit (can
     its channels be masked and the model still run?) also knows the layers
     of :class:`TracedChannelUnit` (timm's ``BatchNormAct2d``), and whose
     graph follows per-channel parameters multiplied into a tensor (layer
     scales: :mod:`.parameter_channel_node`) and holds the sizes a forward
-    reads from tensors as numbers (:mod:`.shape_constants`).
+    reads from tensors as numbers (:mod:`.shape_constants`); it traces into
+    the modules ``FORWARD_OPS`` swapped in.
 
     :class:`SlimmableTeacherMutator` traces with it where its config names
     mmrazor's ``ChannelAnalyzer`` (mmrazor's mutators accept no other
     analyzer type name). Arguments as mmrazor's ``ChannelAnalyzer``.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if isinstance(self.tracer, MMFxTracer):
+            self.tracer = ForwardOpsTracer(
+                leaf_module=self.default_leaf_modules)
 
     def analyze(self, model: nn.Module) -> Dict:
         self._parameters = {}
@@ -68,6 +92,43 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
 
     def _find_mutable_units(self, model: nn.Module,
                             units_config: Dict) -> Dict:
+        units_config = _without_contradicting_units(model, units_config)
         # mmrazor's check, unchanged, builds its units by this module name.
         with _patched('SequentialMutableChannelUnit', TracedChannelUnit):
             return super()._find_mutable_units(model, units_config)
+
+
+def _without_contradicting_units(model: nn.Module,
+                                 units_config: Dict) -> Dict:
+    """The traced units but those whose channels do not add up in a layer.
+
+    Where the graph misreads a block (EdgeNeXt's SDTA splits its channels
+    into chunks of a fixed width), the channels units register in one layer
+    can sum to another count than the layer's: mmrazor's check would then
+    fail on its first forward, for every unit at once. Such units are left
+    out here, so their layers stay whole (and are named so) and the others
+    are checked as usual.
+    """
+    model = copy.deepcopy(model)
+    owners = {}
+    for key, config in units_config.items():
+        unit = TracedChannelUnit.init_from_cfg(model, config)
+        unit.prepare_for_pruning(model)
+        owners[id(unit.mutable_channel)] = key
+    bad = set()
+    for module in model.modules():
+        attrs = getattr(module, 'mutable_attrs', None)
+        for container in (attrs.values() if attrs is not None else ()):
+            if not isinstance(container, MutableChannelContainer):
+                continue
+            try:
+                container._assert_mutables_valid()
+            except AssertionError:
+                for mutable in container.mutable_channels.values():
+                    for source in getattr(mutable, 'source_mutables',
+                                          {mutable}):
+                        bad.add(owners.get(id(source)))
+    return {
+        key: config
+        for key, config in units_config.items() if key not in bad
+    }

@@ -36,10 +36,6 @@ UNFOLLOWED_BLOCKS = {
     "EdgeNeXt's SDTA block splits its channels into chunks of a fixed width "
     '(torch.split by self.conv_channels), which the channel tracer does not '
     'follow and a narrower width would split wrongly',
-    'VAN':
-    "VAN reshapes each stage's tokens back into a feature map by its "
-    "blocks' out_channels, a number fixed when the backbone is built, which "
-    'a narrower width cannot change',
     'AttentionWithBias':
     "EfficientFormer's attention reshapes qkv into num_heads heads and "
     'splits each head into fixed key and value sizes (qkv.split([key_dim, '

@@ -239,6 +239,26 @@ def test_convnext_v2_response_norms_follow_the_expanded_channels():
     model.mutator.set_width(1.0)
 
 
+def test_van_stages_give_back_the_channels_that_flow():
+    """VAN turns each stage's tokens back into a feature map by a channel
+    count fixed when it is built: the slimmable backbone reads it from the
+    tokens, and each width's static copy is mmpretrain's VAN with that
+    width's counts, so its own forward runs."""
+    from mmpretrain.models.backbones import VAN
+    model = built_family('VAN')
+    for width, dims in zip(model.mutator.widths,
+                           ([2, 4], [4, 8], [6, 12], [8, 16])):
+        model.mutator.set_width(width)
+        static = model.static_architecture(width).backbone
+        assert type(static) is VAN and static.embed_dims == dims
+        assert [block.out_channels for stage in (static.blocks1,
+                                                 static.blocks2)
+                for block in stage] == dims
+        outputs = static(torch.rand(2, 3, SIZE, SIZE))
+        assert outputs[-1].shape[1] == dims[-1]
+    model.mutator.set_width(1.0)
+
+
 def test_a_mostly_whole_teacher_is_refused_with_its_whole_layers():
     with pytest.raises(MostlyWholeTeacherError) as info:
         build(EDGENEXT)
