@@ -80,6 +80,16 @@ def _van_recipe(backbone: dict, scale: Callable[[int], int], width: float,
     return backbone
 
 
+def _hornet_recipe(backbone: dict, scale: Callable[[int], int],
+                   width: float, divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``HorNet``: the ``base_dim`` of its arch (the stages
+    double it; each gnConv halves its channels order by order)."""
+    arch = _arch_dict(backbone, 'arch_zoo')
+    arch['base_dim'] = scale(arch['base_dim'])
+    backbone['arch'] = arch
+    return backbone
+
+
 def _densenet_recipe(backbone: dict, scale: Callable[[int], int],
                      width: float, divisor: int, min_channels: int) -> dict:
     """mmpretrain ``DenseNet``: ``growth_rate`` and ``init_channels`` of its
@@ -200,6 +210,7 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
     'ConvNeXt': (_convnext_recipe, 'arch channels'),
     'DenseNet': (_densenet_recipe, 'arch growth_rate, init_channels'),
     'VAN': (_van_recipe, 'arch embed_dims'),
+    'HorNet': (_hornet_recipe, 'arch base_dim'),
     'MobileOne': (_mobileone_recipe,
                   'arch width_factor; not exact with squeeze-excitation '
                   'blocks (MobileOne-S4), whose squeeze channels mmpretrain '

@@ -53,6 +53,17 @@ def convnext_classifier(arch: dict, **backbone) -> dict:
     return model
 
 
+def hornet_classifier() -> dict:
+    """A HorNet classifier of one block per stage, gnConvs of order 2 to 5
+    (the backbone pools and norms its output)."""
+    model = classifier(
+        dict(type='HorNet',
+             arch=dict(base_dim=8, depths=[1, 1, 1, 1], orders=[2, 3, 4, 5],
+                       dw_cfg=[dict(type='DW', kernel_size=7)] * 4)), 64)
+    model['neck'] = None
+    return model
+
+
 def metaformer_classifier(backbone_type: str) -> dict:
     """A PoolFormer or RIFormer classifier: one block per stage."""
     return classifier(
@@ -123,6 +134,10 @@ SMALL_FAMILIES = {
                    metaformer_classifier('PoolFormer')),
     'RIFormer': ('GroupNorm with one group, layer scales, depthwise affine '
                  'token mixer', metaformer_classifier('RIFormer')),
+    'HorNet': ('recursive gated convolution: a projection split into '
+               'pieces of fixed sizes (torch.split), each gating the next '
+               'order; its own LayerNorm over channels first or last',
+               hornet_classifier()),
     'VAN': ('large kernel attention (a product of branches), layer scales, '
             'tokens reshaped into a feature map by a channel count fixed '
             'when it is built',

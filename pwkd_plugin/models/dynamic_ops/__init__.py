@@ -27,6 +27,7 @@ from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
 from mmpretrain.models.backbones import (VAN, DeiT3,
                                          DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
+from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
 from mmpretrain.models.backbones.convnext import ConvNeXtBlock
 from mmpretrain.models.utils import GRN, LayerNorm2d
 from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
@@ -41,6 +42,7 @@ from .deit3 import SlimmableDeiT3
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
 from .grn import SlimmableGRN
 from .group_norm import SlimmableGroupNorm
+from .hornet import SlimmableGnConv, SlimmableHorNetLayerNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
 from .multihead_attention import SlimmableMultiheadAttention
@@ -68,16 +70,19 @@ DYNAMIC_OPS = {
     DistilledVisionTransformer: SlimmableDistilledVisionTransformer,
     DeiT3: SlimmableDeiT3,
     GRN: SlimmableGRN,
+    HorNetLayerNorm: SlimmableHorNetLayerNorm,
     WindowMSA: SlimmableWindowMSA,
     SwinTransformer: SlimmableSwinTransformer,
 }
 
 #: exact layer type -> masked dynamic op, for the layers mmrazor's channel
-#: tracer cannot check by itself (it checks a unit with masked ops).
+#: tracer cannot check by itself (it checks a unit with masked ops); the
+#: tracer keeps each such layer one node of its graph.
 TRACER_OPS = {
     nn.GroupNorm: SlimmableGroupNorm,
     MMCVConv2d: razor_ops.DynamicConv2d,
     nn.LayerNorm: SlimmableLayerNorm,
+    HorNetLayerNorm: SlimmableHorNetLayerNorm,
 }
 
 #: exact module type -> the version whose forward reads the channel counts
@@ -85,6 +90,7 @@ TRACER_OPS = {
 #: module was built; swapped in (in place) before the model is traced.
 FORWARD_OPS = {
     VAN: SlimmableVAN,
+    gnConv: SlimmableGnConv,
 }
 
 try:
@@ -100,9 +106,11 @@ else:
 __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
     'SlimmableConv2dAdaptivePadding', 'SlimmableConvNeXtBlock',
-    'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
-    'SlimmableGroupNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
+    'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
+    'SlimmableGnConv', 'SlimmableGRN', 'SlimmableGroupNorm',
+    'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
     'SlimmableMultiheadAttention', 'SlimmableSwinTransformer',
-    'SlimmableVAN', 'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SwitchableLayerNorm',
+    'SlimmableVAN', 'SlimmableVisionTransformer', 'SlimmableWindowMSA',
+    'SwitchableLayerNorm',
     'slice_channel_parameter', 'slice_contiguous_channels'
 ]

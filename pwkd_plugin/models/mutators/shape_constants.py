@@ -15,11 +15,10 @@ import torch.fx as fx
 import torch.nn as nn
 
 
-def _run(model: nn.Module, graph: fx.Graph, inputs: dict) -> dict:
-    """The value of every node of ``graph`` that gives no tensor (a size,
-    a shape check), on ``inputs`` (a placeholder not in them takes its
-    default)."""
-    env, sizes = {}, {}
+def graph_values(model: nn.Module, graph: fx.Graph, inputs: dict) -> dict:
+    """The value of every node of ``graph`` (but its output) on ``inputs``
+    (a placeholder not in them takes its default)."""
+    env = {}
 
     def load(arg):
         return fx.node.map_arg(arg, lambda node: env[node])
@@ -44,9 +43,7 @@ def _run(model: nn.Module, graph: fx.Graph, inputs: dict) -> dict:
         else:  # output
             break
         env[node] = value
-        if _is_size(value):
-            sizes[node] = value
-    return sizes
+    return env
 
 
 def _is_size(value) -> bool:
@@ -69,25 +66,19 @@ def _reads_a_tensor(node: fx.Node, sizes: dict) -> bool:
         else False
 
 
-def fold_shape_sizes(model: nn.Module, graph: fx.Graph,
-                     inputs: dict) -> fx.Graph:
-    """``graph`` with every size read from a tensor replaced by its value
-    when ``model`` runs on ``inputs`` (the tracer's demo input, by
-    placeholder name); a graph that cannot run is returned as it is.
+def fold_shape_sizes(graph: fx.Graph, values: dict) -> fx.Graph:
+    """``graph`` with every size read from a tensor replaced by its value.
 
     Args:
-        model (nn.Module): The traced model.
-        graph (fx.Graph): Its graph, changed in place.
-        inputs (dict): The value of each placeholder, by its name.
+        graph (fx.Graph): The traced graph, changed in place.
+        values (dict): :func:`graph_values` of the graph on the tracer's
+            demo input.
 
     Returns:
         fx.Graph: The graph.
     """
-    try:
-        with torch.no_grad():
-            values = _run(model, graph, inputs)
-    except Exception:  # noqa: BLE001 the graph stays as traced
-        return graph
+    values = {node: value for node, value in values.items()
+              if _is_size(value)}
     sizes = {node: value for node, value in values.items()
              if node.op in ('call_method', 'call_function') and
              _reads_a_tensor(node, values)}

@@ -15,10 +15,11 @@ from mmrazor.models.task_modules.tracer.fx_tracer import MMFxTracer
 from mmrazor.structures.graph.channel_graph import \
     default_channel_node_converter
 
-from ..dynamic_ops import DYNAMIC_OPS, FORWARD_OPS
+from ..dynamic_ops import DYNAMIC_OPS, FORWARD_OPS, TRACER_OPS
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
-from .shape_constants import fold_shape_sizes
+from .shape_constants import fold_shape_sizes, graph_values
+from .split_channels import SplitPieceChannelNode, split_pieces
 from .traced_channel_unit import TracedChannelUnit
 
 
@@ -51,8 +52,10 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     its channels be masked and the model still run?) also knows the layers
     of :class:`TracedChannelUnit` (timm's ``BatchNormAct2d``), and whose
     graph follows per-channel parameters multiplied into a tensor (layer
-    scales: :mod:`.parameter_channel_node`) and holds the sizes a forward
-    reads from tensors as numbers (:mod:`.shape_constants`); it traces into
+    scales: :mod:`.parameter_channel_node`), gives each piece of a tensor
+    split along its channels its own channels (:mod:`.split_channels`) and
+    holds the sizes a forward reads from tensors as numbers
+    (:mod:`.shape_constants`); it traces into
     the modules ``FORWARD_OPS`` swapped in.
 
     :class:`SlimmableTeacherMutator` traces with it where its config names
@@ -64,10 +67,10 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         super().__init__(*args, **kwargs)
         if isinstance(self.tracer, MMFxTracer):
             self.tracer = ForwardOpsTracer(
-                leaf_module=self.default_leaf_modules)
+                leaf_module=(*self.default_leaf_modules, *TRACER_OPS))
 
     def analyze(self, model: nn.Module) -> Dict:
-        self._parameters = {}
+        self._parameters, self._pieces = {}, {}
         # mmrazor builds the channel graph with this module-level converter.
         with _patched('default_channel_node_converter', self._channel_node):
             return super().analyze(model)
@@ -76,10 +79,16 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         graph = super()._fx_trace(model)
         # The demo input is random: drawing it here must not change the
         # numbers the model's initialisation draws next.
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
             data = self.demo_input.get_data(model)
-            fold_shape_sizes(model, graph,
-                             data if isinstance(data, dict) else dict(x=data))
+            try:
+                values = graph_values(
+                    model, graph,
+                    data if isinstance(data, dict) else dict(x=data))
+            except Exception:  # noqa: BLE001 the graph stays as traced
+                values = {}
+        fold_shape_sizes(graph, values)
+        self._pieces = split_pieces(model, graph, values)
         self._parameters = per_channel_parameters(
             model, graph, lambda module: type(module) in DYNAMIC_OPS)
         return graph
@@ -88,11 +97,17 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         if node.name in self._parameters:
             name, channels = self._parameters[node.name]
             return ParameterChannelNode(node.name, name, channels)
+        if node.name in self._pieces:
+            return SplitPieceChannelNode(node.name, node.val,
+                                         self._pieces[node.name])
         return default_channel_node_converter(node)
 
     def _find_mutable_units(self, model: nn.Module,
                             units_config: Dict) -> Dict:
-        units_config = _without_contradicting_units(model, units_config)
+        # Building units draws random numbers (new layers' initialisation):
+        # the model's own initialisation after tracing must not see it.
+        with torch.random.fork_rng(devices=[]):
+            units_config = _without_contradicting_units(model, units_config)
         # mmrazor's check, unchanged, builds its units by this module name.
         with _patched('SequentialMutableChannelUnit', TracedChannelUnit):
             return super()._find_mutable_units(model, units_config)

@@ -4,7 +4,8 @@ import torch
 import torch.nn as nn
 from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
 
-from pwkd_plugin.models.mutators.shape_constants import fold_shape_sizes
+from pwkd_plugin.models.mutators.shape_constants import (fold_shape_sizes,
+                                                        graph_values)
 from pwkd_plugin.models.mutators.teacher_channel_analyzer import \
     TeacherChannelAnalyzer
 
@@ -28,13 +29,25 @@ class ReshapesBySize(nn.Module):
         return self.fc(tokens.mean(1))
 
 
-def traced_units(model):
+def traced_channels(model):
+    """Every unit the tracer finds: (layer, is output, (start, end)) of each
+    of its channels, and (layer, is output) of each."""
     analyzer = TeacherChannelAnalyzer(demo_input=(1, 3, 8, 8),
                                       tracer_type='FxTracer')
-    return [{(c['name'], kind == 'output_related')
-             for kind in ('output_related', 'input_related')
-             for c in unit['channels'][kind]}
-            for unit in analyzer.analyze(model).values()]
+    units = []
+    for unit in analyzer.analyze(model).values():
+        channels = set()
+        for kind in ('output_related', 'input_related'):
+            for c in unit['channels'][kind]:
+                channels.add((c['name'], kind == 'output_related'))
+                channels.add((c['name'], kind == 'output_related',
+                              (c['start'], c['end'])))
+        units.append(channels)
+    return units
+
+
+def traced_units(model):
+    return traced_channels(model)
 
 
 def test_a_reshape_by_the_sizes_of_another_layer_passes_its_channels():
@@ -62,7 +75,8 @@ class ChecksSizes(ReshapesBySize):
 def test_sizes_and_their_checks_become_constants_of_the_graph():
     model = ChecksSizes()
     graph = torch.fx.symbolic_trace(model).graph
-    fold_shape_sizes(model, graph, dict(x=torch.rand(2, 3, 4, 5)))
+    fold_shape_sizes(graph,
+                     graph_values(model, graph, dict(x=torch.rand(2, 3, 4, 5))))
     reshape = next(n for n in graph.nodes if n.target == 'reshape')
     assert reshape.args[1:] == (2, 16, 20)
     assert [n.op for n in graph.nodes] == [

@@ -259,6 +259,25 @@ def test_van_stages_give_back_the_channels_that_flow():
     model.mutator.set_width(1.0)
 
 
+def test_hornet_gnconv_splits_by_the_widths_of_its_layers():
+    """A gnConv splits its input projection into pieces of fixed sizes, one
+    per order: each piece is sliced on its own (the tracer's split rule),
+    the slimmable gnConv splits by its layers' active channels, and the
+    static copy is mmpretrain's gnConv with those sizes."""
+    from mmpretrain.models.backbones.hornet import gnConv
+    model = built_family('HorNet')
+    block = model.architecture.backbone.stages[1][0]  # dim 16, order 3
+    for width, dims in zip(model.mutator.widths,
+                           ([1, 2, 4], [2, 4, 8], [3, 6, 12], [4, 8, 16])):
+        model.mutator.set_width(width)
+        assert block.gnconv.dims == dims
+        static = model.static_architecture(width)
+        gnconv = static.backbone.stages[1][0].gnconv
+        assert type(gnconv) is gnConv and gnconv.dims == dims
+        assert gnconv.proj_in.out_channels == dims[0] + sum(dims)
+    model.mutator.set_width(1.0)
+
+
 def test_a_mostly_whole_teacher_is_refused_with_its_whole_layers():
     with pytest.raises(MostlyWholeTeacherError) as info:
         build(EDGENEXT)

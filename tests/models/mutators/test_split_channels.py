@@ -1,0 +1,54 @@
+"""A tensor split along its channels: each piece takes its own run of the
+split tensor's channels in the channel tracer's graph."""
+import torch
+import torch.nn as nn
+
+from pwkd_plugin.models.dynamic_ops.hornet import active_channels
+from .test_shape_constants import traced_channels
+
+
+class GatesByPieces(nn.Module):
+    """HorNet's pattern: a projection split into pieces, one piece gating
+    another, each read by its own layer; the pieces' sizes are those of the
+    layers they feed (as ``SlimmableGnConv`` splits), so narrower widths
+    run and the tracer's check keeps the units."""
+
+    splits_by_width = True
+
+    def __init__(self):
+        super().__init__()
+        self.proj_in = nn.Conv2d(3, 4 + 4 + 8, 1)
+        self.dw = nn.Conv2d(12, 12, 3, padding=1, groups=12)
+        self.proj = nn.Conv2d(4, 8, 1)
+        self.proj_out = nn.Conv2d(8, 10, 1)
+
+    def forward(self, x):
+        first = active_channels(self.proj, 'in_channels')
+        second = active_channels(self.proj, 'out_channels')
+        y, x = torch.split(self.proj_in(x), (first, first + second), dim=1)
+        first, second = self.dw(x).split([first, second], 1)
+        return self.proj_out(self.proj(y * first) * second)
+
+
+def test_each_piece_of_a_split_has_its_own_channels():
+    units = traced_channels(GatesByPieces())
+    # One unit: the first piece of the projection, the first piece of what
+    # the depthwise conv gives, and the layer that reads their product.
+    first = next(unit for unit in units if ('proj', False) in unit)
+    assert {('proj_in', True, (0, 4)), ('proj_in', True, (4, 8)),
+            ('dw', True, (0, 4))} <= first
+    second = next(unit for unit in units if ('proj_out', False) in unit)
+    assert {('proj_in', True, (8, 16)), ('dw', True, (4, 12)),
+            ('proj', True, (0, 8))} <= second
+    assert all(('proj_in', True, (0, 16)) not in unit for unit in units)
+
+
+class SplitsByFixedSizes(GatesByPieces):
+    """The same split by sizes fixed when it is built (Res2Net's way)."""
+
+    splits_by_width = False
+
+
+def test_a_split_by_fixed_sizes_is_not_followed():
+    units = traced_channels(SplitsByFixedSizes())
+    assert not any(('proj_in', True, (0, 4)) in unit for unit in units)
