@@ -4,17 +4,17 @@
 slimmable teacher (:class:`SlimmableTeacherChannelUnit`); mmrazor's own ops
 serve plain convolutions (grouped and depthwise included, mmcv's ``Conv2d``
 wrapper too), linear layers and batch norms; a ``nn.GroupNorm`` keeps its
-groups and normalises over their active channels. A ConvNeXt block is
-listed for its layer scale only (its layers are replaced one by one); so
-are a vision transformer backbone (its class, distillation tokens and
-position embedding; Swin's stage outputs) and an attention (its head
-count); ConvNeXt-V2's ``GRN`` slices its affine parameters. timm's
+groups and normalises over their active channels. A vision transformer
+backbone is listed for its class, distillation tokens and position
+embedding (Swin's for its stage outputs), an attention for its head count;
+ConvNeXt's ``LayerNorm2d`` and ConvNeXt-V2's ``GRN`` slice their affine
+parameters. timm's
 ``BatchNormAct2d`` is served when timm is installed (the ``timm`` extra).
 Any other module's per-channel parameters (layer scales) are sliced by
 making the module slimmable in place (:func:`slice_channel_parameter`).
-``FORWARD_OPS`` maps a module whose forward shapes tensors by channel
-counts fixed when it was built (VAN) to a version that reads them from the
-tensors.
+``FORWARD_OPS`` maps a module whose forward shapes or splits tensors by
+channel counts fixed when it was built (VAN, HorNet's gnConv) to a version
+that reads them from the tensors or its layers.
 
 :func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and
 linear layers take a contiguous run of channels by a slice (importing
@@ -28,7 +28,6 @@ from mmpretrain.models.backbones import (VAN, DeiT3,
                                          DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
-from mmpretrain.models.backbones.convnext import ConvNeXtBlock
 from mmpretrain.models.utils import GRN, LayerNorm2d
 from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
 from mmrazor.models.architectures import dynamic_ops as razor_ops
@@ -37,7 +36,6 @@ from .adaptive_padding_conv import SlimmableConv2dAdaptivePadding
 from .channel_slices import slice_contiguous_channels
 from .channel_parameters import (SlimmableChannelParameters,
                                  slice_channel_parameter)
-from .convnext_block import SlimmableConvNeXtBlock
 from .deit3 import SlimmableDeiT3
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
 from .grn import SlimmableGRN
@@ -62,7 +60,6 @@ DYNAMIC_OPS = {
     nn.Linear: razor_ops.DynamicLinear,
     MMCVLinear: razor_ops.DynamicLinear,
     LayerNorm2d: SlimmableLayerNorm2d,
-    ConvNeXtBlock: SlimmableConvNeXtBlock,
     nn.LayerNorm: SlimmableLayerNorm,
     nn.GroupNorm: SlimmableGroupNorm,
     MultiheadAttention: SlimmableMultiheadAttention,
@@ -82,6 +79,8 @@ TRACER_OPS = {
     nn.GroupNorm: SlimmableGroupNorm,
     MMCVConv2d: razor_ops.DynamicConv2d,
     nn.LayerNorm: SlimmableLayerNorm,
+    LayerNorm2d: SlimmableLayerNorm2d,
+    GRN: SlimmableGRN,
     HorNetLayerNorm: SlimmableHorNetLayerNorm,
 }
 
@@ -105,7 +104,7 @@ else:
 
 __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
-    'SlimmableConv2dAdaptivePadding', 'SlimmableConvNeXtBlock',
+    'SlimmableConv2dAdaptivePadding',
     'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
     'SlimmableGnConv', 'SlimmableGRN', 'SlimmableGroupNorm',
     'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',

@@ -89,8 +89,8 @@ def per_channel_parameters(
         model (nn.Module): The traced model.
         graph (fx.Graph): Its graph.
         sliced_elsewhere (Callable): True for a module whose parameters a
-            dynamic op of its own slices (ConvNeXt's block): its parameters
-            are left to it.
+            dynamic op of its own slices (a vision transformer's tokens): its
+            parameters are left to it.
 
     Returns:
         dict: fx node name -> (the parameter's dotted name, its channels).

@@ -11,7 +11,6 @@ from mmrazor.registry import MODELS
 from ..dynamic_ops import (FORWARD_OPS, SlimmableLayerNorm,
                            SwitchableLayerNorm)
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
-from .convnext_units import convnext_unit_configs
 from .csp_units import csp_unit_configs
 from .shuffle_units import (shufflenet_unit_configs,
                             shufflenet_v1_unit_configs)
@@ -55,9 +54,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     together (convolutions joined by a residual addition) form one unit and
     so share their count; the image input channels and the classifier's
     outputs belong to no unit and stay whole. Where the tracer cannot follow
-    a structure of mmpretrain's backbones (ShuffleNetV2's channel split and
-    shuffle, ConvNeXt's ``LayerNorm2d`` and layer scale, a vision
-    transformer's attention heads) the units are read from the block
+    a structure of mmpretrain's backbones (ShuffleNet's channel shuffles,
+    CSPNet's split by indexing, a vision transformer's attention heads)
+    the units are read from the block
     structure instead. Batch norms become ``SwitchableBatchNorm2d``: private
     statistics and affine parameters per width. A vision transformer (ViT,
     DeiT, Swin) narrows its embedding, its head count (heads keep their
@@ -278,8 +277,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     def _prepare_from_tracer(self, model: nn.Module, parse_cfg: Dict):
         """The tracer's units (:class:`TeacherChannelAnalyzer`), and those
         of the structures it cannot follow: ShuffleNet's shuffled blocks
-        (:mod:`.shuffle_units`), ConvNeXt's stages (:mod:`.convnext_units`),
-        CSPNet's split stages (:mod:`.csp_units`) and vision transformers
+        (:mod:`.shuffle_units`), CSPNet's split stages (:mod:`.csp_units`) and vision transformers
         (:mod:`.transformer_units`)."""
         transformer = [
             *vit_unit_configs(model, self.channels_at, self.heads_at),
@@ -288,7 +286,6 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         configs = [
             *shufflenet_unit_configs(model, self.channels_at),
             *shufflenet_v1_unit_configs(model, self.channels_at),
-            *convnext_unit_configs(model, self.channels_at),
             *csp_unit_configs(model, self.channels_at), *transformer
         ]
         if transformer and _held_names(transformer) >= {

@@ -253,6 +253,22 @@ def _swin_stage(prefix: str, backbone: nn.Module, index: int, counts: List,
     return unit_config(channels, counts, outputs, inputs), configs
 
 
+def _classifier_input(model: nn.Module, prefix: str, backbone: nn.Module,
+                      channels: int) -> List[Dict]:
+    """The classifier layer that reads the last stage, if there is one."""
+    last = len(backbone.stages) - 1
+    if prefix != 'backbone.' or list(backbone.out_indices)[-1:] != [last]:
+        return []
+    neck = getattr(model, 'neck', None)
+    fc = getattr(getattr(model, 'head', None), 'fc', None)
+    keeps_channels = neck is None or type(neck).__name__ in (
+        'GlobalAveragePooling', )
+    if keeps_channels and isinstance(fc, nn.Linear) and \
+            fc.in_features == channels:
+        return [channel_span('head.fc', 0, channels)]
+    return []
+
+
 def swin_unit_configs(model: nn.Module,
                       channels_at: Callable[[int], List[int]],
                       heads_at: Callable[[int, int], List[int]]) -> List:
@@ -273,8 +289,6 @@ def swin_unit_configs(model: nn.Module,
         list[dict]: Configs for ``ChannelUnit.init_from_cfg``.
     """
     from mmpretrain.models.backbones import SwinTransformer
-
-    from .convnext_units import _classifier_input
     configs = []
     for name, backbone in model.named_modules():
         if not isinstance(backbone, SwinTransformer) or \

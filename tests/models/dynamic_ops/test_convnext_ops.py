@@ -1,13 +1,10 @@
-"""The slimmable ops of ConvNeXt: LayerNorm2d and the block's layer scale."""
-import pytest
+"""The slimmable op of ConvNeXt's LayerNorm2d (its layer scale is sliced
+as any per-channel parameter: ``test_teacher_family_widths``)."""
 import torch
-from mmpretrain.models.backbones.convnext import ConvNeXtBlock
 from mmpretrain.models.utils import LayerNorm2d
 from mmrazor.models.mutables import SquentialMutableChannel
 
-from pwkd_plugin.models.dynamic_ops import (DYNAMIC_OPS,
-                                            SlimmableConvNeXtBlock,
-                                            SlimmableLayerNorm2d)
+from pwkd_plugin.models.dynamic_ops import DYNAMIC_OPS, SlimmableLayerNorm2d
 
 
 def mutable(num_channels, active):
@@ -38,30 +35,3 @@ def test_layer_norm_2d_keeps_its_weights_and_slices_them():
     static = dynamic.to_static_op()
     assert type(static) is LayerNorm2d and static.num_channels == 3
     assert torch.allclose(static(x), expected, atol=1e-6)
-
-
-def test_convnext_block_slices_its_layer_scale_under_its_own_name():
-    block = ConvNeXtBlock(8, layer_scale_init_value=1.0)
-    with torch.no_grad():
-        block.gamma.copy_(torch.arange(8.))
-    keys = set(block.state_dict())
-    dynamic = DYNAMIC_OPS[ConvNeXtBlock].convert_from(block)
-    assert isinstance(dynamic, SlimmableConvNeXtBlock)
-    assert torch.equal(dynamic.gamma, torch.arange(8.))
-    dynamic.register_mutable_attr('out_channels', mutable(8, 3))
-    dynamic.register_mutable_attr('in_channels', mutable(8, 5))  # same attr
-    assert torch.equal(dynamic.gamma, torch.arange(3.))
-    assert dynamic._parameters['gamma'].shape == (8, )
-    assert set(dynamic.state_dict()) - keys == {
-        k for k in dynamic.state_dict() if k.startswith('mutable_attrs')}
-    dynamic.mutable_attrs['num_features'].fix_chosen(3)
-    static = dynamic.to_static_op()
-    assert type(static) is ConvNeXtBlock
-    assert set(static.state_dict()) == keys
-    assert torch.equal(static.gamma, torch.arange(3.))
-
-
-def test_a_block_without_layer_scale_is_not_made_slimmable():
-    with pytest.raises(ValueError, match='layer_scale_init_value=0'):
-        SlimmableConvNeXtBlock.convert_from(
-            ConvNeXtBlock(8, layer_scale_init_value=0.))

@@ -278,27 +278,36 @@ def test_hornet_gnconv_splits_by_the_widths_of_its_layers():
     model.mutator.set_width(1.0)
 
 
-def test_a_mostly_whole_teacher_is_refused_with_its_whole_layers():
+def test_a_teacher_with_whole_layers_is_refused_naming_them():
     with pytest.raises(MostlyWholeTeacherError) as info:
         build(EDGENEXT)
     message = str(info.value)
     assert 'width 0.25' in message and 'allow_mostly_whole=True' in message
-    assert 'more than 0.5' in message
+    # Under half of the FLOPs (0.448), but layers left whole: refused.
+    assert 'more than 0.5' not in message
+    assert 'layers inside its SDTAEncoder blocks cannot be sliced' in message
     # The layers left whole, grouped by the reason.
     group = message.split(': its channels are tied to a layer')[0]
-    assert 'backbone.downsample_layers.0.0, ' in group.rsplit('; ', 1)[-1]
+    assert 'backbone.downsample_layers.2.0, ' in group.rsplit('; ', 1)[-1]
     group = message.split(': no channel unit holds it')[0]
-    assert 'backbone.stages.0.0.pointwise_conv2 ' in group.rsplit('; ', 1)[-1]
+    assert 'backbone.downsample_layers.1.1 ' in group.rsplit('; ', 1)[-1]
     # The layers inside a block the tracer cannot follow name the block's op.
     group = message.split(": EdgeNeXt's SDTA block splits")[0]
     assert 'backbone.stages.1.0.' in group.rsplit('; ', 1)[-1]
 
 
+def test_a_mostly_whole_teacher_is_refused_by_its_flops():
+    # Its narrowest width 0.5 keeps 0.61 of the FLOPs.
+    with pytest.raises(MostlyWholeTeacherError,
+                       match=r'width 0.5 .* keeps 0\.6\d\d .*more than 0.5'):
+        build(EDGENEXT, widths=(0.5, 1.0))
+
+
 def test_a_mostly_whole_teacher_trains_when_opted_in():
     model = build(EDGENEXT, allow_mostly_whole=True)
     macs = model.mutator.width_macs
-    assert macs[0.25] > 0.5 * macs[1.0]
-    assert 'backbone.downsample_layers.0.0' in model.mutator.whole_layers
+    assert macs[0.25] < 0.5 * macs[1.0] and model.mutator.whole_layers
+    assert 'backbone.downsample_layers.2.0' in model.mutator.whole_layers
 
 
 @pytest.mark.parametrize('name', ['PoolFormer', 'RIFormer'])
