@@ -75,11 +75,10 @@ def train_teacher(task, setting, options, work_dir, epochs, seed=0,
 def last_checkpoint_epoch(work_dir):
     """The epoch of the checkpoint mmengine would resume ``work_dir``'s run
     from, or None where it would start afresh."""
-    path = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(path):
-        return None
-    with open(path) as file:
-        name = osp.basename(file.read().strip())
+    from mmengine.runner import find_latest_checkpoint
+    if not osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+        return None  # (mmengine's lookup would log that it found none)
+    name = osp.basename(find_latest_checkpoint(work_dir))
     return int(name[len('epoch_'):-len('.pth')])
 
 

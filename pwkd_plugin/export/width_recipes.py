@@ -60,34 +60,26 @@ def _arch_dict(backbone: dict, settings_attr: str) -> dict:
     return copy.deepcopy(dict(arch))
 
 
-def _convnext_recipe(backbone: dict, scale: Callable[[int], int],
-                     width: float, divisor: int, min_channels: int) -> dict:
-    """mmpretrain ``ConvNeXt``: the stage ``channels`` of its arch (the
-    blocks' expanded channels follow as ``mlp_ratio`` times them)."""
-    arch = _arch_dict(backbone, 'arch_settings')
-    arch['channels'] = [scale(c) for c in arch['channels']]
-    backbone['arch'] = arch
-    return backbone
+def _arch_key_recipe(settings_attr: str, key: str) -> Callable:
+    """The recipe of a backbone narrowed by one entry of its arch: ``key``
+    (a channel count, or one per stage) scaled, the rest following it.
 
+    ConvNeXt's stage ``channels`` (the blocks' expanded channels follow as
+    ``mlp_ratio`` times them), VAN's stage ``embed_dims`` (the MLPs' hidden
+    channels as ``ffn_ratios`` times them), HorNet's ``base_dim`` (the
+    stages double it, each gnConv halves it order by order).
+    """
 
-def _van_recipe(backbone: dict, scale: Callable[[int], int], width: float,
-                divisor: int, min_channels: int) -> dict:
-    """mmpretrain ``VAN``: the stage ``embed_dims`` of its arch (the MLPs'
-    hidden channels follow as ``ffn_ratios`` times them)."""
-    arch = _arch_dict(backbone, 'arch_zoo')
-    arch['embed_dims'] = [scale(c) for c in arch['embed_dims']]
-    backbone['arch'] = arch
-    return backbone
+    def recipe(backbone: dict, scale: Callable[[int], int], width: float,
+               divisor: int, min_channels: int) -> dict:
+        arch = _arch_dict(backbone, settings_attr)
+        value = arch[key]
+        arch[key] = ([scale(c) for c in value] if isinstance(
+            value, (list, tuple)) else scale(value))
+        backbone['arch'] = arch
+        return backbone
 
-
-def _hornet_recipe(backbone: dict, scale: Callable[[int], int],
-                   width: float, divisor: int, min_channels: int) -> dict:
-    """mmpretrain ``HorNet``: the ``base_dim`` of its arch (the stages
-    double it; each gnConv halves its channels order by order)."""
-    arch = _arch_dict(backbone, 'arch_zoo')
-    arch['base_dim'] = scale(arch['base_dim'])
-    backbone['arch'] = arch
-    return backbone
+    return recipe
 
 
 def _densenet_recipe(backbone: dict, scale: Callable[[int], int],
@@ -207,10 +199,11 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
                     'way and keeps the last 1x1 conv at 1280 channels for '
                     'widen_factor <= 1, where the slimmable teacher narrows '
                     'it'),
-    'ConvNeXt': (_convnext_recipe, 'arch channels'),
+    'ConvNeXt': (_arch_key_recipe('arch_settings', 'channels'),
+                 'arch channels'),
     'DenseNet': (_densenet_recipe, 'arch growth_rate, init_channels'),
-    'VAN': (_van_recipe, 'arch embed_dims'),
-    'HorNet': (_hornet_recipe, 'arch base_dim'),
+    'VAN': (_arch_key_recipe('arch_zoo', 'embed_dims'), 'arch embed_dims'),
+    'HorNet': (_arch_key_recipe('arch_zoo', 'base_dim'), 'arch base_dim'),
     'MobileOne': (_mobileone_recipe,
                   'arch width_factor; not exact with squeeze-excitation '
                   'blocks (MobileOne-S4), whose squeeze channels mmpretrain '
