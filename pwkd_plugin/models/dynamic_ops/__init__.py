@@ -27,8 +27,9 @@ from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
 from mmpretrain.models.backbones import (VAN, DeiT3,
                                          DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
+from mmpretrain.models.backbones.edgenext import SDTAEncoder
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
-from mmpretrain.models.utils import GRN, LayerNorm2d
+from mmpretrain.models.utils import GRN, ChannelMultiheadAttention, LayerNorm2d
 from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
 from mmrazor.models.architectures import dynamic_ops as razor_ops
 
@@ -36,6 +37,8 @@ from .adaptive_padding_conv import SlimmableConv2dAdaptivePadding
 from .channel_slices import slice_contiguous_channels
 from .channel_parameters import (SlimmableChannelParameters,
                                  slice_channel_parameter)
+from .cross_covariance_attention import (SlimmableChannelMultiheadAttention,
+                                         SlimmableXCAMixin)
 from .deit3 import SlimmableDeiT3
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
 from .grn import SlimmableGRN
@@ -44,6 +47,7 @@ from .hornet import SlimmableGnConv, SlimmableHorNetLayerNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
 from .multihead_attention import SlimmableMultiheadAttention
+from .sdta import SlimmableSDTAEncoder
 from .swin_transformer import SlimmableSwinTransformer
 from .switchable_layer_norm import SwitchableLayerNorm
 from .van import SlimmableVAN
@@ -90,6 +94,8 @@ TRACER_OPS = {
 FORWARD_OPS = {
     VAN: SlimmableVAN,
     gnConv: SlimmableGnConv,
+    SDTAEncoder: SlimmableSDTAEncoder,
+    ChannelMultiheadAttention: SlimmableChannelMultiheadAttention,
 }
 
 try:
@@ -104,12 +110,13 @@ else:
 
 __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
-    'SlimmableConv2dAdaptivePadding',
+    'SlimmableChannelMultiheadAttention', 'SlimmableConv2dAdaptivePadding',
     'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
     'SlimmableGnConv', 'SlimmableGRN', 'SlimmableGroupNorm',
     'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
-    'SlimmableMultiheadAttention', 'SlimmableSwinTransformer',
+    'SlimmableMultiheadAttention', 'SlimmableSDTAEncoder',
+    'SlimmableSwinTransformer',
     'SlimmableVAN', 'SlimmableVisionTransformer', 'SlimmableWindowMSA',
-    'SwitchableLayerNorm',
+    'SwitchableLayerNorm', 'SlimmableXCAMixin',
     'slice_channel_parameter', 'slice_contiguous_channels'
 ]

@@ -63,8 +63,13 @@ class SlimmableChannelParameters:
         return module
 
     def register_mutable_attr(self, attr: str, mutable: BaseMutable) -> None:
-        """Slice the parameter named ``attr`` by ``mutable``'s mask."""
-        self.mutable_attrs[attr] = mutable
+        """Slice the parameter named ``attr`` by ``mutable``'s mask (any
+        other attribute is a dynamic op's own: EdgeNeXt's SDTA block is
+        one, with layer scales)."""
+        if attr in self._parameters:
+            self.mutable_attrs[attr] = mutable
+        else:
+            super().register_mutable_attr(attr, mutable)
 
     def to_static_op(self) -> nn.Module:
         """The module itself, of its own class, each sliced parameter
@@ -74,12 +79,16 @@ class SlimmableChannelParameters:
             name: nn.Parameter(
                 getattr(self, name).detach().clone(),
                 requires_grad=self._parameters[name].requires_grad)
-            for name in self.mutable_attrs
+            for name in self.mutable_attrs if name in self._parameters
         }
-        del self.mutable_attrs
+        for name in sliced:
+            del self.mutable_attrs[name]
         self.__class__ = self.static_class
         for name, value in sliced.items():
             setattr(self, name, value)
+        if isinstance(self, DynamicMixin):  # a dynamic op of its own
+            return self.to_static_op()
+        del self.mutable_attrs
         return self
 
 

@@ -12,6 +12,7 @@ from ..dynamic_ops import (FORWARD_OPS, SlimmableLayerNorm,
                            SwitchableLayerNorm)
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
 from .csp_units import csp_unit_configs
+from .heads_channels import heads_of
 from .shuffle_units import (shufflenet_unit_configs,
                             shufflenet_v1_unit_configs)
 from .structure_channel_unit import StructureChannelUnit
@@ -315,12 +316,16 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         return units
 
     def _convert_channel_unit_to_mutable(self, units):
-        """Give every traced unit its channel count per width."""
+        """Give every traced unit its channel count per width (whole heads
+        for an attention's heads)."""
         for unit in units:
+            heads = heads_of(unit)
             self.units_cfg[unit.name] = dict(
                 init_args=dict(
                     num_channels=unit.num_channels,
-                    candidate_choices=self.channels_at(unit.num_channels),
+                    candidate_choices=self.channels_at(unit.num_channels)
+                    if heads is None else
+                    [count * heads[1] for count in self.heads_at(*heads)],
                     choice_mode='number'))
         return super()._convert_channel_unit_to_mutable(units)
 

@@ -51,7 +51,13 @@ class SplitPieceChannelNode(ChannelNode):
     def channel_forward(self, channel_tensors: List[ChannelTensor]):
         assert len(channel_tensors) == 1, f'{self}'
         self.in_channel_tensor = channel_tensors[0]
-        self.out_channel_tensor = channel_tensors[0][self.start:self.end]
+        # A tensor of its own, bound to its run of the input: mmrazor tells
+        # units apart by the tensors their channels are in, so pieces bound
+        # to each other (EdgeNeXt's chunks added to a convolution's output)
+        # are one unit and the piece beside them another.
+        self.out_channel_tensor = ChannelTensor(self.end - self.start)
+        self.out_channel_tensor.union(
+            channel_tensors[0][self.start:self.end])
         return self.out_channel_tensor
 
 

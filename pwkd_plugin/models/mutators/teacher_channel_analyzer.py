@@ -16,6 +16,7 @@ from mmrazor.structures.graph.channel_graph import \
     default_channel_node_converter
 
 from ..dynamic_ops import DYNAMIC_OPS, FORWARD_OPS, TRACER_OPS
+from .heads_channels import HeadsChannelNode, attention_heads
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
 from .shape_constants import fold_shape_sizes, graph_values
@@ -53,7 +54,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     of :class:`TracedChannelUnit` (timm's ``BatchNormAct2d``), and whose
     graph follows per-channel parameters multiplied into a tensor (layer
     scales: :mod:`.parameter_channel_node`), gives each piece of a tensor
-    split along its channels its own channels (:mod:`.split_channels`) and
+    split along its channels its own channels (:mod:`.split_channels`),
+    binds the heads of a cross-covariance attention (:mod:`.heads_channels`)
+    and
     holds the sizes a forward reads from tensors as numbers
     (:mod:`.shape_constants`); it traces into
     the modules ``FORWARD_OPS`` swapped in.
@@ -70,7 +73,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
                 leaf_module=(*self.default_leaf_modules, *TRACER_OPS))
 
     def analyze(self, model: nn.Module) -> Dict:
-        self._parameters, self._pieces = {}, {}
+        self._parameters, self._pieces, self._heads = {}, {}, {}
         # mmrazor builds the channel graph with this module-level converter.
         with _patched('default_channel_node_converter', self._channel_node):
             return super().analyze(model)
@@ -89,6 +92,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
                 values = {}
         fold_shape_sizes(graph, values)
         self._pieces = split_pieces(model, graph, values)
+        self._heads = attention_heads(model, graph)
         self._parameters = per_channel_parameters(
             model, graph, lambda module: type(module) in DYNAMIC_OPS)
         return graph
@@ -97,6 +101,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         if node.name in self._parameters:
             name, channels = self._parameters[node.name]
             return ParameterChannelNode(node.name, name, channels)
+        if node.name in self._heads:
+            name, attention = self._heads[node.name]
+            return HeadsChannelNode(node.name, attention, name)
         if node.name in self._pieces:
             return SplitPieceChannelNode(node.name, node.val,
                                          self._pieces[node.name])

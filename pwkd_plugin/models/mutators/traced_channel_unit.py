@@ -4,6 +4,7 @@ from mmrazor.models.mutables import SequentialMutableChannelUnit
 from mmrazor.registry import MODELS
 
 from ..dynamic_ops import TRACER_OPS
+from .heads_channels import heads_of
 from .parameter_channels import slice_parameter_channels
 
 
@@ -15,8 +16,16 @@ class TracedChannelUnit(SequentialMutableChannelUnit):
     mmrazor's tracer keeps a unit only if every layer of it can take a
     channel mask; a unit holding a layer type mmrazor does not know (timm's
     ``BatchNormAct2d``) was dropped, and all its layers stayed whole. Its
-    per-channel parameters (layer scales) are sliced too.
+    per-channel parameters (layer scales) are sliced too. A unit of an
+    attention's heads is checked at a count of whole heads.
     """
+
+    def _get_valid_int_choice(self, choice) -> int:
+        count = super()._get_valid_int_choice(choice)
+        heads = heads_of(self)
+        if heads is None:
+            return count
+        return max(1, round(count / heads[1])) * heads[1]
 
     def prepare_for_pruning(self, model: nn.Module) -> None:
         """Replace the unit's layers by masked dynamic ops."""

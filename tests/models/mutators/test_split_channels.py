@@ -52,3 +52,41 @@ class SplitsByFixedSizes(GatesByPieces):
 def test_a_split_by_fixed_sizes_is_not_followed():
     units = traced_channels(SplitsByFixedSizes())
     assert not any(('proj_in', True, (0, 4)) in unit for unit in units)
+
+
+class AddsPiecesInTurn(nn.Module):
+    """EdgeNeXt's SDTA pattern: chunks of 4, 4 and 3 channels (the first
+    two of its convolutions' widths), the second added to the first's
+    convolution, the last passed on beside them."""
+
+    splits_by_width = True
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 11, 1)
+        self.convs = nn.ModuleList(
+            nn.Conv2d(4, 4, 3, padding=1, groups=4) for _ in range(2))
+        self.head = nn.Conv2d(11, 5, 1)
+
+    def forward(self, x):
+        x = self.stem(x)
+        conv = active_channels(self.convs[0], 'in_channels')
+        first, second, rest = torch.split(
+            x, [conv, conv, x.shape[1] - 2 * conv], dim=1)
+        out = self.convs[0](first)
+        out = torch.cat((out, self.convs[1](out + second)), 1)
+        return self.head(torch.cat((out, rest), 1) + x)
+
+
+def test_pieces_bound_to_each_other_are_one_unit_the_rest_another():
+    units = traced_channels(AddsPiecesInTurn())
+    # The chunks added together (the stem's channels 0-4 and 4-8) are one
+    # unit of 4 channels; the chunk beside them (8-11) one of 3 (mmrazor
+    # told them apart by the tensors their channels are in, which the
+    # pieces shared with the split tensor: one unit of 0-4 and 4-11).
+    added = next(u for u in units if ('stem', True, (0, 4)) in u)
+    assert {('stem', True, (4, 8)), ('head', False, (0, 4)),
+            ('head', False, (4, 8)), ('convs.1', True, (0, 4))} <= added
+    rest = next(u for u in units if ('stem', True, (8, 11)) in u)
+    assert ('head', False, (8, 11)) in rest and ('stem', True, (4, 11)) \
+        not in rest
