@@ -146,6 +146,18 @@ SMALL_FAMILIES = {
                      arch=dict(embed_dims=[8, 16], depths=[1, 1],
                                ffn_ratios=[2, 2]),
                      out_indices=(1, )), 16)),
+    'EdgeNeXt': ('SDTA blocks: channels split into chunks by the width of '
+                 'their depthwise convolutions, each added to the last '
+                 "one's output; cross-covariance attention (heads over "
+                 'channels, a temperature per head); layer scales',
+                 dict(
+                     classifier(
+                         dict(type='EdgeNeXt',
+                              arch=dict(channels=[8, 16, 24, 32],
+                                        depths=[1, 1, 1, 1],
+                                        num_heads=[2, 2, 2, 2]),
+                              gap_before_final_norm=True), 32),
+                     neck=None)),
 }
 
 #: family -> (the block that is refused, small classifier config): families

@@ -13,8 +13,9 @@ parameters. timm's
 Any other module's per-channel parameters (layer scales) are sliced by
 making the module slimmable in place (:func:`slice_channel_parameter`).
 ``FORWARD_OPS`` maps a module whose forward shapes or splits tensors by
-channel counts fixed when it was built (VAN, HorNet's gnConv) to a version
-that reads them from the tensors or its layers.
+channel counts fixed when it was built (VAN, HorNet's gnConv, EdgeNeXt's
+SDTA block and its cross-covariance attention) to a version that reads
+them from the tensors or its layers.
 
 :func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and
 linear layers take a contiguous run of channels by a slice (importing

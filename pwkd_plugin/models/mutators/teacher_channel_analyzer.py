@@ -124,8 +124,8 @@ def _without_contradicting_units(model: nn.Module,
                                  units_config: Dict) -> Dict:
     """The traced units but those whose channels do not add up in a layer.
 
-    Where the graph misreads a block (EdgeNeXt's SDTA splits its channels
-    into chunks of a fixed width), the channels units register in one layer
+    Where the graph misreads a block (a split it does not follow), the
+    channels units register in one layer
     can sum to another count than the layer's: mmrazor's check would then
     fail on its first forward, for every unit at once. Such units are left
     out here, so their layers stay whole (and are named so) and the others

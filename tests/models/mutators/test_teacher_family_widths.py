@@ -6,13 +6,14 @@ channel shuffle (ShuffleNetV2), LayerNorm2d and layer scale (ConvNeXt),
 fused inverted residuals (EfficientNetV2), re-parameterisable branches
 (MobileOne), a split in halves by indexing (CSPDarkNet), timm's
 BatchNormAct2d (RegNetY through TIMMBackbone), GroupNorms and layer scales
-(PoolFormer, RIFormer):
+(PoolFormer, RIFormer), chunks split by the width and cross-covariance
+attention (EdgeNeXt):
 every width forwards, no layer is left whole, the static copy at 0.25 keeps
 at most 0.25 of the whole's FLOPs and 0.35 of its parameters, and every
 width's static copy computes what the slimmable network does. A width that
-cannot run and a mostly whole teacher (EdgeNeXt) are refused with the
-module and the reason, and so is a family whose channel split the tracer
-cannot follow (Res2Net), naming the block.
+cannot run is refused with the module and the reason, and a family whose
+channel split the tracer cannot follow (Res2Net) as mostly whole, naming
+the block.
 """
 import functools
 
@@ -170,21 +171,6 @@ def test_a_width_that_cannot_run_is_refused_naming_the_module():
     assert 'the 8 channels reaching this switchable batch norm' in message
 
 
-#: EdgeNeXt: the channel tracer follows neither its LayerNorm2d (it
-#: permutes inside its forward) nor its attention's reshape into heads, so
-#: its stages stay whole.
-EDGENEXT = dict(
-    classifier(
-        dict(
-            type='EdgeNeXt',
-            arch=dict(
-                channels=[8, 16, 24, 32],
-                depths=[1, 1, 1, 1],
-                num_heads=[2, 2, 2, 2]),
-            gap_before_final_norm=True), 32),
-    neck=None)
-
-
 def test_convnext_layer_scale_and_norms_follow_the_width():
     """The residual stream of each stage is sliced: the layer scale, the
     LayerNorms (sliced affine, no private copies) and the classifier."""
@@ -280,34 +266,62 @@ def test_hornet_gnconv_splits_by_the_widths_of_its_layers():
 
 def test_a_teacher_with_whole_layers_is_refused_naming_them():
     with pytest.raises(MostlyWholeTeacherError) as info:
-        build(EDGENEXT)
+        build(small_family('Res2Net'))
     message = str(info.value)
     assert 'width 0.25' in message and 'allow_mostly_whole=True' in message
-    # Under half of the FLOPs (0.448), but layers left whole: refused.
+    # Under half of the FLOPs (0.388), but layers left whole: refused.
     assert 'more than 0.5' not in message
-    assert 'layers inside its SDTAEncoder blocks cannot be sliced' in message
-    # The layers left whole, grouped by the reason.
-    group = message.split(': its channels are tied to a layer')[0]
-    assert 'backbone.downsample_layers.2.0, ' in group.rsplit('; ', 1)[-1]
-    group = message.split(': no channel unit holds it')[0]
-    assert 'backbone.downsample_layers.1.1 ' in group.rsplit('; ', 1)[-1]
+    assert 'layers inside its Bottle2neck blocks cannot be sliced' in message
     # The layers inside a block the tracer cannot follow name the block's op.
-    group = message.split(": EdgeNeXt's SDTA block splits")[0]
-    assert 'backbone.stages.1.0.' in group.rsplit('; ', 1)[-1]
+    group = message.split(": Res2Net's block splits")[0]
+    assert 'backbone.layer1.0.convs.0, ' in group.rsplit('; ', 1)[-1]
 
 
 def test_a_mostly_whole_teacher_is_refused_by_its_flops():
-    # Its narrowest width 0.5 keeps 0.61 of the FLOPs.
+    # Its narrowest width 0.5 keeps 0.568 of the FLOPs.
     with pytest.raises(MostlyWholeTeacherError,
-                       match=r'width 0.5 .* keeps 0\.6\d\d .*more than 0.5'):
-        build(EDGENEXT, widths=(0.5, 1.0))
+                       match=r'width 0.5 .* keeps 0\.5[6-9]\d .*more than 0.5'):
+        build(small_family('Res2Net'), widths=(0.5, 1.0))
 
 
 def test_a_mostly_whole_teacher_trains_when_opted_in():
-    model = build(EDGENEXT, allow_mostly_whole=True)
+    model = build(small_family('Res2Net'), allow_mostly_whole=True)
     macs = model.mutator.width_macs
     assert macs[0.25] < 0.5 * macs[1.0] and model.mutator.whole_layers
-    assert 'backbone.downsample_layers.2.0' in model.mutator.whole_layers
+    assert 'backbone.layer1.0.convs.0' in model.mutator.whole_layers
+
+
+def test_edgenext_chunks_and_heads_follow_the_width():
+    """An SDTA block splits its channels into chunks of its depthwise
+    convolutions' widths, the last chunk the rest; its channel attention
+    keeps whole heads (head dims kept) with their temperatures; each
+    width's static copy is mmpretrain's block with those sizes."""
+    from mmpretrain.models.backbones.edgenext import SDTAEncoder
+    from mmpretrain.models.utils import ChannelMultiheadAttention
+    model = build(small_family('EdgeNeXt'))
+    backbone = model.architecture.backbone
+    torch.manual_seed(1)
+    with torch.no_grad():  # layer scales start at 1e-6: make them count
+        for name, parameter in backbone.named_parameters():
+            if name.rpartition('.')[2] in ('gamma', 'gamma_csa', 'scale'):
+                parameter.uniform_(0.5, 1.5)
+    block = backbone.stages[3][0]  # 32 channels: 4 chunks of 8, 2 heads
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width, chunk, heads in zip(model.mutator.widths, (2, 4, 6, 8),
+                                   (1, 1, 2, 2)):
+        model.mutator.set_width(width)
+        assert block.split_sizes(4 * chunk) == [chunk] * 4
+        assert block.csa.active_heads() == heads
+        static = model.static_architecture(width)
+        sdta = static.backbone.stages[3][0]
+        assert type(sdta) is SDTAEncoder and sdta.conv_channels == chunk
+        assert type(sdta.csa) is ChannelMultiheadAttention
+        assert sdta.csa.num_heads == heads and sdta.csa.head_dims == 16
+        assert sdta.csa.qkv.out_features == 3 * 16 * heads
+        assert torch.equal(sdta.csa.scale,
+                           block.csa.scale.detach()[:heads])
+        assert_static_copy_matches(model, width, inputs, static)
+    model.mutator.set_width(1.0)
 
 
 @pytest.mark.parametrize('name', ['PoolFormer', 'RIFormer'])
