@@ -280,7 +280,8 @@ def test_a_teacher_with_whole_layers_is_refused_naming_them():
 def test_a_mostly_whole_teacher_is_refused_by_its_flops():
     # Its narrowest width 0.5 keeps 0.568 of the FLOPs.
     with pytest.raises(MostlyWholeTeacherError,
-                       match=r'width 0.5 .* keeps 0\.5[6-9]\d .*more than 0.5'):
+                       match=r'width 0.5 .* keeps 0\.5[6-9]\d '
+                       r'.*more than 0.5'):
         build(small_family('Res2Net'), widths=(0.5, 1.0))
 
 
