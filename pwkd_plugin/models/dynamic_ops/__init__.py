@@ -118,6 +118,6 @@ __all__ = [
     'SlimmableMultiheadAttention', 'SlimmableSDTAEncoder',
     'SlimmableSwinTransformer',
     'SlimmableVAN', 'SlimmableVisionTransformer', 'SlimmableWindowMSA',
-    'SwitchableLayerNorm', 'SlimmableXCAMixin',
+    'SlimmableXCAMixin', 'SwitchableLayerNorm',
     'slice_channel_parameter', 'slice_contiguous_channels'
 ]
