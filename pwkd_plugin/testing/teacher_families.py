@@ -146,6 +146,15 @@ SMALL_FAMILIES = {
                      arch=dict(embed_dims=[8, 16], depths=[1, 1],
                                ffn_ratios=[2, 2]),
                      out_indices=(1, )), 16)),
+    'MobileViT': ('feature map unfolded into patch tokens and folded back '
+                  'around transformer layers (multi-head attention), '
+                  'concatenation with the block input',
+                  classifier(
+                      dict(type='MobileViT',
+                           arch=[['mobilenetv2', 8, 1, 1, 2],
+                                 ['mobilevit', 16, 2, 32, 64, 2, 2]],
+                           stem_channels=8, last_exp_factor=2,
+                           out_indices=(1, )), 32)),
 }
 
 #: family -> (the block that is refused, small classifier config): families

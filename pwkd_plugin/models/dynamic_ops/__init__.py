@@ -13,8 +13,9 @@ parameters. timm's
 Any other module's per-channel parameters (layer scales) are sliced by
 making the module slimmable in place (:func:`slice_channel_parameter`).
 ``FORWARD_OPS`` maps a module whose forward shapes or splits tensors by
-channel counts fixed when it was built (VAN, HorNet's gnConv) to a version
-that reads them from the tensors or its layers.
+channel counts fixed when it was built (VAN, HorNet's gnConv, an attention's
+head count) to a version that reads them from the tensors or its layers, or
+whose forward torch.fx cannot trace (MobileViT's block) to one it can.
 
 :func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and
 linear layers take a contiguous run of channels by a slice (importing
@@ -28,6 +29,7 @@ from mmpretrain.models.backbones import (VAN, DeiT3,
                                          DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
+from mmpretrain.models.backbones.mobilevit import MobileVitBlock
 from mmpretrain.models.utils import GRN, LayerNorm2d
 from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
 from mmrazor.models.architectures import dynamic_ops as razor_ops
@@ -43,6 +45,7 @@ from .group_norm import SlimmableGroupNorm
 from .hornet import SlimmableGnConv, SlimmableHorNetLayerNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
+from .mobilevit import SlimmableMobileVitBlock
 from .multihead_attention import SlimmableMultiheadAttention
 from .swin_transformer import SlimmableSwinTransformer
 from .switchable_layer_norm import SwitchableLayerNorm
@@ -78,6 +81,7 @@ DYNAMIC_OPS = {
 TRACER_OPS = {
     nn.GroupNorm: SlimmableGroupNorm,
     MMCVConv2d: razor_ops.DynamicConv2d,
+    MMCVLinear: razor_ops.DynamicLinear,
     nn.LayerNorm: SlimmableLayerNorm,
     LayerNorm2d: SlimmableLayerNorm2d,
     GRN: SlimmableGRN,
@@ -90,6 +94,8 @@ TRACER_OPS = {
 FORWARD_OPS = {
     VAN: SlimmableVAN,
     gnConv: SlimmableGnConv,
+    MultiheadAttention: SlimmableMultiheadAttention,
+    MobileVitBlock: SlimmableMobileVitBlock,
 }
 
 try:
@@ -108,7 +114,8 @@ __all__ = [
     'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
     'SlimmableGnConv', 'SlimmableGRN', 'SlimmableGroupNorm',
     'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
-    'SlimmableMultiheadAttention', 'SlimmableSwinTransformer',
+    'SlimmableMobileVitBlock', 'SlimmableMultiheadAttention',
+    'SlimmableSwinTransformer',
     'SlimmableVAN', 'SlimmableVisionTransformer', 'SlimmableWindowMSA',
     'SwitchableLayerNorm',
     'slice_channel_parameter', 'slice_contiguous_channels'

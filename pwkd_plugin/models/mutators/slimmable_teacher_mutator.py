@@ -11,6 +11,7 @@ from mmrazor.registry import MODELS
 from ..dynamic_ops import (FORWARD_OPS, SlimmableLayerNorm,
                            SwitchableLayerNorm)
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
+from .attention_heads import attention_heads, unit_heads
 from .csp_units import csp_unit_configs
 from .shuffle_units import (shufflenet_unit_configs,
                             shufflenet_v1_unit_configs)
@@ -279,6 +280,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         of the structures it cannot follow: ShuffleNet's shuffled blocks
         (:mod:`.shuffle_units`), CSPNet's split stages (:mod:`.csp_units`) and vision transformers
         (:mod:`.transformer_units`)."""
+        self._attention_heads = attention_heads(model)
         transformer = [
             *vit_unit_configs(model, self.channels_at, self.heads_at),
             *swin_unit_configs(model, self.channels_at, self.heads_at)
@@ -315,12 +317,16 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         return units
 
     def _convert_channel_unit_to_mutable(self, units):
-        """Give every traced unit its channel count per width."""
+        """Give every traced unit its channel count per width (whole heads
+        for the heads of an attention)."""
         for unit in units:
+            heads = unit_heads(unit, getattr(self, '_attention_heads', {}))
+            counts = self.channels_at(unit.num_channels) if heads is None \
+                else [count * heads[1] for count in self.heads_at(*heads)]
             self.units_cfg[unit.name] = dict(
                 init_args=dict(
                     num_channels=unit.num_channels,
-                    candidate_choices=self.channels_at(unit.num_channels),
+                    candidate_choices=counts,
                     choice_mode='number'))
         return super()._convert_channel_unit_to_mutable(units)
 
