@@ -32,8 +32,10 @@ def unfold_patches(x: torch.Tensor, patch_size: Tuple[int,
     new_h = math.ceil(height / patch_h) * patch_h
     new_w = math.ceil(width / patch_w) * patch_w
     if new_h != height or new_w != width:
-        x = F.interpolate(
-            x, size=(new_h, new_w), mode='bilinear', align_corners=False)
+        x = F.interpolate(x,
+                          size=(new_h, new_w),
+                          mode='bilinear',
+                          align_corners=False)
     rows, cols = new_h // patch_h, new_w // patch_w
     x = x.reshape(batch * channels * rows, patch_h, cols,
                   patch_w).transpose(1, 2)
@@ -69,8 +71,10 @@ def fold_patches(x: torch.Tensor, size: Tuple[int, int],
     x = x.transpose(1, 2).reshape(batch, channels, rows * patch_h,
                                   cols * patch_w)
     if rows * patch_h != height or cols * patch_w != width:
-        x = F.interpolate(
-            x, size=(height, width), mode='bilinear', align_corners=False)
+        x = F.interpolate(x,
+                          size=(height, width),
+                          mode='bilinear',
+                          align_corners=False)
     return x
 
 

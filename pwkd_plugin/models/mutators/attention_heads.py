@@ -23,8 +23,8 @@ def attention_heads(model: nn.Module) -> Dict[str, Tuple[int, int]]:
     }
 
 
-def unit_heads(unit, heads: Dict[str, Tuple[int, int]]
-               ) -> Optional[Tuple[int, int]]:
+def unit_heads(unit,
+               heads: Dict[str, Tuple[int, int]]) -> Optional[Tuple[int, int]]:
     """``(num_heads, head_dims)`` of the attention whose heads ``unit``
     holds (the attention's ``proj`` reads them), or None.
 

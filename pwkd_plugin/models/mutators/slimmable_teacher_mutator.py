@@ -63,7 +63,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     DeiT, Swin) narrows its embedding, its head count (heads keep their
     ``head_dims``; :func:`~.transformer_units.slim_heads`) and its MLP
     hidden size; its LayerNorms are sliced, or private per width with
-    ``layer_norms='private'``.
+    ``layer_norms='private'``. mmpretrain's multi-head attention elsewhere
+    (MobileViT's blocks) is traced, its heads one unit of whole heads
+    (:mod:`.attention_heads`).
 
     Subnet ``i`` (``self.subnets[i]``) is width ``widths[i]``.
 
