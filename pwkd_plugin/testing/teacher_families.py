@@ -158,6 +158,15 @@ SMALL_FAMILIES = {
                                         num_heads=[2, 2, 2, 2]),
                               gap_before_final_norm=True), 32),
                      neck=None)),
+    'MobileViT': ('feature map unfolded into patch tokens and folded back '
+                  'around transformer layers (multi-head attention), '
+                  'concatenation with the block input',
+                  classifier(
+                      dict(type='MobileViT',
+                           arch=[['mobilenetv2', 8, 1, 1, 2],
+                                 ['mobilevit', 16, 2, 32, 64, 2, 2]],
+                           stem_channels=8, last_exp_factor=2,
+                           out_indices=(1, )), 32)),
 }
 
 #: family -> (the block that is refused, small classifier config): families

@@ -14,8 +14,9 @@ Any other module's per-channel parameters (layer scales) are sliced by
 making the module slimmable in place (:func:`slice_channel_parameter`).
 ``FORWARD_OPS`` maps a module whose forward shapes or splits tensors by
 channel counts fixed when it was built (VAN, HorNet's gnConv, EdgeNeXt's
-SDTA block and its cross-covariance attention) to a version that reads
-them from the tensors or its layers.
+SDTA block, an attention's head count) to a version that reads them from
+the tensors or its layers, or whose forward torch.fx cannot trace
+(MobileViT's block) to one it can.
 
 :func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and
 linear layers take a contiguous run of channels by a slice (importing
@@ -30,6 +31,7 @@ from mmpretrain.models.backbones import (VAN, DeiT3,
                                          SwinTransformer, VisionTransformer)
 from mmpretrain.models.backbones.edgenext import SDTAEncoder
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
+from mmpretrain.models.backbones.mobilevit import MobileVitBlock
 from mmpretrain.models.utils import GRN, ChannelMultiheadAttention, LayerNorm2d
 from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
 from mmrazor.models.architectures import dynamic_ops as razor_ops
@@ -47,6 +49,7 @@ from .group_norm import SlimmableGroupNorm
 from .hornet import SlimmableGnConv, SlimmableHorNetLayerNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
+from .mobilevit import SlimmableMobileVitBlock
 from .multihead_attention import SlimmableMultiheadAttention
 from .sdta import SlimmableSDTAEncoder
 from .swin_transformer import SlimmableSwinTransformer
@@ -83,6 +86,7 @@ DYNAMIC_OPS = {
 TRACER_OPS = {
     nn.GroupNorm: SlimmableGroupNorm,
     MMCVConv2d: razor_ops.DynamicConv2d,
+    MMCVLinear: razor_ops.DynamicLinear,
     nn.LayerNorm: SlimmableLayerNorm,
     LayerNorm2d: SlimmableLayerNorm2d,
     GRN: SlimmableGRN,
@@ -97,6 +101,8 @@ FORWARD_OPS = {
     gnConv: SlimmableGnConv,
     SDTAEncoder: SlimmableSDTAEncoder,
     ChannelMultiheadAttention: SlimmableChannelMultiheadAttention,
+    MultiheadAttention: SlimmableMultiheadAttention,
+    MobileVitBlock: SlimmableMobileVitBlock,
 }
 
 try:
@@ -115,7 +121,8 @@ __all__ = [
     'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
     'SlimmableGnConv', 'SlimmableGRN', 'SlimmableGroupNorm',
     'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
-    'SlimmableMultiheadAttention', 'SlimmableSDTAEncoder',
+    'SlimmableMobileVitBlock', 'SlimmableMultiheadAttention',
+    'SlimmableSDTAEncoder',
     'SlimmableSwinTransformer',
     'SlimmableVAN', 'SlimmableVisionTransformer', 'SlimmableWindowMSA',
     'SlimmableXCAMixin', 'SwitchableLayerNorm',

@@ -1,10 +1,18 @@
 """mmpretrain's ``MultiheadAttention`` over the heads active at a width."""
 import torch
+import torch.nn as nn
 from mmpretrain.models.utils.attention import MultiheadAttention
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
 from .in_place import InPlaceSlimmableMixin
+
+
+def _active_features(layer: nn.Module, attr: str, whole: int) -> int:
+    """The features of a (dynamic) linear layer active at the width."""
+    mutable = layer.get_mutable_attr(attr) if hasattr(
+        layer, 'get_mutable_attr') else None
+    return whole if mutable is None else int(mutable.current_mask.sum())
 
 
 @MODELS.register_module()
@@ -15,12 +23,19 @@ class SlimmableMultiheadAttention(InPlaceSlimmableMixin, MultiheadAttention,
     The heads unit of the attention (``num_features``: ``num_heads *
     head_dims``) slices the outputs of ``qkv`` as three spans (the first
     heads of q, k and v) and the inputs of ``proj``; each head keeps its
-    ``head_dims``. The forward reads the head count from the ``qkv``
-    output, so it needs no state of its own; :meth:`to_static_op` gives
-    mmpretrain's attention of the active ``num_heads`` and ``embed_dims``.
-    A layer scale on its output (``gamma1``) is sliced with the embedding's
-    unit.
+    ``head_dims``. The forward splits the ``qkv`` output into q, k and v
+    along its features and reads the head count from them, so it needs no
+    state of its own: wherever the attention sits (swapped in before
+    tracing, ``FORWARD_OPS``), the channel tracer gives each of q, k and v
+    its span of ``qkv``'s outputs (``splits_by_width``), binds them head
+    dim by head dim and passes them on to ``proj``: that is the heads unit.
+    :meth:`to_static_op` gives mmpretrain's attention of the active
+    ``num_heads`` and ``embed_dims``. A layer scale on its output
+    (``gamma1``) is sliced with the embedding's unit.
     """
+
+    #: q, k and v are split from ``qkv``'s output by the active features.
+    splits_by_width = True
 
     @property
     def num_features(self) -> int:
@@ -31,16 +46,25 @@ class SlimmableMultiheadAttention(InPlaceSlimmableMixin, MultiheadAttention,
         return MultiheadAttention
 
     def active_heads(self) -> int:
-        """The number of heads active at the width."""
-        return self.active_count() // self.head_dims
+        """The number of heads active at the width (``proj`` reads them;
+        the attention's own unit, where a structure unit holds it, is the
+        same)."""
+        return _active_features(self.proj, 'in_channels',
+                                self.proj.in_features) // self.head_dims
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, tokens, _ = x.shape
+        # Sizes by index: torch.fx cannot unpack a traced shape or split
+        # once mmrazor's tracer has wrapped this method. The head count is
+        # read from the qkv output, not from a piece of it: a piece read
+        # only for its size would be an end of the traced graph, binding
+        # its channels into one.
+        batch, tokens = x.shape[0], x.shape[1]
         qkv = self.qkv(x)
         heads = qkv.shape[-1] // (3 * self.head_dims)
-        qkv = qkv.reshape(batch, tokens, 3, heads,
-                          self.head_dims).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
+        qkv = qkv.chunk(3, dim=-1)
+        q, k, v = (qkv[part].reshape(batch, tokens, heads,
+                                     self.head_dims).transpose(1, 2)
+                   for part in range(3))
         attn_drop = self.attn_drop if self.training else 0.
         x = self.scaled_dot_product_attention(q, k, v, dropout_p=attn_drop)
         x = x.transpose(1, 2).reshape(batch, tokens, heads * self.head_dims)
@@ -53,8 +77,10 @@ class SlimmableMultiheadAttention(InPlaceSlimmableMixin, MultiheadAttention,
     def to_static_op(self) -> MultiheadAttention:
         """The attention itself as mmpretrain's, at the active heads."""
         heads = self.active_heads()
+        inputs = _active_features(self.qkv, 'in_channels',
+                                  self.qkv.in_features)
         self.to_static_class(MultiheadAttention)
         self.num_heads = heads
         self.embed_dims = heads * self.head_dims
-        self.input_dims = self.embed_dims
+        self.input_dims = inputs
         return self

@@ -11,6 +11,7 @@ from mmrazor.registry import MODELS
 from ..dynamic_ops import (FORWARD_OPS, SlimmableLayerNorm,
                            SwitchableLayerNorm)
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
+from .attention_heads import attention_heads, unit_heads
 from .csp_units import csp_unit_configs
 from .heads_channels import heads_of
 from .shuffle_units import (shufflenet_unit_configs,
@@ -63,7 +64,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     DeiT, Swin) narrows its embedding, its head count (heads keep their
     ``head_dims``; :func:`~.transformer_units.slim_heads`) and its MLP
     hidden size; its LayerNorms are sliced, or private per width with
-    ``layer_norms='private'``.
+    ``layer_norms='private'``. mmpretrain's multi-head attention elsewhere
+    (MobileViT's blocks) is traced, its heads one unit of whole heads
+    (:mod:`.attention_heads`).
 
     Subnet ``i`` (``self.subnets[i]``) is width ``widths[i]``.
 
@@ -280,6 +283,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         of the structures it cannot follow: ShuffleNet's shuffled blocks
         (:mod:`.shuffle_units`), CSPNet's split stages (:mod:`.csp_units`) and vision transformers
         (:mod:`.transformer_units`)."""
+        self._attention_heads = attention_heads(model)
         transformer = [
             *vit_unit_configs(model, self.channels_at, self.heads_at),
             *swin_unit_configs(model, self.channels_at, self.heads_at)
@@ -317,15 +321,16 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
 
     def _convert_channel_unit_to_mutable(self, units):
         """Give every traced unit its channel count per width (whole heads
-        for an attention's heads)."""
+        for the heads of an attention)."""
+        model_heads = getattr(self, '_attention_heads', {})
         for unit in units:
-            heads = heads_of(unit)
+            heads = heads_of(unit) or unit_heads(unit, model_heads)
+            counts = self.channels_at(unit.num_channels) if heads is None \
+                else [count * heads[1] for count in self.heads_at(*heads)]
             self.units_cfg[unit.name] = dict(
                 init_args=dict(
                     num_channels=unit.num_channels,
-                    candidate_choices=self.channels_at(unit.num_channels)
-                    if heads is None else
-                    [count * heads[1] for count in self.heads_at(*heads)],
+                    candidate_choices=counts,
                     choice_mode='number'))
         return super()._convert_channel_unit_to_mutable(units)
 

@@ -372,3 +372,34 @@ def test_a_family_with_an_unfollowed_split_is_refused_naming_the_block(name):
     # Opted in, it trains with those layers whole, and says which.
     model = build(small_family(name), allow_mostly_whole=True)
     assert model.mutator.whole_layers
+
+
+def test_mobilevit_attentions_keep_whole_heads():
+    """MobileViT unfolds a feature map into patch tokens around its
+    transformer layers: the tracer follows the unfold and fold (the block's
+    channels pass through them) and the attention wherever it sits (q, k
+    and v split from ``qkv``, bound head dim by head dim), so each
+    attention's heads are one unit of whole heads of 8 (4 at width 1.0)
+    and the token stream is the convolutions' unit. Each width's static
+    copy is mmpretrain's block and attention at the active heads."""
+    from mmpretrain.models.backbones.mobilevit import MobileVitBlock
+    from mmpretrain.models.utils.attention import MultiheadAttention
+    model = built_family('MobileViT')
+    block = model.architecture.backbone.layers[1][1]
+    for width, heads in zip(model.mutator.widths, (1, 2, 3, 4)):
+        model.mutator.set_width(width)
+        for layer in block.global_rep[:2]:
+            mask = layer.attn.qkv.get_mutable_attr('out_channels').current_mask
+            assert mask.tolist() == ([True] * 8 * heads +
+                                     [False] * 8 * (4 - heads)) * 3
+            assert layer.attn.proj.get_mutable_attr(
+                'in_channels').current_mask.sum() == 8 * heads
+        assert block.local_rep[1].conv.get_mutable_attr(
+            'out_channels').current_mask.sum() == 8 * heads
+        static = model.static_architecture(width).backbone.layers[1][1]
+        assert type(static) is MobileVitBlock
+        for layer in static.global_rep[:2]:
+            assert type(layer.attn) is MultiheadAttention
+            assert (layer.attn.num_heads, layer.attn.embed_dims,
+                    layer.attn.input_dims) == (heads, 8 * heads, 8 * heads)
+    model.mutator.set_width(1.0)
