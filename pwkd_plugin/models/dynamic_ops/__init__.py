@@ -14,7 +14,9 @@ Any other module's per-channel parameters (layer scales) are sliced by
 making the module slimmable in place (:func:`slice_channel_parameter`).
 ``FORWARD_OPS`` maps a module whose forward shapes or splits tensors by
 channel counts fixed when it was built (VAN, HorNet's gnConv) to a version
-that reads them from the tensors or its layers.
+that reads them from the tensors or its layers (LeViT's attentions: whole
+heads, :class:`HeadAttention`). A ``nn.BatchNorm1d`` has private norms per
+width (:class:`SwitchableBatchNorm1d`).
 
 :func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and
 linear layers take a contiguous run of channels by a slice (importing
@@ -28,11 +30,13 @@ from mmpretrain.models.backbones import (VAN, DeiT3,
                                          DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
+from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
 from mmpretrain.models.utils import GRN, LayerNorm2d
 from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
 from mmrazor.models.architectures import dynamic_ops as razor_ops
 
 from .adaptive_padding_conv import SlimmableConv2dAdaptivePadding
+from .batch_norm_1d import SwitchableBatchNorm1d
 from .channel_slices import slice_contiguous_channels
 from .channel_parameters import (SlimmableChannelParameters,
                                  slice_channel_parameter)
@@ -40,9 +44,12 @@ from .deit3 import SlimmableDeiT3
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
 from .grn import SlimmableGRN
 from .group_norm import SlimmableGroupNorm
+from .head_attention import HeadAttention
 from .hornet import SlimmableGnConv, SlimmableHorNetLayerNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
+from .levit import (SlimmableLeViTAttention,
+                    SlimmableLeViTAttentionSubsample)
 from .multihead_attention import SlimmableMultiheadAttention
 from .swin_transformer import SlimmableSwinTransformer
 from .switchable_layer_norm import SwitchableLayerNorm
@@ -57,6 +64,7 @@ DYNAMIC_OPS = {
     MMCVConv2d: razor_ops.DynamicConv2d,
     Conv2dAdaptivePadding: SlimmableConv2dAdaptivePadding,
     nn.BatchNorm2d: razor_ops.SwitchableBatchNorm2d,
+    nn.BatchNorm1d: SwitchableBatchNorm1d,
     nn.Linear: razor_ops.DynamicLinear,
     MMCVLinear: razor_ops.DynamicLinear,
     LayerNorm2d: SlimmableLayerNorm2d,
@@ -76,6 +84,7 @@ DYNAMIC_OPS = {
 #: tracer cannot check by itself (it checks a unit with masked ops); the
 #: tracer keeps each such layer one node of its graph.
 TRACER_OPS = {
+    nn.BatchNorm1d: razor_ops.DynamicBatchNorm1d,
     nn.GroupNorm: SlimmableGroupNorm,
     MMCVConv2d: razor_ops.DynamicConv2d,
     nn.LayerNorm: SlimmableLayerNorm,
@@ -90,6 +99,8 @@ TRACER_OPS = {
 FORWARD_OPS = {
     VAN: SlimmableVAN,
     gnConv: SlimmableGnConv,
+    Attention: SlimmableLeViTAttention,
+    AttentionSubsample: SlimmableLeViTAttentionSubsample,
 }
 
 try:
@@ -106,10 +117,11 @@ __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
     'SlimmableConv2dAdaptivePadding',
     'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
-    'SlimmableGnConv', 'SlimmableGRN', 'SlimmableGroupNorm',
+    'HeadAttention', 'SlimmableGnConv', 'SlimmableGRN', 'SlimmableGroupNorm',
+    'SlimmableLeViTAttention', 'SlimmableLeViTAttentionSubsample',
     'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
     'SlimmableMultiheadAttention', 'SlimmableSwinTransformer',
     'SlimmableVAN', 'SlimmableVisionTransformer', 'SlimmableWindowMSA',
-    'SwitchableLayerNorm',
+    'SwitchableBatchNorm1d', 'SwitchableLayerNorm',
     'slice_channel_parameter', 'slice_contiguous_channels'
 ]

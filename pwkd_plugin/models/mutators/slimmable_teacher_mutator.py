@@ -12,6 +12,7 @@ from ..dynamic_ops import (FORWARD_OPS, SlimmableLayerNorm,
                            SwitchableLayerNorm)
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
 from .csp_units import csp_unit_configs
+from .head_channels import head_channel_map, head_counts, unit_heads
 from .shuffle_units import (shufflenet_unit_configs,
                             shufflenet_v1_unit_configs)
 from .structure_channel_unit import StructureChannelUnit
@@ -30,6 +31,14 @@ LAYER_NORM_MODES = ('sliced', 'private')
 
 class UntraceableModelError(RuntimeError):
     """The channel tracer could not follow a model."""
+
+
+def _head_of(name: str) -> str:
+    """The module a classifier's output layer belongs to: its parent, or
+    its grandparent where the layer is a wrapper's ``linear`` (LeViT's
+    ``head.head_dist.linear``)."""
+    parent, _, leaf = name.rpartition('.')
+    return parent.rpartition('.')[0] if leaf == 'linear' else parent
 
 
 def _held_names(configs: List[Dict]) -> set:
@@ -250,7 +259,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
             and '.candidate_bn.' not in name and '.candidate_ln.' not in name
         ]
         # The classifier's output layers keep their class outputs by design
-        # (DeiT's head has two: the class and the distillation token's).
+        # (DeiT's and LeViT's heads have two: the class and the
+        # distillation token's, LeViT's each behind a batch norm).
         modules = dict(supernet.named_modules())
         linears = [
             name for name, module in modules.items()
@@ -258,7 +268,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         ]
         outputs = [
             name for name in linears[-1:] + linears[-2:-1]
-            if name.rpartition('.')[0] == linears[-1].rpartition('.')[0]
+            if _head_of(name) == _head_of(linears[-1])
             and modules[name].out_features ==
             modules[linears[-1]].out_features
         ]
@@ -302,6 +312,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                 parse_cfg = TeacherChannelAnalyzer(
                     **{k: v
                        for k, v in parse_cfg.items() if k != 'type'})
+            self._head_channels = head_channel_map(model)
             units = super()._prepare_from_tracer(model, parse_cfg)
         traced = {(channel.name, channel.is_output_channel)
                   for unit in units
@@ -315,12 +326,16 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         return units
 
     def _convert_channel_unit_to_mutable(self, units):
-        """Give every traced unit its channel count per width."""
+        """Give every traced unit its channel count per width (a unit of
+        attention heads whole heads: :mod:`.head_channels`)."""
         for unit in units:
+            heads = unit_heads(unit, getattr(self, '_head_channels', {}))
+            counts = self.channels_at(unit.num_channels) if heads is None \
+                else head_counts(heads, self.heads_at)
             self.units_cfg[unit.name] = dict(
                 init_args=dict(
                     num_channels=unit.num_channels,
-                    candidate_choices=self.channels_at(unit.num_channels),
+                    candidate_choices=counts,
                     choice_mode='number'))
         return super()._convert_channel_unit_to_mutable(units)
 
