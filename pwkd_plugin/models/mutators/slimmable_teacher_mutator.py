@@ -66,8 +66,11 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     a structure of mmpretrain's backbones (ShuffleNet's channel shuffles,
     CSPNet's split by indexing, a vision transformer's attention heads)
     the units are read from the block
-    structure instead. Batch norms become ``SwitchableBatchNorm2d``: private
-    statistics and affine parameters per width. A vision transformer (ViT,
+    structure instead. Batch norms become ``SwitchableBatchNorm2d`` (a
+    ``BatchNorm1d`` ``SwitchableBatchNorm1d``): private statistics and
+    affine parameters per width. An attention whose product of heads is a
+    ``HeadAttention`` (LeViT's) narrows by whole heads
+    (:mod:`.head_channels`). A vision transformer (ViT,
     DeiT, Swin) narrows its embedding, its head count (heads keep their
     ``head_dims``; :func:`~.transformer_units.slim_heads`) and its MLP
     hidden size; its LayerNorms are sliced, or private per width with

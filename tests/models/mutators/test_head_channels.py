@@ -11,7 +11,8 @@ from pwkd_plugin.models.dynamic_ops import (HeadAttention,
                                             SlimmableLeViTAttention,
                                             SlimmableLeViTAttentionSubsample)
 from pwkd_plugin.models.dynamic_ops.hornet import active_channels
-from .test_teacher_family_widths import built_family
+from pwkd_plugin.testing.teacher_families import small_family
+from .test_teacher_family_widths import build, built_family
 
 
 def randomised(module):
@@ -117,4 +118,20 @@ def test_no_layer_of_levit_is_whole_and_biases_follow_the_heads():
         with torch.no_grad():
             assert torch.allclose(static(inputs, mode='tensor'),
                                   model(inputs, mode='tensor'), atol=1e-5)
+    model.mutator.set_width(1.0)
+
+
+def test_levits_two_output_layers_behind_batch_norms_stay_whole():
+    """LeViT's head with the distillation token: two BatchNorm1d + Linear
+    pairs read the embedding; both linear layers keep their class outputs
+    (the classifier's), their inputs and batch norms are sliced."""
+    architecture = small_family('LeViT')
+    architecture['head']['distillation'] = True
+    model = build(architecture).eval()
+    assert model.mutator.whole_layers == []
+    model.mutator.set_width(0.25)
+    head = model.architecture.head
+    for pair in (head.head, head.head_dist):
+        assert active_channels(pair.linear, 'in_features') == 12
+        assert pair.bn.activated_channel_num() == 12
     model.mutator.set_width(1.0)
