@@ -235,6 +235,11 @@ NO_RECIPE_REASONS = {
                      'cannot express arbitrary widths'),
     'TIMMBackbone': ('timm builds the model by name; no argument narrows '
                      'it'),
+    'LeViT': ("its arch is one of mmpretrain's named tables ('128s' to "
+              "'384'): an arch dict fails in mmpretrain 1.x (it asserts "
+              "the keys embed_dim, num_heads, depth, key_dim, then reads "
+              "embed_dims, num_heads, depths, key_dims), though one would "
+              'express every width'),
     **dict.fromkeys(('CSPDarkNet', 'CSPResNet', 'CSPResNeXt'),
                     'its channels are fixed by its depth; no argument '
                     'narrows them'),

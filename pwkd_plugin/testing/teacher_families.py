@@ -6,7 +6,7 @@ size that traces and trains in seconds on a 32x32 input; the benchmark
 """
 import copy
 
-from mmpretrain.models.backbones import CSPDarkNet
+from mmpretrain.models.backbones import CSPDarkNet, LeViT
 from mmpretrain.models.backbones.cspnet import DarknetBottleneck
 from mmpretrain.registry import MODELS
 
@@ -28,6 +28,32 @@ class SmallCSPDarkNet(CSPDarkNet):
             has_downsampler=True,
             down_growth=True),
     }
+
+
+@MODELS.register_module()
+class SmallLeViT(LeViT):
+    """LeViT with two small stages (``arch='small'``), for the tests: the
+    same conv stem, attentions (a subsampling one between the stages) and
+    MLPs as LeViT-128S. mmpretrain's LeViT takes no arch dict (it checks
+    for keys it does not read), so the arch is a named one."""
+
+    arch_zoo = {
+        'small': dict(embed_dims=[32, 48], num_heads=[2, 3], depths=[1, 1],
+                      key_dims=[8, 8]),
+    }
+
+
+def levit_classifier() -> dict:
+    """A small LeViT classifier on 32x32 inputs (2x2 tokens, then one):
+    its head without the distillation token (mmpretrain trains none)."""
+    return dict(
+        type='ImageClassifier',
+        backbone=dict(type='SmallLeViT', arch='small', img_size=32,
+                      out_indices=(1, )),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LeViTClsHead', num_classes=10, in_channels=48,
+                  distillation=False,
+                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 
 
 def classifier(backbone: dict, in_channels: int, num_classes: int = 10):
@@ -167,6 +193,10 @@ SMALL_FAMILIES = {
                                  ['mobilevit', 16, 2, 32, 64, 2, 2]],
                            stem_channels=8, last_exp_factor=2,
                            out_indices=(1, )), 32)),
+    'LeViT': ('attention narrowed by whole heads (head-major query, key '
+              'and value, a learned bias per head), a subsampling '
+              'attention, linear layers followed by BatchNorm1d, a conv '
+              'stem', levit_classifier()),
 }
 
 #: family -> (the block that is refused, small classifier config): families

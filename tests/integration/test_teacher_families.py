@@ -43,12 +43,18 @@ def family_cfg(name, work_dir):
         cfg, work_dir, num_train=16, num_val=8, max_epochs=1, batch_size=8)
 
 
+#: the module whose output is a family's logits, where it is not head.fc.
+LOGITS = {'LeViT': 'head.head'}
+
+
 def pwkd_kd_cfg(name, teacher_ckpt, work_dir):
     """The digits PWKD+KD config (ResNet8 student) with the family's
     slimmable teacher: one epoch per stage."""
     cfg = Config.fromfile(
         config_path('pwkd/pwkd_kd_resnet20_resnet8_digits.py'))
     cfg.model.teacher = dict(small_family(name), _scope_='mmpretrain')
+    cfg.model.distiller.teacher_recorders.fc.source = LOGITS.get(
+        name, 'head.fc')
     cfg.pwkd.teacher_ckpt = teacher_ckpt
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.image_size = SIZE

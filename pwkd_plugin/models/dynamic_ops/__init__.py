@@ -15,8 +15,10 @@ making the module slimmable in place (:func:`slice_channel_parameter`).
 ``FORWARD_OPS`` maps a module whose forward shapes or splits tensors by
 channel counts fixed when it was built (VAN, HorNet's gnConv, EdgeNeXt's
 SDTA block, an attention's head count) to a version that reads them from
-the tensors or its layers, or whose forward torch.fx cannot trace
-(MobileViT's block) to one it can.
+the tensors or its layers (LeViT's attentions: whole heads,
+:class:`HeadAttention`), or whose forward torch.fx cannot trace (MobileViT's
+block) to one it can. A ``nn.BatchNorm1d`` has private norms per width
+(:class:`SwitchableBatchNorm1d`).
 
 :func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and
 linear layers take a contiguous run of channels by a slice (importing
@@ -31,12 +33,14 @@ from mmpretrain.models.backbones import (VAN, DeiT3,
                                          SwinTransformer, VisionTransformer)
 from mmpretrain.models.backbones.edgenext import SDTAEncoder
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
+from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
 from mmpretrain.models.backbones.mobilevit import MobileVitBlock
 from mmpretrain.models.utils import GRN, ChannelMultiheadAttention, LayerNorm2d
 from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
 from mmrazor.models.architectures import dynamic_ops as razor_ops
 
 from .adaptive_padding_conv import SlimmableConv2dAdaptivePadding
+from .batch_norm_1d import SwitchableBatchNorm1d
 from .channel_slices import slice_contiguous_channels
 from .channel_parameters import (SlimmableChannelParameters,
                                  slice_channel_parameter)
@@ -46,9 +50,12 @@ from .deit3 import SlimmableDeiT3
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
 from .grn import SlimmableGRN
 from .group_norm import SlimmableGroupNorm
+from .head_attention import HeadAttention
 from .hornet import SlimmableGnConv, SlimmableHorNetLayerNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
+from .levit import (SlimmableLeViTAttention,
+                    SlimmableLeViTAttentionSubsample)
 from .mobilevit import SlimmableMobileVitBlock
 from .multihead_attention import SlimmableMultiheadAttention
 from .sdta import SlimmableSDTAEncoder
@@ -65,6 +72,7 @@ DYNAMIC_OPS = {
     MMCVConv2d: razor_ops.DynamicConv2d,
     Conv2dAdaptivePadding: SlimmableConv2dAdaptivePadding,
     nn.BatchNorm2d: razor_ops.SwitchableBatchNorm2d,
+    nn.BatchNorm1d: SwitchableBatchNorm1d,
     nn.Linear: razor_ops.DynamicLinear,
     MMCVLinear: razor_ops.DynamicLinear,
     LayerNorm2d: SlimmableLayerNorm2d,
@@ -84,6 +92,7 @@ DYNAMIC_OPS = {
 #: tracer cannot check by itself (it checks a unit with masked ops); the
 #: tracer keeps each such layer one node of its graph.
 TRACER_OPS = {
+    nn.BatchNorm1d: razor_ops.DynamicBatchNorm1d,
     nn.GroupNorm: SlimmableGroupNorm,
     MMCVConv2d: razor_ops.DynamicConv2d,
     MMCVLinear: razor_ops.DynamicLinear,
@@ -103,6 +112,8 @@ FORWARD_OPS = {
     ChannelMultiheadAttention: SlimmableChannelMultiheadAttention,
     MultiheadAttention: SlimmableMultiheadAttention,
     MobileVitBlock: SlimmableMobileVitBlock,
+    Attention: SlimmableLeViTAttention,
+    AttentionSubsample: SlimmableLeViTAttentionSubsample,
 }
 
 try:
@@ -119,12 +130,13 @@ __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
     'SlimmableChannelMultiheadAttention', 'SlimmableConv2dAdaptivePadding',
     'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
-    'SlimmableGnConv', 'SlimmableGRN', 'SlimmableGroupNorm',
+    'HeadAttention', 'SlimmableGnConv', 'SlimmableGRN', 'SlimmableGroupNorm',
+    'SlimmableLeViTAttention', 'SlimmableLeViTAttentionSubsample',
     'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
     'SlimmableMobileVitBlock', 'SlimmableMultiheadAttention',
     'SlimmableSDTAEncoder',
     'SlimmableSwinTransformer',
     'SlimmableVAN', 'SlimmableVisionTransformer', 'SlimmableWindowMSA',
-    'SlimmableXCAMixin', 'SwitchableLayerNorm',
+    'SlimmableXCAMixin', 'SwitchableBatchNorm1d', 'SwitchableLayerNorm',
     'slice_channel_parameter', 'slice_contiguous_channels'
 ]

@@ -52,7 +52,7 @@ def cross_covariance_attention(qkv: torch.Tensor,
 
 
 # One node of the traced graph, which the channel tracer reads as the heads
-# (:mod:`pwkd_plugin.models.mutators.heads_channels`).
+# (:mod:`pwkd_plugin.models.mutators.cross_covariance_node`).
 torch.fx.wrap('cross_covariance_attention')
 
 
@@ -73,12 +73,10 @@ class SlimmableXCAMixin(InPlaceSlimmableMixin):
     ``temperature_name`` names). Swapped in before tracing (see
     ``FORWARD_OPS``): the tracer binds the q, k and v of each head channel
     into one unit with ``proj``'s inputs and this module (its
-    ``num_features``), which narrows by whole heads (``slims_heads``); the
-    forward reads the head count from ``qkv``'s output.
+    ``num_features``), which narrows by whole heads (the heads ``proj``
+    reads); the forward reads the head count from ``qkv``'s output.
     """
 
-    #: the unit of its ``num_features`` keeps whole heads of ``head_dims``.
-    slims_heads = True
     #: the per-head temperature parameter (or number).
     temperature_name = 'temperature'
 

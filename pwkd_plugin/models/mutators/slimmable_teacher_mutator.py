@@ -11,9 +11,8 @@ from mmrazor.registry import MODELS
 from ..dynamic_ops import (FORWARD_OPS, SlimmableLayerNorm,
                            SwitchableLayerNorm)
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
-from .attention_heads import attention_heads, unit_heads
 from .csp_units import csp_unit_configs
-from .heads_channels import heads_of
+from .head_channels import head_channel_map, head_counts, unit_heads
 from .shuffle_units import (shufflenet_unit_configs,
                             shufflenet_v1_unit_configs)
 from .structure_channel_unit import StructureChannelUnit
@@ -32,6 +31,14 @@ LAYER_NORM_MODES = ('sliced', 'private')
 
 class UntraceableModelError(RuntimeError):
     """The channel tracer could not follow a model."""
+
+
+def _head_of(name: str) -> str:
+    """The module a classifier's output layer belongs to: its parent, or
+    its grandparent where the layer is a wrapper's ``linear`` (LeViT's
+    ``head.head_dist.linear``)."""
+    parent, _, leaf = name.rpartition('.')
+    return parent.rpartition('.')[0] if leaf == 'linear' else parent
 
 
 def _held_names(configs: List[Dict]) -> set:
@@ -59,14 +66,16 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     a structure of mmpretrain's backbones (ShuffleNet's channel shuffles,
     CSPNet's split by indexing, a vision transformer's attention heads)
     the units are read from the block
-    structure instead. Batch norms become ``SwitchableBatchNorm2d``: private
-    statistics and affine parameters per width. A vision transformer (ViT,
+    structure instead. Batch norms become ``SwitchableBatchNorm2d`` (a
+    ``BatchNorm1d`` ``SwitchableBatchNorm1d``): private statistics and
+    affine parameters per width. A traced attention narrows by whole heads
+    (:mod:`.head_channels`: mmpretrain's multi-head attention in MobileViT's
+    blocks, EdgeNeXt's cross-covariance attention, LeViT's attentions). A
+    vision transformer (ViT,
     DeiT, Swin) narrows its embedding, its head count (heads keep their
     ``head_dims``; :func:`~.transformer_units.slim_heads`) and its MLP
     hidden size; its LayerNorms are sliced, or private per width with
-    ``layer_norms='private'``. mmpretrain's multi-head attention elsewhere
-    (MobileViT's blocks) is traced, its heads one unit of whole heads
-    (:mod:`.attention_heads`).
+    ``layer_norms='private'``.
 
     Subnet ``i`` (``self.subnets[i]``) is width ``widths[i]``.
 
@@ -254,7 +263,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
             and '.candidate_bn.' not in name and '.candidate_ln.' not in name
         ]
         # The classifier's output layers keep their class outputs by design
-        # (DeiT's head has two: the class and the distillation token's).
+        # (DeiT's and LeViT's heads have two: the class and the
+        # distillation token's, LeViT's each behind a batch norm).
         modules = dict(supernet.named_modules())
         linears = [
             name for name, module in modules.items()
@@ -262,7 +272,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         ]
         outputs = [
             name for name in linears[-1:] + linears[-2:-1]
-            if name.rpartition('.')[0] == linears[-1].rpartition('.')[0]
+            if _head_of(name) == _head_of(linears[-1])
             and modules[name].out_features ==
             modules[linears[-1]].out_features
         ]
@@ -283,7 +293,6 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         of the structures it cannot follow: ShuffleNet's shuffled blocks
         (:mod:`.shuffle_units`), CSPNet's split stages (:mod:`.csp_units`) and vision transformers
         (:mod:`.transformer_units`)."""
-        self._attention_heads = attention_heads(model)
         transformer = [
             *vit_unit_configs(model, self.channels_at, self.heads_at),
             *swin_unit_configs(model, self.channels_at, self.heads_at)
@@ -307,6 +316,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                 parse_cfg = TeacherChannelAnalyzer(
                     **{k: v
                        for k, v in parse_cfg.items() if k != 'type'})
+            self._head_channels = head_channel_map(model)
             units = super()._prepare_from_tracer(model, parse_cfg)
         traced = {(channel.name, channel.is_output_channel)
                   for unit in units
@@ -320,13 +330,12 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         return units
 
     def _convert_channel_unit_to_mutable(self, units):
-        """Give every traced unit its channel count per width (whole heads
-        for the heads of an attention)."""
-        model_heads = getattr(self, '_attention_heads', {})
+        """Give every traced unit its channel count per width (a unit of
+        attention heads whole heads: :mod:`.head_channels`)."""
         for unit in units:
-            heads = heads_of(unit) or unit_heads(unit, model_heads)
+            heads = unit_heads(unit, getattr(self, '_head_channels', {}))
             counts = self.channels_at(unit.num_channels) if heads is None \
-                else [count * heads[1] for count in self.heads_at(*heads)]
+                else head_counts(heads, self.heads_at)
             self.units_cfg[unit.name] = dict(
                 init_args=dict(
                     num_channels=unit.num_channels,

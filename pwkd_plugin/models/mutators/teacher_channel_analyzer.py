@@ -15,8 +15,11 @@ from mmrazor.models.task_modules.tracer.fx_tracer import MMFxTracer
 from mmrazor.structures.graph.channel_graph import \
     default_channel_node_converter
 
-from ..dynamic_ops import DYNAMIC_OPS, FORWARD_OPS, TRACER_OPS
-from .heads_channels import HeadsChannelNode, attention_heads
+from ..dynamic_ops import (DYNAMIC_OPS, FORWARD_OPS, TRACER_OPS,
+                           HeadAttention)
+from .cross_covariance_node import HeadsChannelNode, cross_covariance_nodes
+from .head_channels import (HeadAttentionNode, check_head_units,
+                            head_channel_map, unit_heads)
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
 from .shape_constants import fold_shape_sizes, graph_values
@@ -42,6 +45,8 @@ class ForwardOpsTracer(MMFxTracer):
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str):
         if type(m) in _FORWARD_OP_TYPES:
             return False
+        if isinstance(m, HeadAttention):
+            return True
         return super().is_leaf_module(m, module_qualified_name)
 
 
@@ -55,11 +60,12 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     graph follows per-channel parameters multiplied into a tensor (layer
     scales: :mod:`.parameter_channel_node`), gives each piece of a tensor
     split along its channels its own channels (:mod:`.split_channels`),
-    binds the heads of a cross-covariance attention (:mod:`.heads_channels`)
-    and
-    holds the sizes a forward reads from tensors as numbers
-    (:mod:`.shape_constants`); it traces into
-    the modules ``FORWARD_OPS`` swapped in.
+    binds the heads of a cross-covariance attention
+    (:mod:`.cross_covariance_node`), keeps a product of head-major heads one
+    node (:mod:`.head_channels`), holds the sizes a forward reads from
+    tensors as numbers (:mod:`.shape_constants`), and traces into the
+    modules ``FORWARD_OPS`` swapped in. Units of whole heads are checked
+    together per attention (:func:`~.head_channels.check_head_units`).
 
     :class:`SlimmableTeacherMutator` traces with it where its config names
     mmrazor's ``ChannelAnalyzer`` (mmrazor's mutators accept no other
@@ -92,12 +98,14 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
                 values = {}
         fold_shape_sizes(graph, values)
         self._pieces = split_pieces(model, graph, values)
-        self._heads = attention_heads(model, graph)
+        self._heads = cross_covariance_nodes(model, graph)
         self._parameters = per_channel_parameters(
             model, graph, lambda module: type(module) in DYNAMIC_OPS)
         return graph
 
     def _channel_node(self, node):
+        if isinstance(node.val, HeadAttention):
+            return HeadAttentionNode.copy_from(node)
         if node.name in self._parameters:
             name, channels = self._parameters[node.name]
             return ParameterChannelNode(node.name, name, channels)
@@ -113,11 +121,26 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
                             units_config: Dict) -> Dict:
         # Building units draws random numbers (new layers' initialisation):
         # the model's own initialisation after tracing must not see it.
+        heads = head_channel_map(model)
         with torch.random.fork_rng(devices=[]):
             units_config = _without_contradicting_units(model, units_config)
+            head_units = {
+                key: config
+                for key, config in units_config.items()
+                if unit_heads(TracedChannelUnit.init_from_cfg(model, config),
+                              heads) is not None
+            }
+            checked = check_head_units(model, head_units,
+                                       self.demo_input.get_data(model),
+                                       TracedChannelUnit)
+        others = {
+            key: config
+            for key, config in units_config.items() if key not in head_units
+        }
         # mmrazor's check, unchanged, builds its units by this module name.
         with _patched('SequentialMutableChannelUnit', TracedChannelUnit):
-            return super()._find_mutable_units(model, units_config)
+            found = super()._find_mutable_units(model, others)
+        return {**found, **checked}
 
 
 def _without_contradicting_units(model: nn.Module,

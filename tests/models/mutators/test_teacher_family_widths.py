@@ -28,8 +28,7 @@ from pwkd_plugin.models.mutators.width_check import macs_per_width
 from pwkd_plugin.models.utils.conv_linear_macs import conv_linear_macs
 from pwkd_plugin.models.mutators.width_check import UNFOLLOWED_BLOCKS
 from pwkd_plugin.testing.teacher_families import (REFUSED_SMALL_FAMILIES,
-                                                  SMALL_FAMILIES, classifier,
-                                                  small_family)
+                                                  SMALL_FAMILIES, small_family)
 
 SIZE = 32
 

@@ -7,9 +7,9 @@ heads in one traced function (``cross_covariance_attention``); here that
 node binds channel ``c`` of q, of k and of v (the same head, the same place
 in it) and passes on the v channels: one unit holds ``qkv``'s three spans,
 the attention's ``num_features`` and ``proj``'s inputs, and keeps whole
-heads (:func:`heads_of`).
+heads (:mod:`.head_channels`).
 """
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import torch.fx as fx
 import torch.nn as nn
@@ -53,7 +53,7 @@ class HeadsChannelNode(ChannelNode):
         assert self.prev_nodes[0].out_channels == self.in_channels, f'{self}'
 
 
-def attention_heads(model: nn.Module,
+def cross_covariance_nodes(model: nn.Module,
                     graph: fx.Graph) -> Dict[str, Tuple[str, nn.Module]]:
     """The nodes of ``graph`` that compute an XCA's heads.
 
@@ -70,14 +70,3 @@ def attention_heads(model: nn.Module,
             path = list(stack.values())[-1][0]
             found[node.name] = (path, model.get_submodule(path))
     return found
-
-
-def heads_of(unit) -> Optional[Tuple[int, int]]:
-    """``(num_heads, head_dims)`` of the attention whose heads ``unit``
-    holds (a module that ``slims_heads``), else None."""
-    for channel in [*unit.output_related, *unit.input_related]:
-        module = channel.module
-        if getattr(module, 'slims_heads', False) and \
-                module.num_features == unit.num_channels:
-            return module.num_heads, module.head_dims
-    return None

@@ -1,0 +1,165 @@
+"""Channels that come in whole attention heads, to the channel tracer.
+
+One rule for every traced attention: the channels an attention's output
+projection reads are its heads side by side, and an attention whose
+projections are head-major names each such layer itself
+(``head_channels()``). :func:`head_layers` gives, per attention, the
+layers whose channels are whole heads: ``proj``'s inputs of any attention
+with ``num_heads`` heads of ``head_dims`` (mmpretrain's multi-head
+attention in MobileViT's blocks, EdgeNeXt's cross-covariance attention),
+the projections feeding a :class:`~pwkd_plugin.models.dynamic_ops.HeadAttention` core and the layer reading
+it (LeViT's). A unit holding such a layer narrows by whole heads, and all
+units of one attention by the same head count: the tracer checks them at
+half their heads (:class:`~.traced_channel_unit.TracedChannelUnit`,
+:func:`check_head_units`), the mutator gives them ``heads * features of a
+head`` per width (:func:`head_counts`).
+
+The tracer keeps a ``HeadAttention`` core one node whose inputs and output
+are independent channels (:class:`HeadAttentionNode`), so each projection
+and the output layer's input are units of their own.
+"""
+import copy
+import math
+from functools import reduce
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch.nn as nn
+from mmrazor.models.mutables import MutableChannelUnit
+from mmrazor.structures.graph.channel_flow import ChannelTensor
+from mmrazor.structures.graph.channel_nodes import ChannelNode
+
+
+#: ``(layer name, output channels?) -> (heads, features of a head, the
+#: features every head count of the attention is rounded by, the
+#: attention's name)``.
+HeadChannels = Dict[Tuple[str, bool], Tuple[int, int, int, str]]
+
+
+class HeadAttentionNode(ChannelNode):
+    """A :class:`~pwkd_plugin.models.dynamic_ops.HeadAttention` in the channel graph: its head-major inputs
+    and its output are channels of their own (the bias is no channel)."""
+
+    @property
+    def _out_channels(self) -> int:
+        return self.val.out_channels
+
+    def channel_forward(self, channel_tensors: List[ChannelTensor]):
+        self.in_channel_tensor = channel_tensors[0]
+        self.out_channel_tensor = ChannelTensor(self.out_channels)
+        return self.out_channel_tensor
+
+    def check_channel(self) -> None:
+        """Its inputs differ in count: nothing to expand between them."""
+
+    def __repr__(self) -> str:
+        return super().__repr__() + '_heads'
+
+
+def head_layers(module: nn.Module) -> List[Tuple[str, bool, int]]:
+    """The layers of an attention whose channels are whole heads.
+
+    Args:
+        module (nn.Module): Any module.
+
+    Returns:
+        list[tuple[str, bool, int]]: ``(layer, output channels?, features
+        of a head)`` per layer; empty for a module that is no attention.
+    """
+    if hasattr(module, 'head_channels'):
+        return module.head_channels()
+    proj = getattr(module, 'proj', None)
+    heads = getattr(module, 'num_heads', None)
+    dims = getattr(module, 'head_dims', None)
+    if isinstance(proj, nn.Linear) and isinstance(heads, int) \
+            and isinstance(dims, int) and proj.in_features == heads * dims:
+        return [('proj', False, dims)]
+    return []
+
+
+def head_channel_map(model: nn.Module) -> HeadChannels:
+    """The layers of ``model`` whose channels are whole heads."""
+    found = {}
+    for name, module in model.named_modules():
+        layers = head_layers(module)
+        if not layers:
+            continue
+        common = reduce(math.gcd, [dims for _, _, dims in layers])
+        prefix = f'{name}.' if name else ''
+        for layer, is_output, dims in layers:
+            found[(prefix + layer, is_output)] = (module.num_heads, dims,
+                                                  common, name)
+    return found
+
+
+def unit_heads(unit,
+               heads: HeadChannels) -> Optional[Tuple[int, int, int, str]]:
+    """``(heads, features of a head, common features, attention)`` of a
+    unit holding whole heads, else None."""
+    for channel in [*unit.output_related, *unit.input_related]:
+        found = heads.get((channel.name, channel.is_output_channel))
+        if found is not None and found[0] * found[1] == unit.num_channels:
+            return found
+    return None
+
+
+def head_counts(found: Tuple[int, int, int, str],
+                heads_at: Callable[[int, int], List[int]]) -> List[int]:
+    """A head unit's channel count per width: every unit of an attention
+    takes the same head count (rounded by the features all its units
+    share, so each count is a multiple of the mutator's divisor)."""
+    num_heads, dims, common, _ = found
+    return [count * dims for count in heads_at(num_heads, common)]
+
+
+def check_head_units(model: nn.Module, configs: Dict, inputs,
+                     unit_type: type) -> Dict:
+    """The unit configs of whole heads that run at half their heads.
+
+    mmrazor checks units by halves of a list, one part narrowed while the
+    rest keeps every channel: a unit of heads narrowed alone gives the
+    attention's output layer fewer heads than its unit keeps, so every one
+    would be dropped. Here all units of one attention narrow together.
+
+    Args:
+        model (nn.Module): The traced model (copied, not changed).
+        configs (dict): Unit configs of whole heads.
+        inputs: The tracer's demo input (a tensor or keyword arguments).
+        unit_type (type): The unit class checked with
+            (:class:`~.traced_channel_unit.TracedChannelUnit`).
+
+    Returns:
+        dict: Unit name -> config, of the units that passed.
+    """
+    if not configs:
+        return {}
+    model = copy.deepcopy(model).cpu()
+    units = [unit_type.init_from_cfg(model, config)
+             for config in configs.values()]
+    for unit in units:
+        unit.prepare_for_pruning(model)
+    model.eval()  # the dynamic ops replacing its layers too
+    groups = {}
+    for unit in units:
+        groups.setdefault(unit.heads[3], []).append(unit)
+
+    def runs(narrowed) -> bool:
+        for unit in units:
+            unit.current_choice = 1.0
+        for unit in narrowed:
+            unit.current_choice = unit.sample_choice()
+        try:
+            model(**inputs) if isinstance(inputs, dict) else model(inputs)
+        except Exception:  # noqa: BLE001 the units stay out
+            return False
+        return True
+
+    kept = units if runs(units) else [
+        unit for group in groups.values() if runs(group) for unit in group
+    ]
+    for unit in units:
+        unit.current_choice = 1.0
+    return {
+        unit.name: MutableChannelUnit.config_template(
+            unit, with_channels=True, with_init_args=True)
+        for unit in kept
+    }
