@@ -8,7 +8,8 @@ groups and normalises over their active channels. A vision transformer
 backbone is listed for its class, distillation tokens and position
 embedding (Swin's for its stage outputs), an attention for its head count;
 ConvNeXt's ``LayerNorm2d`` and ConvNeXt-V2's ``GRN`` slice their affine
-parameters. timm's
+parameters; a head-major attention with per-head biases (EfficientFormer's)
+keeps whole heads and is one node to the tracer. timm's
 ``BatchNormAct2d`` is served when timm is installed (the ``timm`` extra).
 Any other module's per-channel parameters (layer scales) are sliced by
 making the module slimmable in place (:func:`slice_channel_parameter`).
@@ -27,6 +28,7 @@ from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
 from mmpretrain.models.backbones import (VAN, DeiT3,
                                          DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
+from mmpretrain.models.backbones.efficientformer import AttentionWithBias
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
 from mmpretrain.models.utils import GRN, LayerNorm2d
 from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
@@ -37,6 +39,7 @@ from .channel_slices import slice_contiguous_channels
 from .channel_parameters import (SlimmableChannelParameters,
                                  slice_channel_parameter)
 from .deit3 import SlimmableDeiT3
+from .efficientformer_attention import SlimmableAttentionWithBias
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
 from .grn import SlimmableGRN
 from .group_norm import SlimmableGroupNorm
@@ -70,6 +73,7 @@ DYNAMIC_OPS = {
     HorNetLayerNorm: SlimmableHorNetLayerNorm,
     WindowMSA: SlimmableWindowMSA,
     SwinTransformer: SlimmableSwinTransformer,
+    AttentionWithBias: SlimmableAttentionWithBias,
 }
 
 #: exact layer type -> masked dynamic op, for the layers mmrazor's channel
@@ -82,6 +86,7 @@ TRACER_OPS = {
     LayerNorm2d: SlimmableLayerNorm2d,
     GRN: SlimmableGRN,
     HorNetLayerNorm: SlimmableHorNetLayerNorm,
+    AttentionWithBias: SlimmableAttentionWithBias,
 }
 
 #: exact module type -> the version whose forward reads the channel counts
@@ -103,7 +108,8 @@ else:
     TRACER_OPS[BatchNormAct2d] = DynamicBatchNormAct2d
 
 __all__ = [
-    'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
+    'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'SlimmableAttentionWithBias',
+    'SlimmableChannelParameters',
     'SlimmableConv2dAdaptivePadding',
     'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
     'SlimmableGnConv', 'SlimmableGRN', 'SlimmableGroupNorm',

@@ -36,10 +36,6 @@ UNFOLLOWED_BLOCKS = {
     "EdgeNeXt's SDTA block splits its channels into chunks of a fixed width "
     '(torch.split by self.conv_channels), which the channel tracer does not '
     'follow and a narrower width would split wrongly',
-    'AttentionWithBias':
-    "EfficientFormer's attention reshapes qkv into num_heads heads and "
-    'splits each head into fixed key and value sizes (qkv.split([key_dim, '
-    'key_dim, d])), which the channel tracer does not follow',
 }
 
 
