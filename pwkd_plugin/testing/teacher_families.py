@@ -98,6 +98,20 @@ def efficientformer_classifier() -> dict:
     return model
 
 
+def tinyvit_classifier() -> dict:
+    """A TinyViT classifier of three stages (one MBConv, then one attention
+    block each: windows of 2x2 tokens on 4x4, then 2x2 tokens whole); the
+    backbone pools its output."""
+    model = classifier(
+        dict(type='TinyViT',
+             arch=dict(channels=[8, 16, 32], num_heads=[1, 2, 4],
+                       depths=[1, 1, 1]),
+             img_size=(32, 32), window_size=[2, 2, 2], out_indices=(2, ),
+             drop_path_rate=0.), 32)
+    model['neck'] = None
+    return model
+
+
 def metaformer_classifier(backbone_type: str) -> dict:
     """A PoolFormer or RIFormer classifier: one block per stage."""
     return classifier(
@@ -177,6 +191,12 @@ SMALL_FAMILIES = {
                         'of head-major qkv split into keys and values with '
                         'per-head biases (AttentionWithBias)',
                         efficientformer_classifier()),
+    'TinyViT': ('convolution + batch norm pairs (ConvBN2d), MBConv blocks '
+                'with an in-place residual addition, patch merging that '
+                'branches on the length of a shape, window attention of '
+                'head-major qkv with per-head biases and a LayerNorm of its '
+                'own (LeAttention)',
+                tinyvit_classifier()),
     'VAN': ('large kernel attention (a product of branches), layer scales, '
             'tokens reshaped into a feature map by a channel count fixed '
             'when it is built',

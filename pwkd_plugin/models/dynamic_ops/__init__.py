@@ -8,7 +8,7 @@ groups and normalises over their active channels. A vision transformer
 backbone is listed for its class, distillation tokens and position
 embedding (Swin's for its stage outputs), an attention for its head count;
 ConvNeXt's ``LayerNorm2d`` and ConvNeXt-V2's ``GRN`` slice their affine
-parameters; a head-major attention with per-head biases (EfficientFormer's)
+parameters; a head-major attention with per-head biases (EfficientFormer's, TinyViT's)
 keeps whole heads and is one node to the tracer. timm's
 ``BatchNormAct2d`` is served when timm is installed (the ``timm`` extra).
 Any other module's per-channel parameters (layer scales) are sliced by
@@ -31,7 +31,8 @@ from mmpretrain.models.backbones import (VAN, DeiT3,
 from mmpretrain.models.backbones.efficientformer import AttentionWithBias
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
 from mmpretrain.models.utils import GRN, LayerNorm2d
-from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
+from mmpretrain.models.utils.attention import (LeAttention,
+                                               MultiheadAttention, WindowMSA)
 from mmrazor.models.architectures import dynamic_ops as razor_ops
 
 from .adaptive_padding_conv import SlimmableConv2dAdaptivePadding
@@ -46,6 +47,7 @@ from .group_norm import SlimmableGroupNorm
 from .hornet import SlimmableGnConv, SlimmableHorNetLayerNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
+from .le_attention import SlimmableLeAttention
 from .multihead_attention import SlimmableMultiheadAttention
 from .swin_transformer import SlimmableSwinTransformer
 from .switchable_layer_norm import SwitchableLayerNorm
@@ -74,6 +76,7 @@ DYNAMIC_OPS = {
     WindowMSA: SlimmableWindowMSA,
     SwinTransformer: SlimmableSwinTransformer,
     AttentionWithBias: SlimmableAttentionWithBias,
+    LeAttention: SlimmableLeAttention,
 }
 
 #: exact layer type -> masked dynamic op, for the layers mmrazor's channel
@@ -87,6 +90,7 @@ TRACER_OPS = {
     GRN: SlimmableGRN,
     HorNetLayerNorm: SlimmableHorNetLayerNorm,
     AttentionWithBias: SlimmableAttentionWithBias,
+    LeAttention: SlimmableLeAttention,
 }
 
 #: exact module type -> the version whose forward reads the channel counts
@@ -114,6 +118,7 @@ __all__ = [
     'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
     'SlimmableGnConv', 'SlimmableGRN', 'SlimmableGroupNorm',
     'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
+    'SlimmableLeAttention',
     'SlimmableMultiheadAttention', 'SlimmableSwinTransformer',
     'SlimmableVAN', 'SlimmableVisionTransformer', 'SlimmableWindowMSA',
     'SwitchableLayerNorm',

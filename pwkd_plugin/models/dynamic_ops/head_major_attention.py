@@ -5,7 +5,8 @@ project the tokens by one ``qkv`` layer whose outputs are head by head
 (``[q_0 k_0 v_0 q_1 k_1 v_1 ...]``, each head ``key_dim + key_dim +
 value_dim``), split every head into its query, key and value, add a learned
 bias per head to the attention logits (``attention_biases`` indexed by
-``attention_bias_idxs``) and project the heads' values back by ``proj``.
+``attention_bias_idxs``) and project the heads' values back by ``proj`` (TinyViT's ``LeAttention``
+normalises the tokens first, by a LayerNorm ``norm`` of its own).
 Narrowed, the attention keeps its first heads whole (each its ``key_dim``
 and ``value_dim``) and their biases: the first ``heads * (2 * key_dim +
 value_dim)`` outputs of ``qkv``, the first ``heads * value_dim`` inputs of
@@ -22,6 +23,7 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch.func import functional_call
 
 from ..utils import slim_channels
@@ -63,8 +65,14 @@ class HeadMajorAttentionMixin(InPlaceSlimmableMixin):
     ``qkv`` is not a linear layer.
     """
 
-    #: the layers it slices itself (not held by a unit of the tracer).
-    sliced_layers = ('qkv', 'proj')
+    @property
+    def sliced_layers(self) -> tuple:
+        """The layers it slices itself (no unit of the tracer holds them)."""
+        return ('qkv', 'proj') + (('norm', ) if self.has_norm() else ())
+
+    def has_norm(self) -> bool:
+        """Whether it normalises the tokens by a LayerNorm ``norm``."""
+        return isinstance(self._modules.get('norm'), nn.LayerNorm)
 
     @property
     def num_features(self) -> int:
@@ -108,9 +116,22 @@ class HeadMajorAttentionMixin(InPlaceSlimmableMixin):
         """``(heads, N, N)`` biases of the first ``heads``."""
         return self.attention_biases[:heads, self.attention_bias_idxs]
 
+    def norm_weights(self) -> dict:
+        """The active affine parameters of ``norm``."""
+        mask = self.embedding_mask()
+        return {
+            name: param if mask is None or param is None else param[mask]
+            for name, param in (('weight', self.norm.weight),
+                                ('bias', self.norm.bias))
+        }
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         heads = self.active_heads()
         weights = self.head_weights(heads)
+        if self.has_norm():
+            params = self.norm_weights()
+            x = F.layer_norm(x, (x.shape[-1], ), params['weight'],
+                             params['bias'], self.norm.eps)
         # Called as modules: forward hooks (FLOP counts) see the layers.
         qkv = functional_call(self.qkv, weights['qkv'], (x, ))
         x = head_major_attention(qkv, heads, self.key_dim, self.value_dim,
@@ -118,8 +139,8 @@ class HeadMajorAttentionMixin(InPlaceSlimmableMixin):
         return functional_call(self.proj, weights['proj'], (x, ))
 
     def static_layers(self) -> dict:
-        """New ``qkv`` and ``proj`` linear layers of the active weights, and
-        the active heads' ``attention_biases``."""
+        """New ``qkv`` and ``proj`` linear layers of the active weights (and
+        ``norm``), and the active heads' ``attention_biases``."""
         heads = self.active_heads()
         layers = {}
         for name, params in self.head_weights(heads).items():
@@ -130,6 +151,12 @@ class HeadMajorAttentionMixin(InPlaceSlimmableMixin):
             if 'bias' in params:
                 layer.bias = nn.Parameter(params['bias'].detach().clone())
             layers[name] = layer
+        if self.has_norm():
+            params = self.norm_weights()
+            norm = nn.LayerNorm(params['weight'].numel(), eps=self.norm.eps)
+            norm.weight = nn.Parameter(params['weight'].detach().clone())
+            norm.bias = nn.Parameter(params['bias'].detach().clone())
+            layers['norm'] = norm
         layers['attention_biases'] = nn.Parameter(
             self.attention_biases[:heads].detach().clone())
         return layers

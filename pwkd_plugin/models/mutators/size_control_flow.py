@@ -8,7 +8,9 @@ that leaves it, so the stages it holds stay whole. Here a condition whose
 value is a number (a size, a flag; not a tensor) is taken at its value on
 the tracer's demo input and the trace goes on down the branch it takes, as
 the sizes themselves are numbers to the tracer (:mod:`.shape_constants`).
-A condition on tensor values is left to torch.fx (it raises).
+The length of a shape (``len(x.shape)``, TinyViT's patch merging) is
+taken the same way. A condition on tensor values is left to torch.fx (it
+raises).
 """
 import torch
 import torch.fx as fx
@@ -31,6 +33,23 @@ class SizeControlFlowMixin:
     def set_demo_inputs(self, model: nn.Module, inputs: dict) -> None:
         """The model traced next and its inputs by argument name."""
         self._demo_model, self._demo_inputs, self._env = model, inputs, {}
+
+    def trace(self, root, concrete_args=None):
+        original = fx.Proxy.__len__
+        tracer = self
+
+        def length(proxy):
+            value = tracer._value(proxy.node) if tracer._demo_inputs \
+                is not None and proxy.tracer is tracer else None
+            if value is None or isinstance(value, torch.Tensor):
+                return original(proxy)
+            return len(value)
+
+        fx.Proxy.__len__ = length
+        try:
+            return super().trace(root, concrete_args)
+        finally:
+            fx.Proxy.__len__ = original
 
     def to_bool(self, obj: fx.Proxy) -> bool:
         value = self._value(obj.node) if self._demo_inputs is not None \

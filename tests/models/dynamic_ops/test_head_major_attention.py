@@ -1,15 +1,18 @@
 """A head-major attention with per-head biases (EfficientFormer's
-``AttentionWithBias``) narrowed by whole heads."""
+``AttentionWithBias``, TinyViT's ``LeAttention``) narrowed by whole
+heads."""
 import copy
 
 import torch
 import torch.nn as nn
 from mmpretrain.models.backbones.efficientformer import AttentionWithBias
+from mmpretrain.models.utils.attention import LeAttention
 from mmrazor.models.mutables import (MutableChannelContainer,
                                      SquentialMutableChannel)
 
 from pwkd_plugin.models.dynamic_ops import (DYNAMIC_OPS, TRACER_OPS,
-                                            SlimmableAttentionWithBias)
+                                            SlimmableAttentionWithBias,
+                                            SlimmableLeAttention)
 from pwkd_plugin.models.dynamic_ops.head_major_attention import \
     head_major_attention
 
@@ -28,7 +31,7 @@ def attention():
 def sliced(module, channels):
     """The slimmable attention with the embedding's first ``channels``
     active, as the embedding's channel unit registers them."""
-    dynamic = DYNAMIC_OPS[AttentionWithBias].convert_from(module)
+    dynamic = DYNAMIC_OPS[type(module)].convert_from(module)
     channel = SquentialMutableChannel(32)
     channel.current_choice = channels
     container = MutableChannelContainer(32)
@@ -103,3 +106,39 @@ def test_heads_are_split_into_keys_and_values_head_by_head():
     assert out.shape == (1, 3, 8)
     assert torch.equal(out[..., :4], torch.zeros(1, 3, 4))
     assert torch.equal(out[..., 4:], torch.ones(1, 3, 4))
+
+
+def test_tinyvits_attention_normalises_the_active_channels():
+    """LeAttention (TinyViT) normalises the tokens by a LayerNorm of its
+    own first: at 16 of 32 channels it keeps 2 of 4 heads and the norm's
+    first 16 affine parameters, as the narrow LeAttention."""
+    torch.manual_seed(0)
+    whole = LeAttention(32, 8, num_heads=4, attn_ratio=1, resolution=(2, 2))
+    for param in (whole.attention_biases, whole.norm.weight,
+                  whole.norm.bias):
+        nn.init.normal_(param)
+    whole.eval()
+    dynamic, channel = sliced(copy.deepcopy(whole), 16)
+    assert isinstance(dynamic, SlimmableLeAttention)
+    assert dynamic.sliced_layers == ('qkv', 'proj', 'norm')
+    narrow = LeAttention(16, 8, num_heads=2, attn_ratio=1, resolution=(2, 2))
+    narrow.load_state_dict({
+        'norm.weight': whole.norm.weight[:16],
+        'norm.bias': whole.norm.bias[:16],
+        'qkv.weight': whole.qkv.weight[:48, :16],
+        'qkv.bias': whole.qkv.bias[:48],
+        'proj.weight': whole.proj.weight[:16, :16],
+        'proj.bias': whole.proj.bias[:16],
+        'attention_biases': whole.attention_biases[:2],
+    })
+    narrow.eval()
+    x = torch.rand(2, 4, 16)
+    with torch.no_grad():
+        expected = narrow(x)
+        assert torch.allclose(dynamic(x), expected, atol=1e-6)
+        channel.fix_chosen(16)
+        static = dynamic.to_static_op()
+        static.eval()
+        assert type(static) is LeAttention and static.norm.weight.numel() \
+            == 16
+        assert torch.allclose(static(x), expected, atol=1e-6)

@@ -32,6 +32,16 @@ class BranchesOnSize(nn.Module):
         return self.fc(tokens.mean(1))
 
 
+class BranchesOnShapeLength(BranchesOnSize):
+    """TinyViT's patch merging: ``if len(x.shape) == 3``."""
+
+    def features(self, x):
+        x = self.conv(self.stem(x).relu())
+        if len(x.shape) == 4:
+            x = x.flatten(2).transpose(1, 2)
+        return x
+
+
 class BranchesOnValues(BranchesOnSize):
 
     def features(self, x):
@@ -45,6 +55,12 @@ def test_a_branch_on_a_size_is_traced_down_the_branch_taken():
     """Without the rule the tracer records ``features`` as one opaque node
     binding the stem's and the conv's channels to the input's."""
     units = traced_units(BranchesOnSize())
+    assert any({('stem', True), ('conv', False)} <= unit for unit in units)
+    assert any({('conv', True), ('fc', False)} <= unit for unit in units)
+
+
+def test_the_length_of_a_shape_is_a_number():
+    units = traced_units(BranchesOnShapeLength())
     assert any({('stem', True), ('conv', False)} <= unit for unit in units)
     assert any({('conv', True), ('fc', False)} <= unit for unit in units)
 
