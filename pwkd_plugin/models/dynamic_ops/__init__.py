@@ -8,8 +8,8 @@ groups and normalises over their active channels. A vision transformer
 backbone is listed for its class, distillation tokens and position
 embedding (Swin's for its stage outputs), an attention for its head count;
 ConvNeXt's ``LayerNorm2d`` and ConvNeXt-V2's ``GRN`` slice their affine
-parameters; a head-major attention with per-head biases (EfficientFormer's, TinyViT's)
-keeps whole heads and is one node to the tracer. timm's
+parameters; a head-major attention with per-head biases (EfficientFormer's,
+TinyViT's) keeps whole heads and is one node to the tracer. timm's
 ``BatchNormAct2d`` is served when timm is installed (the ``timm`` extra).
 Any other module's per-channel parameters (layer scales) are sliced by
 making the module slimmable in place (:func:`slice_channel_parameter`).

@@ -5,8 +5,9 @@ project the tokens by one ``qkv`` layer whose outputs are head by head
 (``[q_0 k_0 v_0 q_1 k_1 v_1 ...]``, each head ``key_dim + key_dim +
 value_dim``), split every head into its query, key and value, add a learned
 bias per head to the attention logits (``attention_biases`` indexed by
-``attention_bias_idxs``) and project the heads' values back by ``proj`` (TinyViT's ``LeAttention``
-normalises the tokens first, by a LayerNorm ``norm`` of its own).
+``attention_bias_idxs``) and project the heads' values back by ``proj``
+(TinyViT's ``LeAttention`` normalises the tokens first, by a LayerNorm
+``norm`` of its own).
 Narrowed, the attention keeps its first heads whole (each its ``key_dim``
 and ``value_dim``) and their biases: the first ``heads * (2 * key_dim +
 value_dim)`` outputs of ``qkv``, the first ``heads * value_dim`` inputs of
