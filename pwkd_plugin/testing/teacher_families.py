@@ -6,8 +6,10 @@ size that traces and trains in seconds on a 32x32 input; the benchmark
 """
 import copy
 
-from mmpretrain.models.backbones import CSPDarkNet, LeViT
+from mmpretrain.models.backbones import CSPDarkNet, EfficientFormer, LeViT
 from mmpretrain.models.backbones.cspnet import DarknetBottleneck
+from mmpretrain.models.backbones.efficientformer import (AttentionWithBias,
+                                                         Meta3D)
 from mmpretrain.registry import MODELS
 
 
@@ -56,6 +58,25 @@ def levit_classifier() -> dict:
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 
 
+@MODELS.register_module()
+class SmallEfficientFormer(EfficientFormer):
+    """EfficientFormer whose attention blocks (``Meta3D``) attend over the
+    2x2 tokens a 32x32 input leaves (mmpretrain's are built for 7x7), in
+    ``num_heads`` heads of ``key_dim`` keys and ``attn_ratio * key_dim``
+    values, for the tests."""
+
+    def __init__(self, *args, num_heads: int = 4, key_dim: int = 8,
+                 attn_ratio: float = 2., resolution: int = 2,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for module in self.modules():
+            if isinstance(module, Meta3D):
+                module.token_mixer = AttentionWithBias(
+                    module.norm1.normalized_shape[0], num_heads=num_heads,
+                    key_dim=key_dim, attn_ratio=attn_ratio,
+                    resolution=resolution)
+
+
 def classifier(backbone: dict, in_channels: int, num_classes: int = 10):
     """An mmpretrain ``ImageClassifier`` around ``backbone``."""
     return dict(
@@ -86,6 +107,33 @@ def hornet_classifier() -> dict:
         dict(type='HorNet',
              arch=dict(base_dim=8, depths=[1, 1, 1, 1], orders=[2, 3, 4, 5],
                        dw_cfg=[dict(type='DW', kernel_size=7)] * 4)), 64)
+    model['neck'] = None
+    return model
+
+
+def efficientformer_classifier() -> dict:
+    """An EfficientFormer classifier: stage 0 without a downsampling layer,
+    the last stage a Meta4D then a Meta3D (attention) block on 2x2 tokens;
+    its features pooled over the tokens."""
+    model = classifier(
+        dict(type='SmallEfficientFormer',
+             arch=dict(layers=[1, 1, 1, 2], embed_dims=[8, 16, 16, 32],
+                       downsamples=[False, True, False, True], vit_num=1)),
+        32)
+    model['neck'] = dict(type='GlobalAveragePooling', dim=1)
+    return model
+
+
+def tinyvit_classifier() -> dict:
+    """A TinyViT classifier of three stages (one MBConv, then one attention
+    block each: windows of 2x2 tokens on 4x4, then 2x2 tokens whole); the
+    backbone pools its output."""
+    model = classifier(
+        dict(type='TinyViT',
+             arch=dict(channels=[8, 16, 32], num_heads=[1, 2, 4],
+                       depths=[1, 1, 1]),
+             img_size=(32, 32), window_size=[2, 2, 2], out_indices=(2, ),
+             drop_path_rate=0.), 32)
     model['neck'] = None
     return model
 
@@ -164,6 +212,17 @@ SMALL_FAMILIES = {
                'pieces of fixed sizes (torch.split), each gating the next '
                'order; its own LayerNorm over channels first or last',
                hornet_classifier()),
+    'EfficientFormer': ('Meta4D blocks (pooling, layer scales), a switch '
+                        'from feature maps to tokens (Flat), an attention '
+                        'of head-major qkv split into keys and values with '
+                        'per-head biases (AttentionWithBias)',
+                        efficientformer_classifier()),
+    'TinyViT': ('convolution + batch norm pairs (ConvBN2d), MBConv blocks '
+                'with an in-place residual addition, patch merging that '
+                'branches on the length of a shape, window attention of '
+                'head-major qkv with per-head biases and a LayerNorm of its '
+                'own (LeAttention)',
+                tinyvit_classifier()),
     'VAN': ('large kernel attention (a product of branches), layer scales, '
             'tokens reshaped into a feature map by a channel count fixed '
             'when it is built',

@@ -44,7 +44,6 @@ from mmengine.logging import MMLogger
 from mmrazor.models.task_modules import (ModuleInputsRecorder,
                                          ModuleOutputsRecorder,
                                          ParameterRecorder, RecorderManager)
-from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 PRECISIONS = ('auto', 'bf16', 'fp16', 'fp32')

@@ -8,7 +8,8 @@ groups and normalises over their active channels. A vision transformer
 backbone is listed for its class, distillation tokens and position
 embedding (Swin's for its stage outputs), an attention for its head count;
 ConvNeXt's ``LayerNorm2d`` and ConvNeXt-V2's ``GRN`` slice their affine
-parameters. timm's
+parameters; a head-major attention with per-head biases (EfficientFormer's,
+TinyViT's) keeps whole heads and is one node to the tracer. timm's
 ``BatchNormAct2d`` is served when timm is installed (the ``timm`` extra).
 Any other module's per-channel parameters (layer scales) are sliced by
 making the module slimmable in place (:func:`slice_channel_parameter`).
@@ -32,11 +33,13 @@ from mmpretrain.models.backbones import (VAN, DeiT3,
                                          DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
 from mmpretrain.models.backbones.edgenext import SDTAEncoder
+from mmpretrain.models.backbones.efficientformer import AttentionWithBias
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
 from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
 from mmpretrain.models.backbones.mobilevit import MobileVitBlock
 from mmpretrain.models.utils import GRN, ChannelMultiheadAttention, LayerNorm2d
-from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
+from mmpretrain.models.utils.attention import (LeAttention,
+                                               MultiheadAttention, WindowMSA)
 from mmrazor.models.architectures import dynamic_ops as razor_ops
 
 from .adaptive_padding_conv import SlimmableConv2dAdaptivePadding
@@ -47,6 +50,7 @@ from .channel_parameters import (SlimmableChannelParameters,
 from .cross_covariance_attention import (SlimmableChannelMultiheadAttention,
                                          SlimmableXCAMixin)
 from .deit3 import SlimmableDeiT3
+from .efficientformer_attention import SlimmableAttentionWithBias
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
 from .grn import SlimmableGRN
 from .group_norm import SlimmableGroupNorm
@@ -54,6 +58,7 @@ from .head_attention import HeadAttention
 from .hornet import SlimmableGnConv, SlimmableHorNetLayerNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
+from .le_attention import SlimmableLeAttention
 from .levit import (SlimmableLeViTAttention,
                     SlimmableLeViTAttentionSubsample)
 from .mobilevit import SlimmableMobileVitBlock
@@ -86,6 +91,8 @@ DYNAMIC_OPS = {
     HorNetLayerNorm: SlimmableHorNetLayerNorm,
     WindowMSA: SlimmableWindowMSA,
     SwinTransformer: SlimmableSwinTransformer,
+    AttentionWithBias: SlimmableAttentionWithBias,
+    LeAttention: SlimmableLeAttention,
 }
 
 #: exact layer type -> masked dynamic op, for the layers mmrazor's channel
@@ -100,6 +107,8 @@ TRACER_OPS = {
     LayerNorm2d: SlimmableLayerNorm2d,
     GRN: SlimmableGRN,
     HorNetLayerNorm: SlimmableHorNetLayerNorm,
+    AttentionWithBias: SlimmableAttentionWithBias,
+    LeAttention: SlimmableLeAttention,
 }
 
 #: exact module type -> the version whose forward reads the channel counts
@@ -127,16 +136,16 @@ else:
     TRACER_OPS[BatchNormAct2d] = DynamicBatchNormAct2d
 
 __all__ = [
-    'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'SlimmableChannelParameters',
-    'SlimmableChannelMultiheadAttention', 'SlimmableConv2dAdaptivePadding',
-    'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer',
-    'HeadAttention', 'SlimmableGnConv', 'SlimmableGRN', 'SlimmableGroupNorm',
+    'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'HeadAttention',
+    'SlimmableAttentionWithBias', 'SlimmableChannelMultiheadAttention',
+    'SlimmableChannelParameters', 'SlimmableConv2dAdaptivePadding',
+    'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
+    'SlimmableGnConv', 'SlimmableGroupNorm', 'SlimmableHorNetLayerNorm',
+    'SlimmableLayerNorm', 'SlimmableLayerNorm2d', 'SlimmableLeAttention',
     'SlimmableLeViTAttention', 'SlimmableLeViTAttentionSubsample',
-    'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm', 'SlimmableLayerNorm2d',
     'SlimmableMobileVitBlock', 'SlimmableMultiheadAttention',
-    'SlimmableSDTAEncoder',
-    'SlimmableSwinTransformer',
-    'SlimmableVAN', 'SlimmableVisionTransformer', 'SlimmableWindowMSA',
-    'SlimmableXCAMixin', 'SwitchableBatchNorm1d', 'SwitchableLayerNorm',
-    'slice_channel_parameter', 'slice_contiguous_channels'
+    'SlimmableSDTAEncoder', 'SlimmableSwinTransformer', 'SlimmableVAN',
+    'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCAMixin',
+    'SwitchableBatchNorm1d', 'SwitchableLayerNorm', 'slice_channel_parameter',
+    'slice_contiguous_channels'
 ]

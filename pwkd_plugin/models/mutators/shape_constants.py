@@ -15,34 +15,39 @@ import torch.fx as fx
 import torch.nn as nn
 
 
-def graph_values(model: nn.Module, graph: fx.Graph, inputs: dict) -> dict:
-    """The value of every node of ``graph`` (but its output) on ``inputs``
-    (a placeholder not in them takes its default)."""
-    env = {}
+def node_value(model: nn.Module, node: fx.Node, env: dict, inputs: dict):
+    """The value of one node of a graph on ``inputs``, from the values of
+    the nodes before it (``env``; a placeholder not in ``inputs`` takes its
+    default)."""
 
     def load(arg):
         return fx.node.map_arg(arg, lambda node: env[node])
 
+    if node.op == 'placeholder':
+        return inputs.get(node.target.lstrip('*'),
+                          node.args[0] if node.args else None)
+    if node.op == 'get_attr':
+        value = model
+        for attr in node.target.split('.'):
+            value = getattr(value, attr)
+        return value
+    if node.op == 'call_module':
+        return model.get_submodule(node.target)(*load(node.args),
+                                                **load(node.kwargs))
+    if node.op == 'call_function':
+        return node.target(*load(node.args), **load(node.kwargs))
+    receiver, *rest = load(node.args)
+    return getattr(receiver, node.target)(*rest, **load(node.kwargs))
+
+
+def graph_values(model: nn.Module, graph: fx.Graph, inputs: dict) -> dict:
+    """The value of every node of ``graph`` (but its output) on ``inputs``
+    (a placeholder not in them takes its default)."""
+    env = {}
     for node in graph.nodes:
-        if node.op == 'placeholder':
-            value = inputs.get(node.target.lstrip('*'),
-                               node.args[0] if node.args else None)
-        elif node.op == 'get_attr':
-            value = model
-            for attr in node.target.split('.'):
-                value = getattr(value, attr)
-        elif node.op == 'call_module':
-            value = model.get_submodule(node.target)(*load(node.args),
-                                                     **load(node.kwargs))
-        elif node.op == 'call_function':
-            value = node.target(*load(node.args), **load(node.kwargs))
-        elif node.op == 'call_method':
-            receiver, *rest = load(node.args)
-            value = getattr(receiver, node.target)(*rest,
-                                                   **load(node.kwargs))
-        else:  # output
+        if node.op == 'output':
             break
-        env[node] = value
+        env[node] = node_value(model, node, env, inputs)
     return env
 
 

@@ -23,6 +23,7 @@ from .head_channels import (HeadAttentionNode, check_head_units,
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
 from .shape_constants import fold_shape_sizes, graph_values
+from .size_control_flow import SizeControlFlowMixin
 from .split_channels import SplitPieceChannelNode, split_pieces
 from .traced_channel_unit import TracedChannelUnit
 
@@ -37,10 +38,12 @@ def _patched(name: str, value):
         setattr(razor_channel_analyzer, name, original)
 
 
-class ForwardOpsTracer(MMFxTracer):
+class ForwardOpsTracer(SizeControlFlowMixin, MMFxTracer):
     """mmrazor's fx tracer, tracing into the modules of ``FORWARD_OPS``'s
     versions: they are dynamic ops (so the teacher's static copy converts
-    them), which the tracer would otherwise keep whole as leaves."""
+    them), which the tracer would otherwise keep whole as leaves; it
+    branches on sizes by their value on the demo input
+    (:mod:`.size_control_flow`)."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str):
         if type(m) in _FORWARD_OP_TYPES:
@@ -85,15 +88,17 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
             return super().analyze(model)
 
     def _fx_trace(self, model: nn.Module):
-        graph = super()._fx_trace(model)
         # The demo input is random: drawing it here must not change the
         # numbers the model's initialisation draws next.
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
+        with torch.random.fork_rng(devices=[]):
             data = self.demo_input.get_data(model)
+        inputs = data if isinstance(data, dict) else dict(x=data)
+        if isinstance(self.tracer, SizeControlFlowMixin):
+            self.tracer.set_demo_inputs(model, inputs)
+        graph = super()._fx_trace(model)
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
             try:
-                values = graph_values(
-                    model, graph,
-                    data if isinstance(data, dict) else dict(x=data))
+                values = graph_values(model, graph, inputs)
             except Exception:  # noqa: BLE001 the graph stays as traced
                 values = {}
         fold_shape_sizes(graph, values)

@@ -32,10 +32,6 @@ UNFOLLOWED_BLOCKS = {
     '(x[:, :split]), which the channel tracer does not follow; its halves '
     'are sliced only where its blocks are Darknet, ResNet or ResNeXt '
     'bottlenecks keeping the half\'s channels',
-    'AttentionWithBias':
-    "EfficientFormer's attention reshapes qkv into num_heads heads and "
-    'splits each head into fixed key and value sizes (qkv.split([key_dim, '
-    'key_dim, d])), which the channel tracer does not follow',
 }
 
 
