@@ -1,6 +1,6 @@
 """Attention over head-major projections, with a learned bias per head.
 
-LeViT's and EfficientFormer's attentions project the tokens into one
+LeViT's attentions project the tokens into one
 tensor per head (``qkv.view(B, N, num_heads, -1).split([key_dim, key_dim,
 d])``: head ``h`` holds its query, key and value side by side), add a
 learned bias per head and pair of positions, and give ``num_heads * d``
@@ -13,6 +13,9 @@ from its inputs.
 The channel tracer keeps the core one node of its graph
 (:mod:`~pwkd_plugin.models.mutators.head_channels`): its inputs and its
 output are channels of their own units, which narrow by whole heads.
+EfficientFormer's and TinyViT's attentions, the same product behind one
+``qkv`` linear layer and a ``proj`` of their own, narrow inside the
+embedding's unit instead (:mod:`.head_major_attention`).
 """
 from typing import Dict, Sequence
 
@@ -32,7 +35,7 @@ class HeadAttention(nn.Module, DynamicChannelMixin):
         value_dims (int): Features of a head's value (``d``).
         layout (Sequence[str]): The parts each input holds per head, in
             order: ``('qkv', )`` for one projection of queries, keys and
-            values (LeViT's ``Attention``, EfficientFormer's), ``('kv',
+            values (LeViT's ``Attention``), ``('kv',
             'q')`` for keys and values then queries of their own (LeViT's
             ``AttentionSubsample``).
         scale (float): The factor of the query-key products.
