@@ -1,16 +1,20 @@
-"""LeViT's attentions narrow by whole heads: every head keeps its key and
-value sizes and its own attention biases, all units of an attention take
-the same head count, and the narrow attention is mmpretrain's of fewer
-heads."""
+"""Attentions narrow by whole heads, the layers of their heads named by one
+rule; LeViT's: every head keeps its key and value sizes and its own
+attention biases, all units of an attention take the same head count, and
+the narrow attention is mmpretrain's of fewer heads."""
 import copy
 
 import torch
 from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
+from mmpretrain.models.utils import (ChannelMultiheadAttention,
+                                     MultiheadAttention)
 
 from pwkd_plugin.models.dynamic_ops import (HeadAttention,
                                             SlimmableLeViTAttention,
                                             SlimmableLeViTAttentionSubsample)
 from pwkd_plugin.models.dynamic_ops.hornet import active_channels
+from pwkd_plugin.models.mutators.head_channels import (head_channel_map,
+                                                       head_layers)
 from pwkd_plugin.testing.teacher_families import small_family
 from .test_teacher_family_widths import build, built_family
 
@@ -135,3 +139,23 @@ def test_levits_two_output_layers_behind_batch_norms_stay_whole():
         assert active_channels(pair.linear, 'in_features') == 12
         assert pair.bn.activated_channel_num() == 12
     model.mutator.set_width(1.0)
+
+
+def test_one_rule_names_the_head_layers_of_every_traced_attention():
+    """proj's inputs of mmpretrain's multi-head and cross-covariance
+    attentions, LeViT's projections, and nothing of a module that merely
+    has a proj."""
+    model = torch.nn.ModuleDict(
+        dict(mha=MultiheadAttention(24, 3),
+             xca=ChannelMultiheadAttention(24, 4),
+             levit=SlimmableLeViTAttention.convert_from(
+                 Attention(16, 4, num_heads=4, attn_ratio=2, resolution=3)),
+             other=torch.nn.Sequential()))
+    model.other.proj = torch.nn.Linear(24, 24)
+    assert head_layers(model.other) == []
+    assert head_channel_map(model) == {
+        ('mha.proj', False): (3, 8, 8, 'mha'),
+        ('xca.proj', False): (4, 6, 6, 'xca'),
+        ('levit.qkv.linear', True): (4, 16, 8, 'levit'),
+        ('levit.proj.1.linear', False): (4, 8, 8, 'levit'),
+    }
