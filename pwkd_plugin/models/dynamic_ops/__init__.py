@@ -37,7 +37,10 @@ from mmpretrain.models.backbones.efficientformer import AttentionWithBias
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
 from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
 from mmpretrain.models.backbones.mobilevit import MobileVitBlock
-from mmpretrain.models.utils import GRN, ChannelMultiheadAttention, LayerNorm2d
+from mmpretrain.models.backbones.twins import (GlobalSubsampledAttention,
+                                               LocallyGroupedSelfAttention)
+from mmpretrain.models.utils import (GRN, ChannelMultiheadAttention,
+                                     ConditionalPositionEncoding, LayerNorm2d)
 from mmpretrain.models.utils.attention import (LeAttention,
                                                MultiheadAttention, WindowMSA)
 from mmrazor.models.architectures import dynamic_ops as razor_ops
@@ -61,9 +64,12 @@ from .layer_norm_2d import SlimmableLayerNorm2d
 from .le_attention import SlimmableLeAttention
 from .levit import (SlimmableLeViTAttention,
                     SlimmableLeViTAttentionSubsample)
+from .locally_grouped_attention import SlimmableLocallyGroupedSelfAttention
 from .mobilevit import SlimmableMobileVitBlock
 from .multihead_attention import SlimmableMultiheadAttention
+from .position_encoding import SlimmableConditionalPositionEncoding
 from .sdta import SlimmableSDTAEncoder
+from .subsampled_attention import SlimmableGlobalSubsampledAttention
 from .swin_transformer import SlimmableSwinTransformer
 from .switchable_layer_norm import SwitchableLayerNorm
 from .van import SlimmableVAN
@@ -123,6 +129,9 @@ FORWARD_OPS = {
     MobileVitBlock: SlimmableMobileVitBlock,
     Attention: SlimmableLeViTAttention,
     AttentionSubsample: SlimmableLeViTAttentionSubsample,
+    ConditionalPositionEncoding: SlimmableConditionalPositionEncoding,
+    LocallyGroupedSelfAttention: SlimmableLocallyGroupedSelfAttention,
+    GlobalSubsampledAttention: SlimmableGlobalSubsampledAttention,
 }
 
 try:
@@ -138,13 +147,15 @@ else:
 __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'HeadAttention',
     'SlimmableAttentionWithBias', 'SlimmableChannelMultiheadAttention',
-    'SlimmableChannelParameters', 'SlimmableConv2dAdaptivePadding',
-    'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
-    'SlimmableGnConv', 'SlimmableGroupNorm', 'SlimmableHorNetLayerNorm',
-    'SlimmableLayerNorm', 'SlimmableLayerNorm2d', 'SlimmableLeAttention',
+    'SlimmableChannelParameters', 'SlimmableConditionalPositionEncoding',
+    'SlimmableConv2dAdaptivePadding', 'SlimmableDeiT3',
+    'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
+    'SlimmableGlobalSubsampledAttention', 'SlimmableGnConv',
+    'SlimmableGroupNorm', 'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm',
+    'SlimmableLayerNorm2d', 'SlimmableLeAttention',
     'SlimmableLeViTAttention', 'SlimmableLeViTAttentionSubsample',
-    'SlimmableMobileVitBlock', 'SlimmableMultiheadAttention',
-    'SlimmableSDTAEncoder', 'SlimmableSwinTransformer', 'SlimmableVAN',
+    'SlimmableLocallyGroupedSelfAttention', 'SlimmableMobileVitBlock',
+    'SlimmableMultiheadAttention', 'SlimmableSDTAEncoder', 'SlimmableSwinTransformer', 'SlimmableVAN',
     'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCAMixin',
     'SwitchableBatchNorm1d', 'SwitchableLayerNorm', 'slice_channel_parameter',
     'slice_contiguous_channels'
