@@ -17,8 +17,9 @@ making the module slimmable in place (:func:`slice_channel_parameter`).
 channel counts fixed when it was built (VAN, HorNet's gnConv, EdgeNeXt's
 SDTA block, an attention's head count) to a version that reads them from
 the tensors or its layers (LeViT's attentions: whole heads,
-:class:`HeadAttention`), or whose forward torch.fx cannot trace (MobileViT's
-block) to one it can. A ``nn.BatchNorm1d`` has private norms per width
+:class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
+q, k and v split by the active features), or whose forward torch.fx cannot
+trace (MobileViT's block, Twins' position encoding) to one it can. A ``nn.BatchNorm1d`` has private norms per width
 (:class:`SwitchableBatchNorm1d`).
 
 :func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and

@@ -30,7 +30,8 @@ class SlimmableConditionalPositionEncoding(InPlaceSlimmableMixin,
         return ConditionalPositionEncoding
 
     def forward(self, x: torch.Tensor, hw_shape) -> torch.Tensor:
-        feat = x.transpose(1, 2).reshape(x.shape[0], -1, *hw_shape)
+        feat = x.transpose(1, 2).reshape(x.shape[0], -1,
+                                         *hw_shape).contiguous()
         x = self.proj(feat) + feat if self.stride == 1 else self.proj(feat)
         return x.flatten(2).transpose(1, 2)
 
