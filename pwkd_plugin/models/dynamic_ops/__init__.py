@@ -19,7 +19,8 @@ SDTA block, an attention's head count) to a version that reads them from
 the tensors or its layers (LeViT's attentions: whole heads,
 :class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
 q, k and v split by the active features), or whose forward torch.fx cannot
-trace (MobileViT's block, Twins' position encoding) to one it can. A ``nn.BatchNorm1d`` has private norms per width
+trace (MobileViT's block, Twins' position encoding) to one it can. A
+``nn.BatchNorm1d`` has private norms per width
 (:class:`SwitchableBatchNorm1d`).
 
 :func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and
@@ -156,7 +157,8 @@ __all__ = [
     'SlimmableLayerNorm2d', 'SlimmableLeAttention',
     'SlimmableLeViTAttention', 'SlimmableLeViTAttentionSubsample',
     'SlimmableLocallyGroupedSelfAttention', 'SlimmableMobileVitBlock',
-    'SlimmableMultiheadAttention', 'SlimmableSDTAEncoder', 'SlimmableSwinTransformer', 'SlimmableVAN',
+    'SlimmableMultiheadAttention', 'SlimmableSDTAEncoder',
+    'SlimmableSwinTransformer', 'SlimmableVAN',
     'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCAMixin',
     'SwitchableBatchNorm1d', 'SwitchableLayerNorm', 'slice_channel_parameter',
     'slice_contiguous_channels'

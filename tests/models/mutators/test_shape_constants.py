@@ -118,8 +118,8 @@ def test_a_tensor_built_from_sizes_binds_no_channels():
     its check drops)."""
     model = AddsMaskOfItsSizes()
     graph = torch.fx.symbolic_trace(model).graph
-    fold_shape_sizes(graph,
-                     graph_values(model, graph, dict(x=torch.rand(1, 3, 4, 4))))
+    values = graph_values(model, graph, dict(x=torch.rand(1, 3, 4, 4)))
+    fold_shape_sizes(graph, values)
     adds = [n for n in graph.nodes if n.target is operator.add]
     assert [len(n.all_input_nodes) for n in adds] == [1, 1]
     assert not any(n.target in (torch.zeros, 'fill_', 'masked_fill')
