@@ -240,6 +240,12 @@ NO_RECIPE_REASONS = {
               "the keys embed_dim, num_heads, depth, key_dim, then reads "
               "embed_dims, num_heads, depths, key_dims), though one would "
               'express every width'),
+    **dict.fromkeys(('PCPVT', 'SVT'),
+                    "its attentions' heads span each stage's embedding "
+                    '(embed_dims // num_heads features each, read from the '
+                    'tokens), so no arch gives a stage fewer token features '
+                    "than its whole heads keep (Twins-SVT-S's first stage at "
+                    'width 0.25: 16 features, one head of 32)'),
     **dict.fromkeys(('CSPDarkNet', 'CSPResNet', 'CSPResNeXt'),
                     'its channels are fixed by its depth; no argument '
                     'narrows them'),

@@ -138,6 +138,19 @@ def tinyvit_classifier() -> dict:
     return model
 
 
+def twins_classifier() -> dict:
+    """A Twins-SVT classifier of two stages (an LSA then a GSA block each,
+    heads of 4 features): windows of 3x3 tokens on 8x8 (padded, so the
+    attention mask counts) and 2x2 tokens on 4x4, keys sub-sampled by 2
+    in the first stage."""
+    return classifier(
+        dict(type='SVT',
+             arch=dict(embed_dims=[16, 32], depths=[2, 2], num_heads=[4, 8],
+                       patch_sizes=[4, 2], strides=[4, 2], mlp_ratios=[2, 2],
+                       sr_ratios=[2, 1], window_sizes=[3, 2]),
+             out_indices=(1, ), norm_after_stage=[False, True]), 32)
+
+
 def metaformer_classifier(backbone_type: str) -> dict:
     """A PoolFormer or RIFormer classifier: one block per stage."""
     return classifier(
@@ -223,6 +236,13 @@ SMALL_FAMILIES = {
                 'head-major qkv with per-head biases and a LayerNorm of its '
                 'own (LeAttention)',
                 tinyvit_classifier()),
+    'Twins-SVT': ("patch embeddings with mmcv's adaptive padding, a "
+                  'conditional position encoding (a depthwise convolution '
+                  'over the token grid, added), locally-grouped attention '
+                  'over padded windows (an attention mask built from sizes), '
+                  'global attention whose keys and values are sub-sampled '
+                  'by a strided convolution and a LayerNorm',
+                  twins_classifier()),
     'VAN': ('large kernel attention (a product of branches), layer scales, '
             'tokens reshaped into a feature map by a channel count fixed '
             'when it is built',

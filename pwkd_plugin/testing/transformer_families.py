@@ -103,6 +103,7 @@ def attention_macs(model: nn.Module, run: Callable[[], object],
         id(module.qkv)
         for module in model.modules()
         if isinstance(module, (MultiheadAttention, WindowMSA))
+        and hasattr(module, 'qkv')  # Twins' GSA: q and kv apart, not counted
     }
     total = [0]
 

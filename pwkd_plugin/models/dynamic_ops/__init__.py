@@ -17,8 +17,10 @@ making the module slimmable in place (:func:`slice_channel_parameter`).
 channel counts fixed when it was built (VAN, HorNet's gnConv, EdgeNeXt's
 SDTA block, an attention's head count) to a version that reads them from
 the tensors or its layers (LeViT's attentions: whole heads,
-:class:`HeadAttention`), or whose forward torch.fx cannot trace (MobileViT's
-block) to one it can. A ``nn.BatchNorm1d`` has private norms per width
+:class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
+q, k and v split by the active features), or whose forward torch.fx cannot
+trace (MobileViT's block, Twins' position encoding) to one it can. A
+``nn.BatchNorm1d`` has private norms per width
 (:class:`SwitchableBatchNorm1d`).
 
 :func:`slice_contiguous_channels` makes mmrazor's dynamic convolutions and
@@ -37,7 +39,10 @@ from mmpretrain.models.backbones.efficientformer import AttentionWithBias
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
 from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
 from mmpretrain.models.backbones.mobilevit import MobileVitBlock
-from mmpretrain.models.utils import GRN, ChannelMultiheadAttention, LayerNorm2d
+from mmpretrain.models.backbones.twins import (GlobalSubsampledAttention,
+                                               LocallyGroupedSelfAttention)
+from mmpretrain.models.utils import (GRN, ChannelMultiheadAttention,
+                                     ConditionalPositionEncoding, LayerNorm2d)
 from mmpretrain.models.utils.attention import (LeAttention,
                                                MultiheadAttention, WindowMSA)
 from mmrazor.models.architectures import dynamic_ops as razor_ops
@@ -61,9 +66,12 @@ from .layer_norm_2d import SlimmableLayerNorm2d
 from .le_attention import SlimmableLeAttention
 from .levit import (SlimmableLeViTAttention,
                     SlimmableLeViTAttentionSubsample)
+from .locally_grouped_attention import SlimmableLocallyGroupedSelfAttention
 from .mobilevit import SlimmableMobileVitBlock
 from .multihead_attention import SlimmableMultiheadAttention
+from .position_encoding import SlimmableConditionalPositionEncoding
 from .sdta import SlimmableSDTAEncoder
+from .subsampled_attention import SlimmableGlobalSubsampledAttention
 from .swin_transformer import SlimmableSwinTransformer
 from .switchable_layer_norm import SwitchableLayerNorm
 from .van import SlimmableVAN
@@ -123,6 +131,9 @@ FORWARD_OPS = {
     MobileVitBlock: SlimmableMobileVitBlock,
     Attention: SlimmableLeViTAttention,
     AttentionSubsample: SlimmableLeViTAttentionSubsample,
+    ConditionalPositionEncoding: SlimmableConditionalPositionEncoding,
+    LocallyGroupedSelfAttention: SlimmableLocallyGroupedSelfAttention,
+    GlobalSubsampledAttention: SlimmableGlobalSubsampledAttention,
 }
 
 try:
@@ -138,13 +149,16 @@ else:
 __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'HeadAttention',
     'SlimmableAttentionWithBias', 'SlimmableChannelMultiheadAttention',
-    'SlimmableChannelParameters', 'SlimmableConv2dAdaptivePadding',
-    'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
-    'SlimmableGnConv', 'SlimmableGroupNorm', 'SlimmableHorNetLayerNorm',
-    'SlimmableLayerNorm', 'SlimmableLayerNorm2d', 'SlimmableLeAttention',
+    'SlimmableChannelParameters', 'SlimmableConditionalPositionEncoding',
+    'SlimmableConv2dAdaptivePadding', 'SlimmableDeiT3',
+    'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
+    'SlimmableGlobalSubsampledAttention', 'SlimmableGnConv',
+    'SlimmableGroupNorm', 'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm',
+    'SlimmableLayerNorm2d', 'SlimmableLeAttention',
     'SlimmableLeViTAttention', 'SlimmableLeViTAttentionSubsample',
-    'SlimmableMobileVitBlock', 'SlimmableMultiheadAttention',
-    'SlimmableSDTAEncoder', 'SlimmableSwinTransformer', 'SlimmableVAN',
+    'SlimmableLocallyGroupedSelfAttention', 'SlimmableMobileVitBlock',
+    'SlimmableMultiheadAttention', 'SlimmableSDTAEncoder',
+    'SlimmableSwinTransformer', 'SlimmableVAN',
     'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCAMixin',
     'SwitchableBatchNorm1d', 'SwitchableLayerNorm', 'slice_channel_parameter',
     'slice_contiguous_channels'

@@ -8,7 +8,11 @@ bound to whatever the sizes were read from (another stage, the input), and
 whole stages are left unsliced. Here each such size node is replaced by its
 value on the tracer's demo input (and a check of sizes, ``torch._assert``,
 is dropped), so the reshape has one tensor input and its channels pass
-through it.
+through it. A tensor built from sizes alone (Twins' attention mask of a
+padded window grid: ``torch.zeros`` of the padded size, filled, compared)
+holds none of the model's channels: it is a constant too, so adding it
+binds nothing (mmrazor's graph took it for a source of channels and bound
+every attention it is added to into one unit).
 """
 import torch
 import torch.fx as fx
@@ -82,11 +86,13 @@ def fold_shape_sizes(graph: fx.Graph, values: dict) -> fx.Graph:
     Returns:
         fx.Graph: The graph.
     """
+    all_values = values
     values = {node: value for node, value in values.items()
               if _is_size(value)}
     sizes = {node: value for node, value in values.items()
              if node.op in ('call_method', 'call_function') and
              _reads_a_tensor(node, values)}
+    sizes.update(_constant_tensors(graph, all_values, values))
     for node, value in sizes.items():
         for user in list(node.users):
             user.args = fx.node.map_arg(
@@ -97,3 +103,16 @@ def fold_shape_sizes(graph: fx.Graph, values: dict) -> fx.Graph:
         if node in sizes and not node.users:
             graph.erase_node(node)
     return graph
+
+
+def _constant_tensors(graph: fx.Graph, values: dict, sizes: dict) -> dict:
+    """The tensors computed from sizes alone (no tensor of the model's:
+    neither its input, nor a parameter or buffer, nor a module's output)."""
+    found = {}
+    for node in graph.nodes:
+        if node.op in ('call_method', 'call_function') and isinstance(
+                values.get(node), torch.Tensor) and all(
+                    arg in sizes or arg in found
+                    for arg in node.all_input_nodes):
+            found[node] = values[node]
+    return found

@@ -7,6 +7,7 @@ from typing import Dict
 
 import torch
 import torch.nn as nn
+from mmcv.cnn.bricks.transformer import AdaptivePadding
 from mmrazor.models.mutables import MutableChannelContainer
 from mmrazor.models.task_modules.tracer import ChannelAnalyzer
 from mmrazor.models.task_modules.tracer import \
@@ -43,17 +44,24 @@ class ForwardOpsTracer(SizeControlFlowMixin, MMFxTracer):
     versions: they are dynamic ops (so the teacher's static copy converts
     them), which the tracer would otherwise keep whole as leaves; it
     branches on sizes by their value on the demo input
-    (:mod:`.size_control_flow`)."""
+    (:mod:`.size_control_flow`). A module that only pads a map's sides
+    (``PASS_THROUGH``) is one node its channels pass through."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str):
         if type(m) in _FORWARD_OP_TYPES:
             return False
-        if isinstance(m, HeadAttention):
+        if isinstance(m, (HeadAttention, *PASS_THROUGH)):
             return True
         return super().is_leaf_module(m, module_qualified_name)
 
 
 _FORWARD_OP_TYPES = frozenset(FORWARD_OPS.values())
+
+#: modules whose output has their input's channels, kept one node: mmcv's
+#: ``AdaptivePadding`` (patch embeddings with ``padding='corner'``) takes
+#: ``math.ceil`` of sizes, which torch.fx cannot trace; mmrazor's tracer
+#: then wraps it as a node bound to the module, and the channels are lost.
+PASS_THROUGH = (AdaptivePadding, )
 
 
 class TeacherChannelAnalyzer(ChannelAnalyzer):

@@ -1,5 +1,7 @@
 """Sizes read from tensors are numbers to the channel tracer, and mmcv's
 Conv2d wrapper is sliced as a convolution."""
+import operator
+
 import torch
 import torch.nn as nn
 from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
@@ -81,3 +83,47 @@ def test_sizes_and_their_checks_become_constants_of_the_graph():
     assert reshape.args[1:] == (2, 16, 20)
     assert [n.op for n in graph.nodes] == [
         'placeholder', 'call_module', 'call_module', 'call_method', 'output']
+
+
+class AddsMaskOfItsSizes(nn.Module):
+    """Two linear layers over tokens, each output added to a mask built from
+    the tokens' sizes alone (as Twins' locally-grouped attention masks its
+    padded windows: ``torch.zeros`` of the size, a slice filled, compared,
+    filled again)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(16, 24)
+        self.fc3 = nn.Linear(24, 10)
+
+    @staticmethod
+    def mask(x):
+        mask = torch.zeros((1, x.shape[1], 1), device=x.device)
+        mask[:, -2:, :].fill_(1)
+        return mask.masked_fill(mask != 0, -1000.0)
+
+    def forward(self, x):
+        tokens = self.stem(x).flatten(2).transpose(1, 2)
+        tokens = self.fc1(tokens) + self.mask(tokens)
+        tokens = self.fc2(tokens) + self.mask(tokens)
+        return self.fc3(tokens.mean(1))
+
+
+def test_a_tensor_built_from_sizes_binds_no_channels():
+    """Each mask is a constant of the graph: the layers it is added to
+    keep units of their own (mmrazor's graph took each mask for a source of
+    channels, binding both layers' outputs through it into one unit that
+    its check drops)."""
+    model = AddsMaskOfItsSizes()
+    graph = torch.fx.symbolic_trace(model).graph
+    values = graph_values(model, graph, dict(x=torch.rand(1, 3, 4, 4)))
+    fold_shape_sizes(graph, values)
+    adds = [n for n in graph.nodes if n.target is operator.add]
+    assert [len(n.all_input_nodes) for n in adds] == [1, 1]
+    assert not any(n.target in (torch.zeros, 'fill_', 'masked_fill')
+                   for n in graph.nodes)
+    units = traced_units(model)
+    assert any({('fc1', True), ('fc2', False)} <= unit for unit in units)
+    assert any({('fc2', True), ('fc3', False)} <= unit for unit in units)

@@ -402,3 +402,33 @@ def test_mobilevit_attentions_keep_whole_heads():
             assert (layer.attn.num_heads, layer.attn.embed_dims,
                     layer.attn.input_dims) == (heads, 8 * heads, 8 * heads)
     model.mutator.set_width(1.0)
+
+
+def test_twins_attentions_narrow_by_whole_heads():
+    """The small Twins-SVT's first stage (16 features, 4 heads of 4): its
+    locally-grouped and sub-sampled attentions keep 1 to 4 whole heads
+    (q, k and v spans of their projections), the position encoding's
+    depthwise convolution and the key sub-sampling convolution 4 to 16
+    channels; the second stage twice as many heads."""
+    model = built_family('Twins-SVT')
+    backbone = model.architecture.backbone
+    lsa, gsa = backbone.stages[0][0].attn, backbone.stages[0][1].attn
+
+    def active(layer, attr):
+        return int(layer.get_mutable_attr(attr).current_mask.sum())
+
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width, heads in zip(model.mutator.widths, (1, 2, 3, 4)):
+        model.mutator.set_width(width)
+        assert lsa.active_heads() == gsa.active_heads() == heads
+        assert active(lsa.qkv, 'out_channels') == 3 * 4 * heads
+        assert active(gsa.q, 'out_channels') == 4 * heads
+        assert active(gsa.kv, 'out_channels') == 2 * 4 * heads
+        for conv in (gsa.sr, backbone.position_encodings[0].proj):
+            assert active(conv, 'out_channels') == 16 * width
+        static = model.static_architecture(width)
+        assert [static.backbone.stages[stage][block].attn.num_heads
+                for stage in (0, 1) for block in (0, 1)] == [heads] * 2 + [
+                    2 * heads] * 2
+        assert_static_copy_matches(model, width, inputs, static)
+    model.mutator.set_width(1.0)
