@@ -37,6 +37,7 @@ from mmpretrain.models.backbones.efficientformer import AttentionWithBias
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
 from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
 from mmpretrain.models.backbones.mobilevit import MobileVitBlock
+from mmpretrain.models.backbones.xcit import XCA, ClassAttntion
 from mmpretrain.models.utils import GRN, ChannelMultiheadAttention, LayerNorm2d
 from mmpretrain.models.utils.attention import (LeAttention,
                                                MultiheadAttention, WindowMSA)
@@ -48,7 +49,8 @@ from .channel_slices import slice_contiguous_channels
 from .channel_parameters import (SlimmableChannelParameters,
                                  slice_channel_parameter)
 from .cross_covariance_attention import (SlimmableChannelMultiheadAttention,
-                                         SlimmableXCAMixin)
+                                         SlimmableXCA, SlimmableXCAMixin)
+from .class_attention import SlimmableClassAttention
 from .deit3 import SlimmableDeiT3
 from .efficientformer_attention import SlimmableAttentionWithBias
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
@@ -123,6 +125,8 @@ FORWARD_OPS = {
     MobileVitBlock: SlimmableMobileVitBlock,
     Attention: SlimmableLeViTAttention,
     AttentionSubsample: SlimmableLeViTAttentionSubsample,
+    XCA: SlimmableXCA,
+    ClassAttntion: SlimmableClassAttention,
 }
 
 try:
@@ -138,6 +142,7 @@ else:
 __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'HeadAttention',
     'SlimmableAttentionWithBias', 'SlimmableChannelMultiheadAttention',
+    'SlimmableClassAttention',
     'SlimmableChannelParameters', 'SlimmableConv2dAdaptivePadding',
     'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
     'SlimmableGnConv', 'SlimmableGroupNorm', 'SlimmableHorNetLayerNorm',
@@ -145,7 +150,8 @@ __all__ = [
     'SlimmableLeViTAttention', 'SlimmableLeViTAttentionSubsample',
     'SlimmableMobileVitBlock', 'SlimmableMultiheadAttention',
     'SlimmableSDTAEncoder', 'SlimmableSwinTransformer', 'SlimmableVAN',
-    'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCAMixin',
+    'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCA',
+    'SlimmableXCAMixin',
     'SwitchableBatchNorm1d', 'SwitchableLayerNorm', 'slice_channel_parameter',
     'slice_contiguous_channels'
 ]
