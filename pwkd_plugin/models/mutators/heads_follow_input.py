@@ -20,7 +20,8 @@ class HeadsFollowInputChannelGraph(ChannelGraph):
     :attr:`model` that declares ``heads_follow_input`` to its heads once
     the channels have gone through it."""
 
-    #: the traced model (set before the graph is built).
+    #: the traced model: set by the analyzer once it has traced it (mmrazor
+    #: builds the graph from a copy it makes of the model).
     model: nn.Module = None
 
     def forward(self, num_input_channel=3):

@@ -67,7 +67,10 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     scales: :mod:`.parameter_channel_node`), gives each piece of a tensor
     split along its channels its own channels (:mod:`.split_channels`),
     binds the heads of a cross-covariance attention
-    (:mod:`.cross_covariance_node`), keeps a product of head-major heads one
+    (:mod:`.cross_covariance_node`), and the input of an attention whose
+    heads follow it to its heads (:mod:`.heads_follow_input`), binds
+    tensors concatenated along their tokens channel by channel
+    (:mod:`.token_cat`), keeps a product of head-major heads one
     node (:mod:`.head_channels`), holds the sizes a forward reads from
     tensors as numbers (:mod:`.shape_constants`), and traces into the
     modules ``FORWARD_OPS`` swapped in. Units of whole heads are checked
