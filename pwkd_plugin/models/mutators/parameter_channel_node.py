@@ -9,8 +9,10 @@ the product into an output of the graph, and every layer whose channels
 reach it (a PoolFormer block's residual stream, its norms, the convolution
 that opens the stage) is left whole. Here a parameter with one entry per
 channel (one dimension longer than 1) that is only reshaped and multiplied
-into a tensor is a source of its own channels, which the product binds to
-the tensor's; its channels are named by the parameter's dotted name.
+into a tensor, or put beside a tensor's tokens (a class token expanded over
+the batch and concatenated before the patch tokens, :mod:`.token_cat`), is
+a source of its own channels, which the product or the concatenation binds
+to the tensor's; its channels are named by the parameter's dotted name.
 """
 import operator
 from typing import Callable, Collection, Dict, List
