@@ -122,6 +122,20 @@ def _vit_recipe(backbone: dict, scale: Callable[[int], int], width: float,
     return backbone
 
 
+def _xcit_recipe(backbone: dict, scale: Callable[[int], int], width: float,
+                 divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``XCiT``: its ``num_heads`` (each head keeps its
+    dims) and the ``embed_dims`` they give; its patch embedding and FFNs
+    follow ``embed_dims`` by their ratios."""
+    embed_dims = backbone.get('embed_dims', 768)
+    num_heads = backbone.get('num_heads', 12)
+    heads = slim_heads(num_heads, embed_dims // num_heads, width, divisor,
+                       min_channels)
+    backbone.update(embed_dims=heads * (embed_dims // num_heads),
+                    num_heads=heads)
+    return backbone
+
+
 def _swin_recipe(backbone: dict, scale: Callable[[int], int], width: float,
                  divisor: int, min_channels: int) -> dict:
     """mmpretrain ``SwinTransformer``: the first stage's ``num_heads`` (each
@@ -213,6 +227,8 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
         (_vit_recipe, 'arch embed_dims, num_heads (whole heads of '
          'head_dims), feedforward_channels; the head\'s in_channels and '
          'hidden_dim')),
+    'XCiT': (_xcit_recipe, 'embed_dims and num_heads (whole heads of their '
+             'dims)'),
     'SwinTransformer': (_swin_recipe,
                         'arch embed_dims and num_heads (whole heads of '
                         'head_dims, every stage in the first stage\'s '

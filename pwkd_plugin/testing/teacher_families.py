@@ -276,6 +276,17 @@ SMALL_FAMILIES = {
               'and value, a learned bias per head), a subsampling '
               'attention, linear layers followed by BatchNorm1d, a conv '
               'stem', levit_classifier()),
+    'XCiT': ('cross-covariance attention whose head dims are read from its '
+             'input, local patch interaction (depthwise convolutions over '
+             'the token grid), Fourier positional encoding through a '
+             'convolution, a class token put before the patch tokens, '
+             'class attention, layer scales',
+             dict(
+                 classifier(
+                     dict(type='XCiT', img_size=32, patch_size=16,
+                          embed_dims=32, depth=2, num_heads=4,
+                          cls_attn_layers=1, mlp_ratio=2), 32),
+                 neck=None)),
 }
 
 #: family -> (the block that is refused, small classifier config): families

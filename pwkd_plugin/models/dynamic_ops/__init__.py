@@ -41,6 +41,7 @@ from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
 from mmpretrain.models.backbones.mobilevit import MobileVitBlock
 from mmpretrain.models.backbones.twins import (GlobalSubsampledAttention,
                                                LocallyGroupedSelfAttention)
+from mmpretrain.models.backbones.xcit import XCA, ClassAttntion
 from mmpretrain.models.utils import (GRN, ChannelMultiheadAttention,
                                      ConditionalPositionEncoding, LayerNorm2d)
 from mmpretrain.models.utils.attention import (LeAttention,
@@ -53,7 +54,8 @@ from .channel_slices import slice_contiguous_channels
 from .channel_parameters import (SlimmableChannelParameters,
                                  slice_channel_parameter)
 from .cross_covariance_attention import (SlimmableChannelMultiheadAttention,
-                                         SlimmableXCAMixin)
+                                         SlimmableXCA, SlimmableXCAMixin)
+from .class_attention import SlimmableClassAttention
 from .deit3 import SlimmableDeiT3
 from .efficientformer_attention import SlimmableAttentionWithBias
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
@@ -134,6 +136,8 @@ FORWARD_OPS = {
     ConditionalPositionEncoding: SlimmableConditionalPositionEncoding,
     LocallyGroupedSelfAttention: SlimmableLocallyGroupedSelfAttention,
     GlobalSubsampledAttention: SlimmableGlobalSubsampledAttention,
+    XCA: SlimmableXCA,
+    ClassAttntion: SlimmableClassAttention,
 }
 
 try:
@@ -149,17 +153,16 @@ else:
 __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'HeadAttention',
     'SlimmableAttentionWithBias', 'SlimmableChannelMultiheadAttention',
-    'SlimmableChannelParameters', 'SlimmableConditionalPositionEncoding',
-    'SlimmableConv2dAdaptivePadding', 'SlimmableDeiT3',
-    'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
+    'SlimmableChannelParameters', 'SlimmableClassAttention',
+    'SlimmableConditionalPositionEncoding', 'SlimmableConv2dAdaptivePadding',
+    'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
     'SlimmableGlobalSubsampledAttention', 'SlimmableGnConv',
     'SlimmableGroupNorm', 'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm',
-    'SlimmableLayerNorm2d', 'SlimmableLeAttention',
-    'SlimmableLeViTAttention', 'SlimmableLeViTAttentionSubsample',
-    'SlimmableLocallyGroupedSelfAttention', 'SlimmableMobileVitBlock',
-    'SlimmableMultiheadAttention', 'SlimmableSDTAEncoder',
-    'SlimmableSwinTransformer', 'SlimmableVAN',
-    'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCAMixin',
-    'SwitchableBatchNorm1d', 'SwitchableLayerNorm', 'slice_channel_parameter',
-    'slice_contiguous_channels'
+    'SlimmableLayerNorm2d', 'SlimmableLeAttention', 'SlimmableLeViTAttention',
+    'SlimmableLeViTAttentionSubsample', 'SlimmableLocallyGroupedSelfAttention',
+    'SlimmableMobileVitBlock', 'SlimmableMultiheadAttention',
+    'SlimmableSDTAEncoder', 'SlimmableSwinTransformer', 'SlimmableVAN',
+    'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCA',
+    'SlimmableXCAMixin', 'SwitchableBatchNorm1d', 'SwitchableLayerNorm',
+    'slice_channel_parameter', 'slice_contiguous_channels'
 ]

@@ -13,6 +13,7 @@ import torch
 import torch.fx
 import torch.nn as nn
 import torch.nn.functional as F
+from mmpretrain.models.backbones.xcit import XCA
 from mmpretrain.models.utils import ChannelMultiheadAttention
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
@@ -139,4 +140,35 @@ class SlimmableChannelMultiheadAttention(SlimmableXCAMixin,
         self.to_static_class(ChannelMultiheadAttention)
         self.embed_dims = self.num_heads * self.head_dims
         self.input_dims = _active_in_features(self.qkv)
+        return self
+
+
+@MODELS.register_module()
+class SlimmableXCA(SlimmableXCAMixin, XCA, DynamicChannelMixin):
+    """XCiT's cross-covariance attention over the heads active at a width
+    (:class:`SlimmableXCAMixin`).
+
+    mmpretrain's forward splits the features into ``num_heads`` heads of
+    ``C // num_heads``, ``C`` the input's channels: its static copy is
+    that attention at the active heads, the tracer binding the input to the
+    heads (``heads_follow_input``).
+    """
+
+    #: the layer whose inputs are the attention's input.
+    heads_follow_input = 'qkv'
+
+    @property
+    def head_dims(self) -> int:
+        return self.proj.in_features // self.num_heads
+
+    @property
+    def static_op_factory(self):
+        return XCA
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj_drop(self.attend(x, self.attn_drop.p))
+
+    def to_static_op(self) -> XCA:
+        """The attention itself as mmpretrain's, at the active heads."""
+        self.to_static_class(XCA)
         return self

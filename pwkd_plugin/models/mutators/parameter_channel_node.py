@@ -9,11 +9,13 @@ the product into an output of the graph, and every layer whose channels
 reach it (a PoolFormer block's residual stream, its norms, the convolution
 that opens the stage) is left whole. Here a parameter with one entry per
 channel (one dimension longer than 1) that is only reshaped and multiplied
-into a tensor is a source of its own channels, which the product binds to
-the tensor's; its channels are named by the parameter's dotted name.
+into a tensor, or put beside a tensor's tokens (a class token expanded over
+the batch and concatenated before the patch tokens, :mod:`.token_cat`), is
+a source of its own channels, which the product or the concatenation binds
+to the tensor's; its channels are named by the parameter's dotted name.
 """
 import operator
-from typing import Callable, Dict, List
+from typing import Callable, Collection, Dict, List
 
 import torch
 import torch.fx as fx
@@ -22,7 +24,7 @@ from mmrazor.structures.graph.channel_flow import ChannelTensor
 from mmrazor.structures.graph.channel_nodes import ChannelNode
 
 #: the calls through which a parameter keeps its channels: reshapes.
-_RESHAPES = ('unsqueeze', 'view', 'reshape', 'expand_as')
+_RESHAPES = ('unsqueeze', 'view', 'reshape', 'expand_as', 'expand')
 _MULTIPLY_FUNCTIONS = (operator.mul, torch.mul)
 
 
@@ -67,21 +69,23 @@ def _is_product(node: fx.Node) -> bool:
         isinstance(arg, fx.Node) for arg in node.args)
 
 
-def _only_multiplied(node: fx.Node) -> bool:
-    """Every use of ``node`` is a reshape of it or a product with it."""
+def _only_multiplied(node: fx.Node, binds: Collection[str] = ()) -> bool:
+    """Every use of ``node`` is a reshape of it, a product with it or one
+    of ``binds`` (nodes binding it to a tensor channel by channel)."""
     for user in node.users:
         if user.op == 'call_method' and user.target in _RESHAPES and \
                 user.args[0] is node:
-            if not _only_multiplied(user):
+            if not _only_multiplied(user, binds):
                 return False
-        elif not _is_product(user):
+        elif not _is_product(user) and user.name not in binds:
             return False
     return bool(node.users)
 
 
 def per_channel_parameters(
         model: nn.Module, graph: fx.Graph,
-        sliced_elsewhere: Callable[[nn.Module], bool]) -> Dict[str, tuple]:
+        sliced_elsewhere: Callable[[nn.Module], bool],
+        binds: Collection[str] = ()) -> Dict[str, tuple]:
     """The ``get_attr`` nodes of ``graph`` that read a per-channel
     parameter only multiplied into a tensor.
 
@@ -91,6 +95,9 @@ def per_channel_parameters(
         sliced_elsewhere (Callable): True for a module whose parameters a
             dynamic op of its own slices (a vision transformer's tokens): its
             parameters are left to it.
+        binds (Collection[str]): Names of nodes that bind their inputs'
+            channels one to one (a class token concatenated before the
+            patch tokens, :mod:`.token_cat`).
 
     Returns:
         dict: fx node name -> (the parameter's dotted name, its channels).
@@ -107,6 +114,6 @@ def per_channel_parameters(
         if parameter is None or sliced_elsewhere(owner):
             continue
         longer = [size for size in parameter.shape if size > 1]
-        if len(longer) == 1 and _only_multiplied(node):
+        if len(longer) == 1 and _only_multiplied(node, binds):
             found[node.name] = (node.target, longer[0])
     return found

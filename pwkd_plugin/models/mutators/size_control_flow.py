@@ -9,8 +9,11 @@ value is a number (a size, a flag; not a tensor) is taken at its value on
 the tracer's demo input and the trace goes on down the branch it takes, as
 the sizes themselves are numbers to the tracer (:mod:`.shape_constants`).
 The length of a shape (``len(x.shape)``, TinyViT's patch merging) is
-taken the same way. A condition on tensor values is left to torch.fx (it
-raises).
+taken the same way, and so is a shape unpacked (``B, N, C = x.shape``):
+torch.fx tells an unpacking from the caller's bytecode, which it misread
+in XCiT's local patch interaction after its first call and in its class
+attention (mmrazor then recorded each call as one opaque node). A
+condition on tensor values is left to torch.fx (it raises).
 """
 import torch
 import torch.fx as fx
@@ -35,21 +38,29 @@ class SizeControlFlowMixin:
         self._demo_model, self._demo_inputs, self._env = model, inputs, {}
 
     def trace(self, root, concrete_args=None):
-        original = fx.Proxy.__len__
+        original_len, original_iter = fx.Proxy.__len__, fx.Proxy.__iter__
         tracer = self
 
-        def length(proxy):
+        def sized(proxy):
             value = tracer._value(proxy.node) if tracer._demo_inputs \
                 is not None and proxy.tracer is tracer else None
-            if value is None or isinstance(value, torch.Tensor):
-                return original(proxy)
-            return len(value)
+            return None if isinstance(value, torch.Tensor) else value
 
-        fx.Proxy.__len__ = length
+        def length(proxy):
+            value = sized(proxy)
+            return original_len(proxy) if value is None else len(value)
+
+        def iterate(proxy):
+            value = sized(proxy)
+            if not isinstance(value, (tuple, list)):
+                return original_iter(proxy)
+            return iter([proxy[i] for i in range(len(value))])
+
+        fx.Proxy.__len__, fx.Proxy.__iter__ = length, iterate
         try:
             return super().trace(root, concrete_args)
         finally:
-            fx.Proxy.__len__ = original
+            fx.Proxy.__len__, fx.Proxy.__iter__ = original_len, original_iter
 
     def to_bool(self, obj: fx.Proxy) -> bool:
         value = self._value(obj.node) if self._demo_inputs is not None \

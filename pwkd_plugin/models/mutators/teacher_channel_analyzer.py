@@ -15,17 +15,20 @@ from mmrazor.models.task_modules.tracer import \
 from mmrazor.models.task_modules.tracer.fx_tracer import MMFxTracer
 from mmrazor.structures.graph.channel_graph import \
     default_channel_node_converter
+from mmrazor.structures.graph.channel_nodes import BindChannelNode
 
 from ..dynamic_ops import (DYNAMIC_OPS, FORWARD_OPS, TRACER_OPS,
                            HeadAttention)
 from .cross_covariance_node import HeadsChannelNode, cross_covariance_nodes
 from .head_channels import (HeadAttentionNode, check_head_units,
                             head_channel_map, unit_heads)
+from .heads_follow_input import HeadsFollowInputChannelGraph
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
 from .shape_constants import fold_shape_sizes, graph_values
 from .size_control_flow import SizeControlFlowMixin
 from .split_channels import SplitPieceChannelNode, split_pieces
+from .token_cat import token_cats
 from .traced_channel_unit import TracedChannelUnit
 
 
@@ -72,7 +75,10 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     scales: :mod:`.parameter_channel_node`), gives each piece of a tensor
     split along its channels its own channels (:mod:`.split_channels`),
     binds the heads of a cross-covariance attention
-    (:mod:`.cross_covariance_node`), keeps a product of head-major heads one
+    (:mod:`.cross_covariance_node`), and the input of an attention whose
+    heads follow it to its heads (:mod:`.heads_follow_input`), binds
+    tensors concatenated along their tokens channel by channel
+    (:mod:`.token_cat`), keeps a product of head-major heads one
     node (:mod:`.head_channels`), holds the sizes a forward reads from
     tensors as numbers (:mod:`.shape_constants`), and traces into the
     modules ``FORWARD_OPS`` swapped in. Units of whole heads are checked
@@ -91,9 +97,14 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
 
     def analyze(self, model: nn.Module) -> Dict:
         self._parameters, self._pieces, self._heads = {}, {}, {}
-        # mmrazor builds the channel graph with this module-level converter.
-        with _patched('default_channel_node_converter', self._channel_node):
-            return super().analyze(model)
+        self._token_cats = set()
+        # mmrazor builds the channel graph with these module-level names.
+        with _patched('default_channel_node_converter', self._channel_node), \
+                _patched('ChannelGraph', HeadsFollowInputChannelGraph):
+            try:
+                return super().analyze(model)
+            finally:
+                HeadsFollowInputChannelGraph.model = None
 
     def _fx_trace(self, model: nn.Module):
         # The demo input is random: drawing it here must not change the
@@ -104,6 +115,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         if isinstance(self.tracer, SizeControlFlowMixin):
             self.tracer.set_demo_inputs(model, inputs)
         graph = super()._fx_trace(model)
+        HeadsFollowInputChannelGraph.model = model
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             try:
                 values = graph_values(model, graph, inputs)
@@ -112,8 +124,10 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         fold_shape_sizes(graph, values)
         self._pieces = split_pieces(model, graph, values)
         self._heads = cross_covariance_nodes(model, graph)
+        self._token_cats = token_cats(graph, values)
         self._parameters = per_channel_parameters(
-            model, graph, lambda module: type(module) in DYNAMIC_OPS)
+            model, graph, lambda module: type(module) in DYNAMIC_OPS,
+            self._token_cats)
         return graph
 
     def _channel_node(self, node):
@@ -125,6 +139,8 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         if node.name in self._heads:
             name, attention = self._heads[node.name]
             return HeadsChannelNode(node.name, attention, name)
+        if node.name in self._token_cats:
+            return BindChannelNode.copy_from(node)
         if node.name in self._pieces:
             return SplitPieceChannelNode(node.name, node.val,
                                          self._pieces[node.name])

@@ -1,7 +1,9 @@
 """The channel tracer branches on sizes by their value on its demo input."""
 import torch
 import torch.nn as nn
+from mmpretrain.models.backbones import XCiT
 
+from pwkd_plugin.models.dynamic_ops import FORWARD_OPS
 from pwkd_plugin.models.mutators.teacher_channel_analyzer import \
     ForwardOpsTracer
 
@@ -63,6 +65,23 @@ def test_the_length_of_a_shape_is_a_number():
     units = traced_units(BranchesOnShapeLength())
     assert any({('stem', True), ('conv', False)} <= unit for unit in units)
     assert any({('conv', True), ('fc', False)} <= unit for unit in units)
+
+
+def test_a_shape_unpacked_is_its_sizes():
+    """torch.fx misread the unpacking of the tokens' shape in XCiT's second
+    local patch interaction: mmrazor recorded that call as one opaque node
+    (``forward``), binding the stream to the graph's end."""
+    model = XCiT(img_size=32, embed_dims=32, depth=2, num_heads=4,
+                 cls_attn_layers=1)
+    for module in model.modules():
+        if type(module) in FORWARD_OPS:
+            FORWARD_OPS[type(module)].convert_from(module)
+    tracer = ForwardOpsTracer()
+    tracer.set_demo_inputs(model, dict(x=torch.rand(1, 3, 32, 32)))
+    targets = [node.target for node in tracer.trace(model).nodes]
+    assert 'forward' not in targets
+    for i in range(2):
+        assert f'xca_layers.{i}.local_mp.conv2.conv' in targets
 
 
 def test_the_trace_holds_the_branch_taken():

@@ -7,7 +7,8 @@ fused inverted residuals (EfficientNetV2), re-parameterisable branches
 (MobileOne), a split in halves by indexing (CSPDarkNet), timm's
 BatchNormAct2d (RegNetY through TIMMBackbone), GroupNorms and layer scales
 (PoolFormer, RIFormer), chunks split by the width and cross-covariance
-attention (EdgeNeXt):
+attention (EdgeNeXt), cross-covariance and class attention whose heads
+follow their input, a class token and local patch interaction (XCiT):
 every width forwards, no layer is left whole, the static copy at 0.25 keeps
 at most 0.25 of the whole's FLOPs and 0.35 of its parameters, and every
 width's static copy computes what the slimmable network does. A width that
@@ -19,6 +20,7 @@ import functools
 
 import pytest
 import torch
+from mmpretrain.models.backbones.xcit import XCA, ClassAttntion
 from mmrazor.models.architectures.dynamic_ops import SwitchableBatchNorm2d
 from mmrazor.registry import MODELS
 
@@ -431,4 +433,28 @@ def test_twins_attentions_narrow_by_whole_heads():
                 for stage in (0, 1) for block in (0, 1)] == [heads] * 2 + [
                     2 * heads] * 2
         assert_static_copy_matches(model, width, inputs, static)
+
+
+def test_xcit_stream_narrows_with_the_heads():
+    """XCiT's attentions read their head dims from their input: the stream,
+    the class token and the heads of every XCA and class attention are one
+    unit of whole heads (4 heads of 8), and each static copy is
+    mmpretrain's XCiT attention of that many heads on that many
+    channels."""
+    model = built_family('XCiT')
+    backbone = model.architecture.backbone
+    for width, heads in zip(model.mutator.widths, (1, 2, 3, 4)):
+        model.mutator.set_width(width)
+        qkv = backbone.xca_layers[1].attn.qkv
+        assert qkv.get_mutable_attr('out_channels').current_mask.tolist() \
+            == ([True] * 8 * heads + [False] * 8 * (4 - heads)) * 3
+        assert qkv.get_mutable_attr('in_channels').current_mask.sum() == \
+            8 * heads
+        static = model.static_architecture(width).backbone
+        assert static.cls_token.shape[-1] == 8 * heads
+        for attention in (static.xca_layers[1].attn, static.ca_layers[0].attn):
+            assert type(attention) in (XCA, ClassAttntion)
+            assert attention.num_heads == heads
+            assert attention.proj.in_features == 8 * heads
+        assert static.xca_layers[1].local_mp.conv1.conv.groups == 8 * heads
     model.mutator.set_width(1.0)
