@@ -18,7 +18,8 @@ channel counts fixed when it was built (VAN, HorNet's gnConv, EdgeNeXt's
 SDTA block, an attention's head count) to a version that reads them from
 the tensors or its layers (LeViT's attentions: whole heads,
 :class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
-q, k and v split by the active features), or whose forward torch.fx cannot
+q, k and v split by the active features; DaViT's window and channel
+attentions and its output maps), or whose forward torch.fx cannot
 trace (MobileViT's block, Twins' position encoding) to one it can. A
 ``nn.BatchNorm1d`` has private norms per width
 (:class:`SwitchableBatchNorm1d`).
@@ -31,9 +32,11 @@ import torch.nn as nn
 from mmcv.cnn.bricks import Conv2dAdaptivePadding
 from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
 from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
-from mmpretrain.models.backbones import (VAN, DeiT3,
+from mmpretrain.models.backbones import (VAN, DaViT, DeiT3,
                                          DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
+from mmpretrain.models.backbones.davit import (ChannelAttention,
+                                               DaViTWindowMSA)
 from mmpretrain.models.backbones.edgenext import SDTAEncoder
 from mmpretrain.models.backbones.efficientformer import AttentionWithBias
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
@@ -54,6 +57,9 @@ from .channel_parameters import (SlimmableChannelParameters,
                                  slice_channel_parameter)
 from .cross_covariance_attention import (SlimmableChannelMultiheadAttention,
                                          SlimmableXCAMixin)
+from .davit import SlimmableDaViT
+from .davit_channel_attention import SlimmableChannelAttention
+from .davit_window_attention import SlimmableDaViTWindowMSA
 from .deit3 import SlimmableDeiT3
 from .efficientformer_attention import SlimmableAttentionWithBias
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
@@ -134,6 +140,9 @@ FORWARD_OPS = {
     ConditionalPositionEncoding: SlimmableConditionalPositionEncoding,
     LocallyGroupedSelfAttention: SlimmableLocallyGroupedSelfAttention,
     GlobalSubsampledAttention: SlimmableGlobalSubsampledAttention,
+    DaViT: SlimmableDaViT,
+    DaViTWindowMSA: SlimmableDaViTWindowMSA,
+    ChannelAttention: SlimmableChannelAttention,
 }
 
 try:
@@ -148,9 +157,11 @@ else:
 
 __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'HeadAttention',
-    'SlimmableAttentionWithBias', 'SlimmableChannelMultiheadAttention',
+    'SlimmableAttentionWithBias', 'SlimmableChannelAttention',
+    'SlimmableChannelMultiheadAttention',
     'SlimmableChannelParameters', 'SlimmableConditionalPositionEncoding',
-    'SlimmableConv2dAdaptivePadding', 'SlimmableDeiT3',
+    'SlimmableConv2dAdaptivePadding', 'SlimmableDaViT',
+    'SlimmableDaViTWindowMSA', 'SlimmableDeiT3',
     'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
     'SlimmableGlobalSubsampledAttention', 'SlimmableGnConv',
     'SlimmableGroupNorm', 'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm',

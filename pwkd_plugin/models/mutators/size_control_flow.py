@@ -8,9 +8,13 @@ that leaves it, so the stages it holds stay whole. Here a condition whose
 value is a number (a size, a flag; not a tensor) is taken at its value on
 the tracer's demo input and the trace goes on down the branch it takes, as
 the sizes themselves are numbers to the tracer (:mod:`.shape_constants`).
-The length of a shape (``len(x.shape)``, TinyViT's patch merging) is
-taken the same way. A condition on tensor values is left to torch.fx (it
-raises).
+The length of a shape (``len(x.shape)``, TinyViT's patch merging) and
+a size made an ``int`` (Swin's and DaViT's ``window_reverse``: ``int(
+windows.shape[0] / ...)``; torch.fx has no ``int`` of a proxy, so mmrazor
+recorded the whole ``ShiftWindowMSA`` as one node) are taken the same way,
+and a shape is unpacked by its length (``B, N, C = x.shape``, which torch.fx
+unpacks only where it reads the unpacking from the caller's bytecode).
+A condition on tensor values is left to torch.fx (it raises).
 """
 import torch
 import torch.fx as fx
@@ -36,20 +40,34 @@ class SizeControlFlowMixin:
 
     def trace(self, root, concrete_args=None):
         original = fx.Proxy.__len__
+        original_int = fx.Proxy.__dict__.get('__int__')
         tracer = self
 
-        def length(proxy):
+        def size(proxy):
             value = tracer._value(proxy.node) if tracer._demo_inputs \
                 is not None and proxy.tracer is tracer else None
-            if value is None or isinstance(value, torch.Tensor):
-                return original(proxy)
-            return len(value)
+            return None if isinstance(value, torch.Tensor) else value
+
+        def length(proxy):
+            value = size(proxy)
+            return original(proxy) if value is None else len(value)
+
+        def to_int(proxy):
+            value = size(proxy)
+            if not isinstance(value, (int, float, bool)):
+                raise TypeError('int() of a traced value that is no size')
+            return int(value)
 
         fx.Proxy.__len__ = length
+        fx.Proxy.__int__ = to_int
         try:
             return super().trace(root, concrete_args)
         finally:
             fx.Proxy.__len__ = original
+            if original_int is None:
+                del fx.Proxy.__int__
+            else:
+                fx.Proxy.__int__ = original_int
 
     def to_bool(self, obj: fx.Proxy) -> bool:
         value = self._value(obj.node) if self._demo_inputs is not None \
@@ -57,6 +75,16 @@ class SizeControlFlowMixin:
         if value is None or isinstance(value, torch.Tensor):
             return super().to_bool(obj)
         return bool(value)
+
+    def iter(self, obj: fx.Proxy):
+        # torch.fx unpacks a proxy only where it finds the unpacking in the
+        # caller's bytecode, which fails on Python 3.11 at some call sites
+        # (DaViT's 'B, N, C = x.shape'); a shape is unpacked by its length.
+        value = self._value(obj.node) if self._demo_inputs is not None \
+            else None
+        if value is None or isinstance(value, torch.Tensor):
+            return super().iter(obj)
+        return iter([obj[index] for index in range(len(value))])
 
     def call_module(self, m, forward, args, kwargs):
         if self._evaluating:
