@@ -19,7 +19,8 @@ SDTA block, an attention's head count) to a version that reads them from
 the tensors or its layers (LeViT's attentions: whole heads,
 :class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
 q, k and v split by the active features; DaViT's window and channel
-attentions and its output maps), or whose forward torch.fx cannot
+attentions, its output maps and its downsampling at any channel count),
+or whose forward torch.fx cannot
 trace (MobileViT's block, Twins' position encoding) to one it can. A
 ``nn.BatchNorm1d`` has private norms per width
 (:class:`SwitchableBatchNorm1d`).
@@ -36,6 +37,7 @@ from mmpretrain.models.backbones import (VAN, DaViT, DeiT3,
                                          DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
 from mmpretrain.models.backbones.davit import (ChannelAttention,
+                                               DaViTDownSample,
                                                DaViTWindowMSA)
 from mmpretrain.models.backbones.edgenext import SDTAEncoder
 from mmpretrain.models.backbones.efficientformer import AttentionWithBias
@@ -59,6 +61,7 @@ from .cross_covariance_attention import (SlimmableChannelMultiheadAttention,
                                          SlimmableXCAMixin)
 from .davit import SlimmableDaViT
 from .davit_channel_attention import SlimmableChannelAttention
+from .davit_downsample import SlimmableDaViTDownSample
 from .davit_window_attention import SlimmableDaViTWindowMSA
 from .deit3 import SlimmableDeiT3
 from .efficientformer_attention import SlimmableAttentionWithBias
@@ -142,6 +145,7 @@ FORWARD_OPS = {
     GlobalSubsampledAttention: SlimmableGlobalSubsampledAttention,
     DaViT: SlimmableDaViT,
     DaViTWindowMSA: SlimmableDaViTWindowMSA,
+    DaViTDownSample: SlimmableDaViTDownSample,
     ChannelAttention: SlimmableChannelAttention,
 }
 
@@ -161,7 +165,7 @@ __all__ = [
     'SlimmableChannelMultiheadAttention',
     'SlimmableChannelParameters', 'SlimmableConditionalPositionEncoding',
     'SlimmableConv2dAdaptivePadding', 'SlimmableDaViT',
-    'SlimmableDaViTWindowMSA', 'SlimmableDeiT3',
+    'SlimmableDaViTDownSample', 'SlimmableDaViTWindowMSA', 'SlimmableDeiT3',
     'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
     'SlimmableGlobalSubsampledAttention', 'SlimmableGnConv',
     'SlimmableGroupNorm', 'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm',
