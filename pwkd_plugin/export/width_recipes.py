@@ -262,6 +262,11 @@ NO_RECIPE_REASONS = {
                     'tokens), so no arch gives a stage fewer token features '
                     "than its whole heads keep (Twins-SVT-S's first stage at "
                     'width 0.25: 16 features, one head of 32)'),
+    'DaViT': ("its attentions' heads span each stage's embedding "
+              '(embed_dims // num_heads features each, read from the '
+              'tokens), so no arch gives a stage fewer token features than '
+              "its whole heads keep (DaViT-tiny's first stage at width "
+              '0.25: 24 features, one head of 32)'),
     **dict.fromkeys(('CSPDarkNet', 'CSPResNet', 'CSPResNeXt'),
                     'its channels are fixed by its depth; no argument '
                     'narrows them'),

@@ -151,6 +151,16 @@ def twins_classifier() -> dict:
              out_indices=(1, ), norm_after_stage=[False, True]), 32)
 
 
+def davit_classifier() -> dict:
+    """A DaViT classifier of two stages (a spatial then a channel block
+    each, heads of 8 features): windows of 4x4 tokens on 8x8 then 4x4, 16
+    then 32 channels, 2 then 4 heads."""
+    return classifier(
+        dict(type='DaViT',
+             arch=dict(embed_dims=16, depths=[1, 1], num_heads=[2, 4]),
+             window_size=4, out_indices=(1, ), drop_path_rate=0.), 32)
+
+
 def metaformer_classifier(backbone_type: str) -> dict:
     """A PoolFormer or RIFormer classifier: one block per stage."""
     return classifier(
@@ -243,6 +253,12 @@ SMALL_FAMILIES = {
                   'global attention whose keys and values are sub-sampled '
                   'by a strided convolution and a LayerNorm',
                   twins_classifier()),
+    'DaViT': ('tokens whose shape is unpacked, window attention (windows '
+              'merged back by an int() of sizes) and channel attention '
+              '(heads over channels), both splitting q, k and v by a '
+              'reshape; downsampling of tokens adaptively padded as a map; '
+              'outputs shaped by a channel count fixed when it is built',
+              davit_classifier()),
     'VAN': ('large kernel attention (a product of branches), layer scales, '
             'tokens reshaped into a feature map by a channel count fixed '
             'when it is built',

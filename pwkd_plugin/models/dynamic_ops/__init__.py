@@ -18,7 +18,9 @@ channel counts fixed when it was built (VAN, HorNet's gnConv, EdgeNeXt's
 SDTA block, an attention's head count) to a version that reads them from
 the tensors or its layers (LeViT's attentions: whole heads,
 :class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
-q, k and v split by the active features), or whose forward torch.fx cannot
+q, k and v split by the active features; DaViT's window and channel
+attentions, its output maps and its downsampling at any channel count),
+or whose forward torch.fx cannot
 trace (MobileViT's block, Twins' position encoding) to one it can. A
 ``nn.BatchNorm1d`` has private norms per width
 (:class:`SwitchableBatchNorm1d`).
@@ -31,9 +33,12 @@ import torch.nn as nn
 from mmcv.cnn.bricks import Conv2dAdaptivePadding
 from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
 from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
-from mmpretrain.models.backbones import (VAN, DeiT3,
+from mmpretrain.models.backbones import (VAN, DaViT, DeiT3,
                                          DistilledVisionTransformer,
                                          SwinTransformer, VisionTransformer)
+from mmpretrain.models.backbones.davit import (ChannelAttention,
+                                               DaViTDownSample,
+                                               DaViTWindowMSA)
 from mmpretrain.models.backbones.edgenext import SDTAEncoder
 from mmpretrain.models.backbones.efficientformer import AttentionWithBias
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
@@ -56,6 +61,10 @@ from .channel_parameters import (SlimmableChannelParameters,
 from .cross_covariance_attention import (SlimmableChannelMultiheadAttention,
                                          SlimmableXCA, SlimmableXCAMixin)
 from .class_attention import SlimmableClassAttention
+from .davit import SlimmableDaViT
+from .davit_channel_attention import SlimmableChannelAttention
+from .davit_downsample import SlimmableDaViTDownSample
+from .davit_window_attention import SlimmableDaViTWindowMSA
 from .deit3 import SlimmableDeiT3
 from .efficientformer_attention import SlimmableAttentionWithBias
 from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
@@ -138,6 +147,10 @@ FORWARD_OPS = {
     GlobalSubsampledAttention: SlimmableGlobalSubsampledAttention,
     XCA: SlimmableXCA,
     ClassAttntion: SlimmableClassAttention,
+    DaViT: SlimmableDaViT,
+    DaViTWindowMSA: SlimmableDaViTWindowMSA,
+    DaViTDownSample: SlimmableDaViTDownSample,
+    ChannelAttention: SlimmableChannelAttention,
 }
 
 try:
@@ -152,10 +165,12 @@ else:
 
 __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'HeadAttention',
-    'SlimmableAttentionWithBias', 'SlimmableChannelMultiheadAttention',
-    'SlimmableChannelParameters', 'SlimmableClassAttention',
-    'SlimmableConditionalPositionEncoding', 'SlimmableConv2dAdaptivePadding',
-    'SlimmableDeiT3', 'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
+    'SlimmableAttentionWithBias', 'SlimmableChannelAttention',
+    'SlimmableChannelMultiheadAttention', 'SlimmableChannelParameters',
+    'SlimmableClassAttention', 'SlimmableConditionalPositionEncoding',
+    'SlimmableConv2dAdaptivePadding', 'SlimmableDaViT',
+    'SlimmableDaViTDownSample', 'SlimmableDaViTWindowMSA', 'SlimmableDeiT3',
+    'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
     'SlimmableGlobalSubsampledAttention', 'SlimmableGnConv',
     'SlimmableGroupNorm', 'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm',
     'SlimmableLayerNorm2d', 'SlimmableLeAttention', 'SlimmableLeViTAttention',

@@ -7,7 +7,8 @@ projections are head-major names each such layer itself
 layers whose channels are whole heads: ``proj``'s inputs of any attention
 with ``num_heads`` heads of ``head_dims`` (mmpretrain's multi-head
 attention in MobileViT's blocks, EdgeNeXt's cross-covariance attention,
-Twins' locally-grouped and sub-sampled attentions),
+Twins' locally-grouped and sub-sampled attentions, DaViT's window and
+channel attentions),
 the projections feeding a :class:`~pwkd_plugin.models.dynamic_ops.HeadAttention` core and the layer reading
 it (LeViT's). A unit holding such a layer narrows by whole heads, and all
 units of one attention by the same head count: the tracer checks them at

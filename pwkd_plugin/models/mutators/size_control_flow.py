@@ -8,12 +8,14 @@ that leaves it, so the stages it holds stay whole. Here a condition whose
 value is a number (a size, a flag; not a tensor) is taken at its value on
 the tracer's demo input and the trace goes on down the branch it takes, as
 the sizes themselves are numbers to the tracer (:mod:`.shape_constants`).
-The length of a shape (``len(x.shape)``, TinyViT's patch merging) is
-taken the same way, and so is a shape unpacked (``B, N, C = x.shape``):
-torch.fx tells an unpacking from the caller's bytecode, which it misread
-in XCiT's local patch interaction after its first call and in its class
-attention (mmrazor then recorded each call as one opaque node). A
-condition on tensor values is left to torch.fx (it raises).
+The length of a shape (``len(x.shape)``, TinyViT's patch merging), a
+shape unpacked (``B, N, C = x.shape``) and a size made an ``int`` (Swin's
+and DaViT's ``window_reverse``: ``int(windows.shape[0] / ...)``) are taken
+the same way. torch.fx tells an unpacking from the caller's bytecode, which
+it misread in XCiT's local patch interaction after its first call, in its
+class attention and at some of DaViT's call sites, and it has no ``int`` of
+a proxy: mmrazor then recorded each call as one opaque node. A condition on
+tensor values is left to torch.fx (it raises).
 """
 import torch
 import torch.fx as fx
@@ -39,6 +41,7 @@ class SizeControlFlowMixin:
 
     def trace(self, root, concrete_args=None):
         original_len, original_iter = fx.Proxy.__len__, fx.Proxy.__iter__
+        original_int = fx.Proxy.__dict__.get('__int__')
         tracer = self
 
         def sized(proxy):
@@ -56,11 +59,22 @@ class SizeControlFlowMixin:
                 return original_iter(proxy)
             return iter([proxy[i] for i in range(len(value))])
 
+        def to_int(proxy):
+            value = sized(proxy)
+            if not isinstance(value, (int, float, bool)):
+                raise TypeError('int() of a traced value that is no size')
+            return int(value)
+
         fx.Proxy.__len__, fx.Proxy.__iter__ = length, iterate
+        fx.Proxy.__int__ = to_int
         try:
             return super().trace(root, concrete_args)
         finally:
             fx.Proxy.__len__, fx.Proxy.__iter__ = original_len, original_iter
+            if original_int is None:
+                del fx.Proxy.__int__
+            else:
+                fx.Proxy.__int__ = original_int
 
     def to_bool(self, obj: fx.Proxy) -> bool:
         value = self._value(obj.node) if self._demo_inputs is not None \

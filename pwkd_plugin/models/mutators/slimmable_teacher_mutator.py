@@ -71,9 +71,10 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     affine parameters per width. A traced attention narrows by whole heads
     (:mod:`.head_channels`: mmpretrain's multi-head attention in MobileViT's
     blocks, EdgeNeXt's cross-covariance attention, LeViT's attentions,
-    Twins' locally-grouped and sub-sampled attentions; XCiT's
-    cross-covariance and class attentions, whose stream narrows with their
-    heads: :mod:`.heads_follow_input`). A vision transformer (ViT,
+    Twins' locally-grouped and sub-sampled attentions, DaViT's window and
+    channel attentions; XCiT's cross-covariance and class attentions, whose
+    stream narrows with their heads: :mod:`.heads_follow_input`). A vision
+    transformer (ViT,
     DeiT, Swin) narrows its embedding, its head count (heads keep their
     ``head_dims``; :func:`~.transformer_units.slim_heads`) and its MLP
     hidden size; its LayerNorms are sliced, or private per width with

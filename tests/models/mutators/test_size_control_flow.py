@@ -1,5 +1,6 @@
 """The channel tracer branches on sizes by their value on its demo input."""
 import torch
+import torch.fx
 import torch.nn as nn
 from mmpretrain.models.backbones import XCiT
 
@@ -44,6 +45,28 @@ class BranchesOnShapeLength(BranchesOnSize):
         return x
 
 
+class UnpacksShape(BranchesOnSize):
+    """Tokens reshaped by sizes unpacked from a shape where torch.fx does
+    not read the unpacking from the caller's bytecode (``tuple``; on
+    Python 3.11 DaViT's ``B, N, C = x.shape`` at some call sites)."""
+
+    def features(self, x):
+        x = self.conv(self.stem(x).relu())
+        batch, channels, height, width = tuple(x.shape)
+        return x.reshape(batch, channels, height * width).transpose(1, 2)
+
+
+class IntOfSize(BranchesOnSize):
+    """Windows merged back by a batch size computed with ``int()`` (Swin's
+    and DaViT's ``window_reverse``)."""
+
+    def features(self, x):
+        x = self.conv(self.stem(x).relu()).permute(0, 2, 3, 1)
+        windows = x.reshape(-1, 2, 2, x.shape[-1])
+        batch = int(windows.shape[0] / (x.shape[1] * x.shape[2] / 4))
+        return windows.reshape(batch, -1, x.shape[-1])
+
+
 class BranchesOnValues(BranchesOnSize):
 
     def features(self, x):
@@ -82,6 +105,21 @@ def test_a_shape_unpacked_is_its_sizes():
     assert 'forward' not in targets
     for i in range(2):
         assert f'xca_layers.{i}.local_mp.conv2.conv' in targets
+
+
+def test_a_shape_is_unpacked_by_its_length():
+    """Without the rule torch.fx cannot iterate the shape and mmrazor's
+    tracer records ``features`` as one opaque node."""
+    units = traced_units(UnpacksShape())
+    assert any({('stem', True), ('conv', False)} <= unit for unit in units)
+    assert any({('conv', True), ('fc', False)} <= unit for unit in units)
+
+
+def test_int_of_a_size_is_its_value():
+    units = traced_units(IntOfSize())
+    assert any({('stem', True), ('conv', False)} <= unit for unit in units)
+    assert any({('conv', True), ('fc', False)} <= unit for unit in units)
+    assert not hasattr(torch.fx.Proxy, '__int__')
 
 
 def test_the_trace_holds_the_branch_taken():

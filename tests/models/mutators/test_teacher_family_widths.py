@@ -458,3 +458,37 @@ def test_xcit_stream_narrows_with_the_heads():
             assert attention.proj.in_features == 8 * heads
         assert static.xca_layers[1].local_mp.conv1.conv.groups == 8 * heads
     model.mutator.set_width(1.0)
+
+
+def test_davit_attentions_narrow_by_whole_heads():
+    """The small DaViT (16 then 32 features, 2 then 4 heads of 8): each
+    stage's window and channel attentions keep the same whole heads (q, k
+    and v spans of qkv), 1, 1, 2, 2 then 1 to 4, while the tokens, their
+    position encodings and the downsampling take 4 to 16 then 8 to 32
+    channels; the static copy's attentions have those heads."""
+    model = built_family('DaViT')
+    stages = model.architecture.backbone.stages
+
+    def active(layer, attr):
+        return int(layer.get_mutable_attr(attr).current_mask.sum())
+
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for index, width in enumerate(model.mutator.widths):
+        model.mutator.set_width(width)
+        static = model.static_architecture(width).backbone.stages
+        for stage, heads in ((0, (1, 1, 2, 2)[index]), (1, index + 1)):
+            block = stages[stage].blocks[0]
+            for attn in (block.spatial_block.attn.w_msa,
+                         block.channel_block.attn):
+                assert attn.active_heads() == heads
+                assert active(attn.qkv, 'out_channels') == 3 * 8 * heads
+            for cpe in (block.spatial_block.cpe1, block.channel_block.cpe2):
+                assert active(cpe.proj, 'out_channels') == \
+                    16 * 2**stage * width
+            copy = static[stage].blocks[0]
+            assert copy.spatial_block.attn.w_msa.num_heads == \
+                copy.channel_block.attn.num_heads == heads
+        assert active(stages[0].downsample.projection,
+                      'out_channels') == 32 * width
+        assert_static_copy_matches(model, width, inputs)
+    model.mutator.set_width(1.0)

@@ -1,0 +1,75 @@
+"""DaViT's channel attention over the heads active at a width."""
+import torch
+from mmpretrain.models.backbones.davit import ChannelAttention
+from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
+from mmrazor.registry import MODELS
+
+from .in_place import InPlaceSlimmableMixin
+from .multihead_attention import _active_features
+
+
+class HeadsChannelAttention(ChannelAttention):
+    """mmpretrain's DaViT ``ChannelAttention`` whose heads need not span
+    its input features.
+
+    Each head attends over its ``head_dims`` channels (``k^T v``, scaled,
+    softmax, applied to q). mmpretrain's forward reshapes ``qkv``'s output
+    into ``num_heads`` heads and its result into ``embed_dims`` features,
+    both fixed when it was built. Here the head count is read from
+    ``qkv``'s output and q, k and v are its three equal spans. The
+    computation is mmpretrain's wherever the counts agree.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, tokens = x.shape[0], x.shape[1]
+        qkv = self.qkv(x)
+        heads = qkv.shape[-1] // (3 * self.head_dims)
+        qkv = qkv.chunk(3, dim=-1)
+        q, k, v = (qkv[part].reshape(batch, tokens, heads,
+                                     self.head_dims).transpose(1, 2)
+                   for part in range(3))
+        attention = ((k * self.scale).transpose(-1, -2) @ v).softmax(dim=-1)
+        x = (attention @ q.transpose(-1, -2)).transpose(-1, -2)
+        x = x.transpose(1, 2).reshape(batch, tokens, heads * self.head_dims)
+        return self.proj(x)
+
+
+@MODELS.register_module()
+class SlimmableChannelAttention(InPlaceSlimmableMixin, HeadsChannelAttention,
+                                DynamicChannelMixin):
+    """DaViT's channel attention whose head count follows the width.
+
+    As :class:`~.davit_window_attention.SlimmableDaViTWindowMSA`: q, k and
+    v are split from ``qkv``'s output by the active features
+    (``splits_by_width``); the tracer binds channel ``c`` of q, k and v
+    (``k^T v`` binds k's and v's, its product with ``q^T`` q's) into the
+    heads unit ``proj`` reads, whose heads keep ``head_dims``.
+    mmpretrain's forward splits ``qkv`` by a reshape into ``(3, num_heads,
+    head_dims)``, which the tracer reads as one run of channels.
+    :meth:`to_static_op` gives :class:`HeadsChannelAttention` of the
+    active heads.
+    """
+
+    #: q, k and v are split from ``qkv``'s output by the active features.
+    splits_by_width = True
+
+    @property
+    def num_features(self) -> int:
+        return self.embed_dims
+
+    @property
+    def static_op_factory(self):
+        return HeadsChannelAttention
+
+    def active_heads(self) -> int:
+        """The number of heads active at the width (``proj`` reads them)."""
+        return _active_features(self.proj, 'in_channels',
+                                self.proj.in_features) // self.head_dims
+
+    def to_static_op(self) -> HeadsChannelAttention:
+        """The attention at the active heads."""
+        heads = self.active_heads()
+        self.to_static_class(HeadsChannelAttention)
+        self.num_heads = heads
+        self.embed_dims = heads * self.head_dims
+        return self
