@@ -71,10 +71,14 @@ def head_layers(module: nn.Module) -> List[Tuple[str, bool, int]]:
     proj = getattr(module, 'proj', None)
     heads = getattr(module, 'num_heads', None)
     dims = getattr(module, 'head_dims', None)
-    if isinstance(proj, nn.Linear) and isinstance(heads, int) \
-            and isinstance(dims, int) and proj.in_features == heads * dims:
-        return [('proj', False, dims)]
-    return []
+    if not (isinstance(proj, nn.Linear) and isinstance(heads, int)
+            and isinstance(dims, int) and proj.in_features == heads * dims):
+        return []
+    qkv = getattr(module, 'qkv', None)
+    if getattr(module, 'embeds_in_heads', False) and isinstance(
+            qkv, nn.Linear) and qkv.in_features == heads * dims:
+        return [('proj', False, dims), ('qkv', False, dims)]
+    return [('proj', False, dims)]
 
 
 def head_channel_map(model: nn.Module) -> HeadChannels:

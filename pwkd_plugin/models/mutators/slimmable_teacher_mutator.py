@@ -17,8 +17,8 @@ from .shuffle_units import (shufflenet_unit_configs,
                             shufflenet_v1_unit_configs)
 from .structure_channel_unit import StructureChannelUnit
 from .teacher_channel_analyzer import TeacherChannelAnalyzer
-from .transformer_units import (slim_heads, swin_unit_configs,
-                                vit_unit_configs)
+from .unused_layers import follow_siblings, unused_modules
+from .transformer_units import slim_heads, swin_unit_configs
 from .width_check import (describe_module, innermost_module, macs_per_width,
                           refuse_mostly_whole)
 
@@ -302,10 +302,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         of the structures it cannot follow: ShuffleNet's shuffled blocks
         (:mod:`.shuffle_units`), CSPNet's split stages (:mod:`.csp_units`) and vision transformers
         (:mod:`.transformer_units`)."""
-        transformer = [
-            *vit_unit_configs(model, self.channels_at, self.heads_at),
-            *swin_unit_configs(model, self.channels_at, self.heads_at)
-        ]
+        transformer = swin_unit_configs(model, self.channels_at,
+                                        self.heads_at)
         configs = [
             *shufflenet_unit_configs(model, self.channels_at),
             *shufflenet_v1_unit_configs(model, self.channels_at),
@@ -327,6 +325,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                        for k, v in parse_cfg.items() if k != 'type'})
             self._head_channels = head_channel_map(model)
             units = super()._prepare_from_tracer(model, parse_cfg)
+            follow_siblings(
+                model, units,
+                unused_modules(model, self._demo_shape(), _LAYER_TYPES))
         traced = {(channel.name, channel.is_output_channel)
                   for unit in units
                   for channel in [*unit.input_related, *unit.output_related]}

@@ -26,6 +26,8 @@ from .parameter_channel_node import (ParameterChannelNode,
 from .shape_constants import fold_shape_sizes, graph_values
 from .size_control_flow import SizeControlFlowMixin
 from .split_channels import SplitPieceChannelNode, split_pieces
+from .token_channels import (TokenCatChannelNode, token_cats,
+                             token_channel_node, token_parameters)
 from .traced_channel_unit import TracedChannelUnit
 
 
@@ -91,6 +93,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
 
     def analyze(self, model: nn.Module) -> Dict:
         self._parameters, self._pieces, self._heads = {}, {}, {}
+        self._tokens, self._token_cats = {}, {}
         # mmrazor builds the channel graph with this module-level converter.
         with _patched('default_channel_node_converter', self._channel_node):
             return super().analyze(model)
@@ -114,11 +117,17 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         self._heads = cross_covariance_nodes(model, graph)
         self._parameters = per_channel_parameters(
             model, graph, lambda module: type(module) in DYNAMIC_OPS)
+        self._tokens = token_parameters(model, graph, DYNAMIC_OPS)
+        self._token_cats = token_cats(graph, values)
         return graph
 
     def _channel_node(self, node):
         if isinstance(node.val, HeadAttention):
             return HeadAttentionNode.copy_from(node)
+        if node.name in self._tokens:
+            return token_channel_node(node.name, self._tokens[node.name])
+        if node.name in self._token_cats:
+            return TokenCatChannelNode.copy_from(node)
         if node.name in self._parameters:
             name, channels = self._parameters[node.name]
             return ParameterChannelNode(node.name, name, channels)
