@@ -64,19 +64,23 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     so share their count; the image input channels and the classifier's
     outputs belong to no unit and stay whole. Where the tracer cannot follow
     a structure of mmpretrain's backbones (ShuffleNet's channel shuffles,
-    CSPNet's split by indexing, a vision transformer's attention heads)
+    CSPNet's split by indexing, Swin's window attention and patch merging)
     the units are read from the block
     structure instead. Batch norms become ``SwitchableBatchNorm2d`` (a
     ``BatchNorm1d`` ``SwitchableBatchNorm1d``): private statistics and
     affine parameters per width. A traced attention narrows by whole heads
     (:mod:`.head_channels`: mmpretrain's multi-head attention in MobileViT's
     blocks, EdgeNeXt's cross-covariance attention, LeViT's attentions,
-    Twins' locally-grouped and sub-sampled attentions). A
+    Twins' locally-grouped and sub-sampled attentions, ViT's, DeiT's and DeiT
+    III's, whose embedding narrows by whole heads too and whose class and
+    distillation tokens and position embedding follow the embedding:
+    :mod:`.token_channels`). A
     vision transformer (ViT,
     DeiT, Swin) narrows its embedding, its head count (heads keep their
     ``head_dims``; :func:`~.transformer_units.slim_heads`) and its MLP
     hidden size; its LayerNorms are sliced, or private per width with
-    ``layer_norms='private'``.
+    ``layer_norms='private'``. A layer the forward never runs follows a run
+    sibling of its type and shapes (:mod:`.unused_layers`).
 
     Subnet ``i`` (``self.subnets[i]``) is width ``widths[i]``.
 
@@ -300,8 +304,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     def _prepare_from_tracer(self, model: nn.Module, parse_cfg: Dict):
         """The tracer's units (:class:`TeacherChannelAnalyzer`), and those
         of the structures it cannot follow: ShuffleNet's shuffled blocks
-        (:mod:`.shuffle_units`), CSPNet's split stages (:mod:`.csp_units`) and vision transformers
-        (:mod:`.transformer_units`)."""
+        (:mod:`.shuffle_units`), CSPNet's split stages (:mod:`.csp_units`)
+        and Swin (:mod:`.transformer_units`)."""
         transformer = swin_unit_configs(model, self.channels_at,
                                         self.heads_at)
         configs = [
@@ -313,9 +317,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                 name for name, module in model.named_modules()
                 if isinstance(module, _LAYER_TYPES)
         }:
-            # Every layer is in a structure unit (a vision transformer): the
-            # tracer would find nothing more (it binds the attention's
-            # reshape into heads), and fails on some (DeiT at 224).
+            # Every layer is in a structure unit (Swin): the tracer would
+            # find nothing more (it loses the stream at the window
+            # attention's relative position bias).
             units = []
         else:
             if isinstance(parse_cfg, dict) and \
