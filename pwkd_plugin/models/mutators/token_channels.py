@@ -64,7 +64,8 @@ def _cat_dim(node: fx.Node) -> int:
 
 def token_cats(graph: fx.Graph, values: Dict) -> Dict[str, bool]:
     """The concatenations of ``graph`` along another dimension than the
-    channels' (:func:`~.split_channels._channel_dim` of their value)."""
+    channels' (:func:`~.split_channels._channel_dim` of their value) and
+    the last."""
     found = {}
     for node in graph.nodes:
         if node.op != 'call_function' or node.target is not torch.cat:
@@ -73,8 +74,10 @@ def token_cats(graph: fx.Graph, values: Dict) -> Dict[str, bool]:
         if not isinstance(value, torch.Tensor):
             continue
         channels = _channel_dim(value)
-        if channels is not None and \
-                _cat_dim(node) % value.dim() != channels:
+        dim = _cat_dim(node) % value.dim()
+        # Along the last dimension it may be a channels-last map's channels.
+        if channels is not None and dim != channels and \
+                dim != value.dim() - 1:
             found[node.name] = True
     return found
 

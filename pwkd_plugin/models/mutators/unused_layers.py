@@ -16,25 +16,27 @@ import torch.nn as nn
 from mmrazor.models.mutables.mutable_channel.units.channel_unit import \
     Channel
 
+from .width_check import _demo_forward
+
 
 def unused_modules(model: nn.Module, shape: Sequence[int],
                    types: tuple) -> List[str]:
-    """The names of the ``types`` modules of ``model`` that a forward on a
-    random input of ``shape`` does not run."""
+    """The names of the ``types`` modules of ``model`` that a forward on
+    the tracer's input of ``shape`` does not run."""
     ran = set()
     hooks = [
         module.register_forward_hook(
             lambda module, args, out: ran.add(id(module)))
         for module in model.modules() if isinstance(module, types)
     ]
+    run, _ = _demo_forward(model, shape)
+    was_training = model.training
+    model.eval()
     try:
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            was_training = model.training
-            model.eval()
-            device = next(model.parameters()).device
-            model(torch.rand(*shape, device=device))
-            model.train(was_training)
+        with torch.no_grad():
+            run()
     finally:
+        model.train(was_training)
         for hook in hooks:
             hook.remove()
     return [
