@@ -6,8 +6,11 @@ projections are head-major names each such layer itself
 (``head_channels()``). :func:`head_layers` gives, per attention, the
 layers whose channels are whole heads: ``proj``'s inputs of any attention
 with ``num_heads`` heads of ``head_dims`` (mmpretrain's multi-head
-attention in MobileViT's blocks, EdgeNeXt's cross-covariance attention,
-Twins' locally-grouped and sub-sampled attentions),
+attention in ViT's, DeiT's and MobileViT's blocks, EdgeNeXt's
+cross-covariance attention, Twins' locally-grouped and sub-sampled
+attentions) and ``qkv``'s inputs too where the attention says its input is
+its heads (``embeds_in_heads``: mmpretrain's multi-head attention, whose
+``input_dims`` is its ``embed_dims``),
 the projections feeding a :class:`~pwkd_plugin.models.dynamic_ops.HeadAttention` core and the layer reading
 it (LeViT's). A unit holding such a layer narrows by whole heads, and all
 units of one attention by the same head count: the tracer checks them at
