@@ -37,6 +37,13 @@ class SlimmableMultiheadAttention(InPlaceSlimmableMixin, MultiheadAttention,
     #: q, k and v are split from ``qkv``'s output by the active features.
     splits_by_width = True
 
+    #: its input is its embedding of ``num_heads * head_dims`` (mmpretrain's
+    #: ``input_dims`` defaults to ``embed_dims``): ``qkv``'s inputs narrow
+    #: by whole heads too (:func:`~pwkd_plugin.models.mutators.
+    #: head_channels.head_layers`), so each width's embedding is one an
+    #: mmpretrain config of ``num_heads`` heads expresses.
+    embeds_in_heads = True
+
     @property
     def num_features(self) -> int:
         return self.num_heads * self.head_dims

@@ -6,13 +6,16 @@ projections are head-major names each such layer itself
 (``head_channels()``). :func:`head_layers` gives, per attention, the
 layers whose channels are whole heads: ``proj``'s inputs of any attention
 with ``num_heads`` heads of ``head_dims`` (mmpretrain's multi-head
-attention in MobileViT's blocks, EdgeNeXt's cross-covariance attention,
-Twins' locally-grouped and sub-sampled attentions, DaViT's window and
-channel attentions),
-the projections feeding a :class:`~pwkd_plugin.models.dynamic_ops.HeadAttention` core and the layer reading
-it (LeViT's). A unit holding such a layer narrows by whole heads, and all
-units of one attention by the same head count: the tracer checks them at
-half their heads (:class:`~.traced_channel_unit.TracedChannelUnit`,
+attention in ViT's, DeiT's and MobileViT's blocks, EdgeNeXt's
+cross-covariance attention, Twins' locally-grouped and sub-sampled
+attentions, DaViT's window and channel attentions) and ``qkv``'s inputs
+too where the attention says its input is its heads (``embeds_in_heads``:
+mmpretrain's multi-head attention, whose ``input_dims`` is its
+``embed_dims``), the projections feeding a
+:class:`~pwkd_plugin.models.dynamic_ops.HeadAttention` core and the layer
+reading it (LeViT's). A unit holding such a layer narrows by whole heads,
+and all units of one attention by the same head count: the tracer checks
+them at half their heads (:class:`~.traced_channel_unit.TracedChannelUnit`,
 :func:`check_head_units`), the mutator gives them ``heads * features of a
 head`` per width (:func:`head_counts`).
 
@@ -38,8 +41,9 @@ HeadChannels = Dict[Tuple[str, bool], Tuple[int, int, int, str]]
 
 
 class HeadAttentionNode(ChannelNode):
-    """A :class:`~pwkd_plugin.models.dynamic_ops.HeadAttention` in the channel graph: its head-major inputs
-    and its output are channels of their own (the bias is no channel)."""
+    """A :class:`~pwkd_plugin.models.dynamic_ops.HeadAttention` in the
+    channel graph: its head-major inputs and its output are channels of
+    their own (the bias is no channel)."""
 
     @property
     def _out_channels(self) -> int:
@@ -72,10 +76,14 @@ def head_layers(module: nn.Module) -> List[Tuple[str, bool, int]]:
     proj = getattr(module, 'proj', None)
     heads = getattr(module, 'num_heads', None)
     dims = getattr(module, 'head_dims', None)
-    if isinstance(proj, nn.Linear) and isinstance(heads, int) \
-            and isinstance(dims, int) and proj.in_features == heads * dims:
-        return [('proj', False, dims)]
-    return []
+    if not (isinstance(proj, nn.Linear) and isinstance(heads, int)
+            and isinstance(dims, int) and proj.in_features == heads * dims):
+        return []
+    qkv = getattr(module, 'qkv', None)
+    if getattr(module, 'embeds_in_heads', False) and isinstance(
+            qkv, nn.Linear) and qkv.in_features == heads * dims:
+        return [('proj', False, dims), ('qkv', False, dims)]
+    return [('proj', False, dims)]
 
 
 def head_channel_map(model: nn.Module) -> HeadChannels:

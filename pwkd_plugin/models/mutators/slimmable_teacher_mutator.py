@@ -17,8 +17,8 @@ from .shuffle_units import (shufflenet_unit_configs,
                             shufflenet_v1_unit_configs)
 from .structure_channel_unit import StructureChannelUnit
 from .teacher_channel_analyzer import TeacherChannelAnalyzer
-from .transformer_units import (slim_heads, swin_unit_configs,
-                                vit_unit_configs)
+from .unused_layers import follow_siblings, unused_modules
+from .transformer_units import slim_heads, swin_unit_configs
 from .width_check import (describe_module, innermost_module, macs_per_width,
                           refuse_mostly_whole)
 
@@ -64,7 +64,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     so share their count; the image input channels and the classifier's
     outputs belong to no unit and stay whole. Where the tracer cannot follow
     a structure of mmpretrain's backbones (ShuffleNet's channel shuffles,
-    CSPNet's split by indexing, a vision transformer's attention heads)
+    CSPNet's split by indexing, Swin's window attention and patch merging)
     the units are read from the block
     structure instead. Batch norms become ``SwitchableBatchNorm2d`` (a
     ``BatchNorm1d`` ``SwitchableBatchNorm1d``): private statistics and
@@ -72,13 +72,16 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     (:mod:`.head_channels`: mmpretrain's multi-head attention in MobileViT's
     blocks, EdgeNeXt's cross-covariance attention, LeViT's attentions,
     Twins' locally-grouped and sub-sampled attentions, DaViT's window and
-    channel attentions; XCiT's cross-covariance and class attentions, whose
-    stream narrows with their heads: :mod:`.heads_follow_input`). A vision
-    transformer (ViT,
+    channel attentions; ViT's, DeiT's and DeiT III's, whose embedding
+    narrows by whole heads too and whose class and distillation tokens and
+    position embedding follow the embedding: :mod:`.token_channels`;
+    XCiT's cross-covariance and class attentions, whose stream narrows with
+    their heads: :mod:`.heads_follow_input`). A vision transformer (ViT,
     DeiT, Swin) narrows its embedding, its head count (heads keep their
     ``head_dims``; :func:`~.transformer_units.slim_heads`) and its MLP
     hidden size; its LayerNorms are sliced, or private per width with
-    ``layer_norms='private'``.
+    ``layer_norms='private'``. A layer the forward never runs follows a run
+    sibling of its type and shapes (:mod:`.unused_layers`).
 
     Subnet ``i`` (``self.subnets[i]``) is width ``widths[i]``.
 
@@ -302,12 +305,10 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     def _prepare_from_tracer(self, model: nn.Module, parse_cfg: Dict):
         """The tracer's units (:class:`TeacherChannelAnalyzer`), and those
         of the structures it cannot follow: ShuffleNet's shuffled blocks
-        (:mod:`.shuffle_units`), CSPNet's split stages (:mod:`.csp_units`) and vision transformers
-        (:mod:`.transformer_units`)."""
-        transformer = [
-            *vit_unit_configs(model, self.channels_at, self.heads_at),
-            *swin_unit_configs(model, self.channels_at, self.heads_at)
-        ]
+        (:mod:`.shuffle_units`), CSPNet's split stages (:mod:`.csp_units`)
+        and Swin (:mod:`.transformer_units`)."""
+        transformer = swin_unit_configs(model, self.channels_at,
+                                        self.heads_at)
         configs = [
             *shufflenet_unit_configs(model, self.channels_at),
             *shufflenet_v1_unit_configs(model, self.channels_at),
@@ -317,9 +318,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                 name for name, module in model.named_modules()
                 if isinstance(module, _LAYER_TYPES)
         }:
-            # Every layer is in a structure unit (a vision transformer): the
-            # tracer would find nothing more (it binds the attention's
-            # reshape into heads), and fails on some (DeiT at 224).
+            # Every layer is in a structure unit (Swin): the tracer would
+            # find nothing more (it loses the stream at the window
+            # attention's relative position bias).
             units = []
         else:
             if isinstance(parse_cfg, dict) and \
@@ -329,6 +330,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                        for k, v in parse_cfg.items() if k != 'type'})
             self._head_channels = head_channel_map(model)
             units = super()._prepare_from_tracer(model, parse_cfg)
+            follow_siblings(
+                model, units,
+                unused_modules(model, self._demo_shape(), _LAYER_TYPES))
         traced = {(channel.name, channel.is_output_channel)
                   for unit in units
                   for channel in [*unit.input_related, *unit.output_related]}

@@ -29,6 +29,7 @@ from .shape_constants import fold_shape_sizes, graph_values
 from .size_control_flow import SizeControlFlowMixin
 from .split_channels import SplitPieceChannelNode, split_pieces
 from .token_cat import token_cats
+from .token_channels import token_channel_node, token_parameters
 from .traced_channel_unit import TracedChannelUnit
 
 
@@ -78,7 +79,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     (:mod:`.cross_covariance_node`), and the input of an attention whose
     heads follow it to its heads (:mod:`.heads_follow_input`), binds
     tensors concatenated along their tokens channel by channel
-    (:mod:`.token_cat`), keeps a product of head-major heads one
+    (:mod:`.token_cat`), reads a vision transformer's tokens and position
+    embedding as channels its backbone's op slices (:mod:`.token_channels`),
+    keeps a product of head-major heads one
     node (:mod:`.head_channels`), holds the sizes a forward reads from
     tensors as numbers (:mod:`.shape_constants`), and traces into the
     modules ``FORWARD_OPS`` swapped in. Units of whole heads are checked
@@ -97,7 +100,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
 
     def analyze(self, model: nn.Module) -> Dict:
         self._parameters, self._pieces, self._heads = {}, {}, {}
-        self._token_cats = set()
+        self._tokens, self._token_cats = {}, set()
         # mmrazor builds the channel graph with these module-level names.
         with _patched('default_channel_node_converter', self._channel_node), \
                 _patched('ChannelGraph', HeadsFollowInputChannelGraph):
@@ -128,11 +131,14 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         self._parameters = per_channel_parameters(
             model, graph, lambda module: type(module) in DYNAMIC_OPS,
             self._token_cats)
+        self._tokens = token_parameters(model, graph, DYNAMIC_OPS)
         return graph
 
     def _channel_node(self, node):
         if isinstance(node.val, HeadAttention):
             return HeadAttentionNode.copy_from(node)
+        if node.name in self._tokens:
+            return token_channel_node(node.name, self._tokens[node.name])
         if node.name in self._parameters:
             name, channels = self._parameters[node.name]
             return ParameterChannelNode(node.name, name, channels)

@@ -6,8 +6,8 @@ a vision transformer's class token put before the patch tokens
 (``torch.cat((cls_token, x), dim=1)`` of ``(B, N, C)`` tensors) gives a
 node of ``2 C`` channels, which matches no layer, and the stream around it
 is left whole. A concatenation along another dimension than the channels
-(found from the shapes on the tracer's demo input) binds its inputs'
-channels one to one instead.
+(found from the shapes on the tracer's demo input) and the last binds its
+inputs' channels one to one instead.
 """
 from typing import Set
 
@@ -43,7 +43,9 @@ def token_cats(graph: fx.Graph, values: dict) -> Set[str]:
         channels = _channel_dim(output)
         if channels is None or not isinstance(dim, int):
             continue
-        if dim % output.dim() != channels and all(
+        dim %= output.dim()
+        # Along the last dimension it may be a channels-last map's channels.
+        if dim not in (channels, output.dim() - 1) and all(
                 isinstance(values.get(t), torch.Tensor)
                 and values[t].shape[channels] == output.shape[channels]
                 for t in tensors):

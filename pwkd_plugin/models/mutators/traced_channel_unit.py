@@ -5,9 +5,21 @@ import torch.nn as nn
 from mmrazor.models.mutables import SequentialMutableChannelUnit
 from mmrazor.registry import MODELS
 
-from ..dynamic_ops import TRACER_OPS
+from ..dynamic_ops import DYNAMIC_OPS, TRACER_OPS
 from .head_channels import head_channel_map, unit_heads
 from .parameter_channels import slice_parameter_channels
+
+
+#: the tracer's masked ops, and the backbones whose tokens follow a unit
+#: (:mod:`.token_channels`): their dynamic ops mask the tokens.
+_TRACER_OPS = {
+    **TRACER_OPS,
+    **{
+        module: op
+        for module, op in DYNAMIC_OPS.items()
+        if getattr(op, 'sliced_params', ())
+    }
+}
 
 
 @MODELS.register_module()
@@ -29,7 +41,7 @@ class TracedChannelUnit(SequentialMutableChannelUnit):
     def prepare_for_pruning(self, model: nn.Module) -> None:
         """Replace the unit's layers by masked dynamic ops."""
         self.heads = unit_heads(self, head_channel_map(model))
-        self._replace_with_dynamic_ops(model, TRACER_OPS)
+        self._replace_with_dynamic_ops(model, _TRACER_OPS)
         super().prepare_for_pruning(model)
         slice_parameter_channels(self, model)
 

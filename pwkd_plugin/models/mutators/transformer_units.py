@@ -1,28 +1,32 @@
-"""Channel units of vision transformers (mmpretrain's ViT, DeiT, DeiT III,
-Swin).
+"""Channel units of mmpretrain's Swin Transformer, and the head count of an
+attention at a width (:func:`slim_heads`, for every traced attention).
 
-The channel tracer binds every channel that passes the attention's reshape
-into heads, so it finds no unit in a vision transformer and would leave it
-whole. Width for a transformer is its embedding dimension, its number of
-heads (each head keeps its ``head_dims``) and its MLP hidden size, at the
-same depth. Per backbone:
+ViT, DeiT and DeiT III are traced by the channel tracer's general rules
+(their tokens: :mod:`.token_channels`; heads: :mod:`.head_channels`). Swin
+is not, for three reasons the tracer's rules do not cover:
 
-* the *embedding* unit (the residual stream): the patch embedding's
-  projection, the class / distillation tokens and the position embedding
-  (the backbone itself), every LayerNorm on the stream, every layer scale
-  on a residual branch (DeiT III's), the inputs of every
-  attention's ``qkv`` and every FFN's first layer, the outputs of every
-  attention's ``proj`` and every FFN's last layer, and the head's inputs;
-* one *heads* unit per attention: the ``qkv`` outputs as three spans (the
-  first heads of q, k and v), the ``proj`` inputs and the attention itself;
-* one *hidden* unit per FFN (and one for the head's ``pre_logits`` layer).
+* mmpretrain's ``WindowMSA`` reshapes ``qkv``'s output into ``(3, heads,
+  head_dims)`` and multiplies q by k, so the tracer binds q, k and v and the
+  relative position bias (a table gathered by index: a parameter of
+  ``heads`` columns) into one tensor and loses the stream at the bias;
+* the patch merging unfolds 2x2 neighbours channel by channel (``nn.Unfold``,
+  ``4 * C`` features from ``C``): a unit of ``C`` expanding its mask would
+  need mmrazor's derived mutables, which a deep copy of the teacher does not
+  carry over;
+* every stage keeps the first stage's ratio of heads (a patch merging
+  doubles the channels): stage ``i`` takes ``heads_0 * C_i / C_0`` heads,
+  not its own ``slim_heads``, which the tracer's units (one per stage, apart
+  at the merging's linear layer) cannot tie.
 
-mmpretrain's attention has ``embed_dims = num_heads * head_dims``, so every
-width's embedding is its head count times ``head_dims``
-(:func:`slim_heads`): an ordinary mmpretrain config of the same family can
-express each width. Swin has one such stream per stage (its window
-attentions, FFNs and the patch merging that opens the next stage), see
-:func:`swin_unit_configs`.
+Width for Swin is each stage's embedding dimension, its number of heads
+(each head keeps its ``head_dims``) and its MLP hidden size, at the same
+depth. Per stage: the *embedding* unit (the stage's stream: the patch
+embedding's projection or the previous merging's reduction, every LayerNorm
+on it, the inputs of every window attention's ``qkv`` and every FFN's first
+layer, the outputs of every ``proj`` and every FFN's last layer); one
+*heads* unit per attention (the ``qkv`` outputs as three spans, the ``proj``
+inputs and the attention itself); one *hidden* unit per FFN; and one unit of
+the merging's ``4 * C`` features.
 """
 import math
 from typing import Callable, Dict, List, Tuple
@@ -93,107 +97,6 @@ def _heads_unit(prefix: str, attn: nn.Module, heads: List[int]) -> Dict:
               channel_span(prefix, 0, inner)]
     return unit_config(inner, [h * head_dims_of(attn) for h in heads],
                        outputs, inputs)
-
-
-def _head_inputs(model: nn.Module, embed: int,
-                 channels_at: Callable[[int], List[int]]):
-    """(embedding inputs of the classifier's head, its hidden unit)."""
-    head = getattr(model, 'head', None)
-    layers = getattr(head, 'layers', None)
-    if getattr(model, 'neck', None) is not None or layers is None:
-        return [], []
-    readers = [name for name in ('head', 'head_dist')
-               if isinstance(getattr(layers, name, None), nn.Linear)]
-    pre_logits = getattr(layers, 'pre_logits', None)
-    if isinstance(pre_logits, nn.Linear):
-        hidden = pre_logits.out_features
-        if pre_logits.in_features != embed:
-            return [], []
-        return [channel_span('head.layers.pre_logits', 0, embed)], [
-            unit_config(hidden, channels_at(hidden),
-                        [channel_span('head.layers.pre_logits', 0, hidden)],
-                        [channel_span(f'head.layers.{name}', 0, hidden)
-                         for name in readers])
-        ]
-    return [
-        channel_span(f'head.layers.{name}', 0, embed) for name in readers
-        if getattr(layers, name).in_features == embed
-    ], []
-
-
-def vit_unit_configs(model: nn.Module,
-                     channels_at: Callable[[int], List[int]],
-                     heads_at: Callable[[int, int], List[int]]) -> List:
-    """Unit configs of every ViT / DeiT backbone in ``model``.
-
-    Args:
-        model (nn.Module): The supernet.
-        channels_at (Callable): Channel count of a unit at every width.
-        heads_at (Callable): ``heads_at(num_heads, head_dims)``, the head
-            count of an attention at every width.
-
-    Returns:
-        list[dict]: Configs for ``ChannelUnit.init_from_cfg``.
-    """
-    from mmpretrain.models.backbones import VisionTransformer
-    configs = []
-    for name, backbone in model.named_modules():
-        if not isinstance(backbone, VisionTransformer):
-            continue
-        prefix = f'{name}.' if name else ''
-        embed = backbone.embed_dims
-        first = backbone.layers[0].attn
-        heads = heads_at(first.num_heads, first.head_dims)
-        outputs = [channel_span(f'{prefix}patch_embed.projection', 0, embed)]
-        inputs = []
-        both = [name] if name else []
-        for norm in ('patch_embed.norm', 'pre_norm', 'ln1', 'ln2'):
-            if _has(backbone, norm) and isinstance(
-                    backbone.get_submodule(norm), nn.LayerNorm):
-                both.append(prefix + norm)
-        for number, layer in enumerate(backbone.layers):
-            layer_name = f'{prefix}layers.{number}'
-            both += [f'{layer_name}.ln1', f'{layer_name}.ln2']
-            both += _layer_scales(layer, layer_name)
-            inputs.append(channel_span(f'{layer_name}.attn.qkv', 0, embed))
-            outputs.append(channel_span(f'{layer_name}.attn.proj', 0, embed))
-            configs.append(
-                _heads_unit(f'{layer_name}.attn', layer.attn,
-                            heads_at(layer.attn.num_heads,
-                                     layer.attn.head_dims)))
-            ffn_in, ffn_out, hidden = _ffn_units(f'{layer_name}.ffn',
-                                                 layer.ffn, channels_at)
-            inputs.append(channel_span(ffn_in, 0, embed))
-            outputs.append(channel_span(ffn_out, 0, embed))
-            configs += hidden
-        if not name or name == 'backbone':
-            head_in, head_hidden = _head_inputs(model, embed, channels_at)
-            inputs += head_in
-            configs += head_hidden
-        outputs += [channel_span(n, 0, embed) for n in both]
-        inputs += [channel_span(n, 0, embed) for n in both]
-        configs.append(
-            unit_config(embed, [h * first.head_dims for h in heads], outputs,
-                        inputs))
-    return configs
-
-
-def _layer_scales(layer: nn.Module, prefix: str) -> List[str]:
-    """The factors of the layer scales on a layer's residual branches
-    (DeiT III, or any ``layer_scale_init_value > 0``): per-channel
-    parameters of the embedding, sliced as such
-    (:func:`~.parameter_channels.slice_parameter_channels`)."""
-    from mmpretrain.models.utils import LayerScale
-    return [f'{prefix}.{name}.weight' for name, module in layer.named_modules()
-            if isinstance(module, LayerScale)]
-
-
-def _has(module: nn.Module, path: str) -> bool:
-    try:
-        module.get_submodule(path)
-    except AttributeError:
-        return False
-    return True
 
 
 def _swin_stage(prefix: str, backbone: nn.Module, index: int, counts: List,
