@@ -161,6 +161,18 @@ def davit_classifier() -> dict:
              window_size=4, out_indices=(1, ), drop_path_rate=0.), 32)
 
 
+def mvit_classifier() -> dict:
+    """An MViTv2 classifier of two blocks on 8x8 tokens: one head of 16
+    channels, then a downscaling block of two heads (32 channels, q pooled
+    by 2, a projection on the shortcut), relative position tables."""
+    return classifier(
+        dict(type='MViT',
+             arch=dict(embed_dims=16, num_layers=2, num_heads=1,
+                       downscale_indices=[1]),
+             img_size=32, patch_cfg=dict(kernel_size=3, stride=4, padding=1)),
+        32)
+
+
 def metaformer_classifier(backbone_type: str) -> dict:
     """A PoolFormer or RIFormer classifier: one block per stage."""
     return classifier(
@@ -314,6 +326,7 @@ REFUSED_SMALL_FAMILIES = {
                          num_stages=2, strides=(1, 2), dilations=(1, 1),
                          out_indices=(1, ), stem_channels=16,
                          base_channels=16), 128)),
+    'MViT': ('MultiScaleAttention', mvit_classifier()),
 }
 
 

@@ -13,8 +13,8 @@ every width forwards, no layer is left whole, the static copy at 0.25 keeps
 at most 0.25 of the whole's FLOPs and 0.35 of its parameters, and every
 width's static copy computes what the slimmable network does. A width that
 cannot run is refused with the module and the reason, and a family whose
-channel split the tracer cannot follow (Res2Net) as mostly whole, naming
-the block.
+channel split the tracer cannot follow (Res2Net) or whose attention pools
+heads folded into the batch (MViTv2) as mostly whole, naming the block.
 """
 import functools
 
@@ -373,6 +373,39 @@ def test_a_family_with_an_unfollowed_split_is_refused_naming_the_block(name):
     # Opted in, it trains with those layers whole, and says which.
     model = build(small_family(name), allow_mostly_whole=True)
     assert model.mutator.whole_layers
+
+
+def test_mvit_is_refused_naming_its_head_folding_pooling():
+    """MViTv2's attention folds its heads into the batch to pool q, k and v
+    with layers of head_dim channels: exactly those layers and qkv are left
+    whole (7 of each attention), the refusal names the op; the stream, the
+    attention's output projection's outputs, the shortcut projection and
+    the MLPs are sliced."""
+    with pytest.raises(MostlyWholeTeacherError) as info:
+        build(small_family('MViT'))
+    message = str(info.value)
+    assert 'inside its MultiScaleAttention blocks cannot be sliced' in message
+    assert 'attention_pool' in message and '14 layer(s)' in message
+    model = build(small_family('MViT'), allow_mostly_whole=True)
+    expected = [
+        f'backbone.blocks.{i}.attn.{layer}' for i in range(2)
+        for layer in ('qkv', 'pool_q', 'norm_q', 'pool_k', 'norm_k',
+                      'pool_v', 'norm_v')
+    ]
+    assert sorted(model.mutator.whole_layers) == sorted(expected)
+    model.mutator.set_width(0.25)
+    block = model.architecture.backbone.blocks[1]
+    assert block.norm1.active_features() == 4
+
+    def active(layer, attr):
+        return layer.get_mutable_attr(attr).activated_channels
+
+    assert active(block.proj, 'out_channels') == 8
+    assert active(block.mlp.fc1, 'out_channels') == 32
+    # The attention's inner channels (its pooled heads) keep all 32.
+    assert active(block.attn.proj, 'in_channels') == 32
+    assert active(block.attn.proj, 'out_channels') == 8
+    model.mutator.set_width(1.0)
 
 
 def test_mobilevit_attentions_keep_whole_heads():
