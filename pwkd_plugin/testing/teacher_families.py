@@ -315,6 +315,12 @@ SMALL_FAMILIES = {
                           embed_dims=32, depth=2, num_heads=4,
                           cls_attn_layers=1, mlp_ratio=2), 32),
                  neck=None)),
+    'MViT': ('multi-scale attention narrowed by head dims (q, k and v '
+             'pooled per head by a depthwise convolution and a LayerNorm '
+             'shared by the heads, relative position tables per head dim, '
+             'residual pooling), a block whose output dims differ from its '
+             'input (a projection on the shortcut, the shortcut max-pooled)',
+             mvit_classifier()),
 }
 
 #: family -> (the block that is refused, small classifier config): families
@@ -326,7 +332,6 @@ REFUSED_SMALL_FAMILIES = {
                          num_stages=2, strides=(1, 2), dilations=(1, 1),
                          out_indices=(1, ), stem_channels=16,
                          base_channels=16), 128)),
-    'MViT': ('MultiScaleAttention', mvit_classifier()),
 }
 
 

@@ -44,6 +44,7 @@ from mmpretrain.models.backbones.efficientformer import AttentionWithBias
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
 from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
 from mmpretrain.models.backbones.mobilevit import MobileVitBlock
+from mmpretrain.models.backbones.mvit import MultiScaleAttention
 from mmpretrain.models.backbones.twins import (GlobalSubsampledAttention,
                                                LocallyGroupedSelfAttention)
 from mmpretrain.models.backbones.xcit import XCA, ClassAttntion
@@ -80,6 +81,7 @@ from .levit import (SlimmableLeViTAttention,
 from .locally_grouped_attention import SlimmableLocallyGroupedSelfAttention
 from .mobilevit import SlimmableMobileVitBlock
 from .multihead_attention import SlimmableMultiheadAttention
+from .multiscale_attention import SlimmableMultiScaleAttention
 from .position_encoding import SlimmableConditionalPositionEncoding
 from .sdta import SlimmableSDTAEncoder
 from .subsampled_attention import SlimmableGlobalSubsampledAttention
@@ -151,6 +153,7 @@ FORWARD_OPS = {
     DaViTWindowMSA: SlimmableDaViTWindowMSA,
     DaViTDownSample: SlimmableDaViTDownSample,
     ChannelAttention: SlimmableChannelAttention,
+    MultiScaleAttention: SlimmableMultiScaleAttention,
 }
 
 try:
@@ -176,6 +179,7 @@ __all__ = [
     'SlimmableLayerNorm2d', 'SlimmableLeAttention', 'SlimmableLeViTAttention',
     'SlimmableLeViTAttentionSubsample', 'SlimmableLocallyGroupedSelfAttention',
     'SlimmableMobileVitBlock', 'SlimmableMultiheadAttention',
+    'SlimmableMultiScaleAttention',
     'SlimmableSDTAEncoder', 'SlimmableSwinTransformer', 'SlimmableVAN',
     'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCA',
     'SlimmableXCAMixin', 'SwitchableBatchNorm1d', 'SwitchableLayerNorm',

@@ -32,16 +32,6 @@ UNFOLLOWED_BLOCKS = {
     '(x[:, :split]), which the channel tracer does not follow; its halves '
     'are sliced only where its blocks are Darknet, ResNet or ResNeXt '
     'bottlenecks keeping the half\'s channels',
-    'MultiScaleAttention':
-    "MViTv2's attention unbinds q, k and v from qkv reshaped into heads "
-    'and pools each by folding its heads into the batch (attention_pool: '
-    '(B, heads, N, head_dim) -> (B * heads, head_dim, H, W)) through a '
-    'depthwise convolution and LayerNorm of head_dim channels shared by '
-    'every head, which the channel tracer does not follow: it cannot bind '
-    "each head's slice of qkv to the pooling's channels, so qkv and the "
-    'poolings stay whole; narrowing by whole heads would not slice them '
-    "either (the poolings and relative position tables span a head's dims, "
-    "and MViTv2's first stage has one head)",
 }
 
 
