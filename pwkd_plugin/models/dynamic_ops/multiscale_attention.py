@@ -22,7 +22,7 @@ def heads_to_maps(x: torch.Tensor, num_heads: int,
 
 
 def pooled_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                     num_heads: int, scale: float, q_shape: Sequence[int],
+                     num_heads: int, q_shape: Sequence[int],
                      k_shape: Sequence[int],
                      rel_pos_h: Optional[torch.Tensor],
                      rel_pos_w: Optional[torch.Tensor],
@@ -32,7 +32,6 @@ def pooled_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     Args:
         q, k, v (Tensor): ``(B * heads, N, C)``, the heads in the batch.
         num_heads (int): The heads.
-        scale (float): The scale of q (the whole network's head dims').
         q_shape, k_shape (Sequence[int]): The pooled maps' sizes.
         rel_pos_h, rel_pos_w (Tensor, optional): Relative position tables
             of the whole head dims; their first ``C`` are used.
@@ -44,7 +43,7 @@ def pooled_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     features = q.shape[-1]
     q, k, v = (t.reshape(-1, num_heads, t.shape[1], features)
                for t in (q, k, v))
-    attn = (q * scale) @ k.transpose(-2, -1)
+    attn = (q * features**-0.5) @ k.transpose(-2, -1)
     if rel_pos_h is not None:
         attn = add_decomposed_rel_pos(attn, q, q_shape, k_shape,
                                       rel_pos_h[:, :features],
@@ -76,9 +75,11 @@ class SlimmableMultiScaleAttention(InPlaceSlimmableMixin,
     (:func:`pooled_attention`) in nodes the tracer reads as binding each
     head's channels to the pooling's: every head keeps the same active
     head dims (the first of each), with the poolings, their norms and the
-    relative position tables; the head count and the scale of q stay the
-    whole network's (MViTv2-T's first stage has one head).
-    :meth:`to_static_op` gives mmpretrain's attention at those head dims.
+    relative position tables; the head count stays the whole network's
+    (MViTv2-T's first stage has one head) and q is scaled by the active
+    head dims, as mmpretrain's attention of that many (so an MViT of
+    narrower ``embed_dims`` is the static copy). :meth:`to_static_op`
+    gives mmpretrain's attention at those head dims.
     """
 
     #: q, k and v are split from ``qkv``'s output by the active features.
@@ -105,7 +106,7 @@ class SlimmableMultiScaleAttention(InPlaceSlimmableMixin,
         rel_pos = (self.rel_pos_h, self.rel_pos_w) \
             if self.rel_pos_spatial else (None, None)
         x = pooled_attention(pooled[0], pooled[1], pooled[2], self.num_heads,
-                             self.scale, sizes[0], sizes[1], *rel_pos,
+                             sizes[0], sizes[1], *rel_pos,
                              self.residual_pooling)
         return self.proj(x), sizes[0]
 
@@ -119,11 +120,11 @@ class SlimmableMultiScaleAttention(InPlaceSlimmableMixin,
         return features // (3 * self.num_heads)
 
     def to_static_op(self) -> MultiScaleAttention:
-        """mmpretrain's attention at the active head dims (the scale of q
-        kept)."""
+        """mmpretrain's attention at the active head dims."""
         dims = self.active_head_dims()
         self.to_static_class(MultiScaleAttention)
         self.out_dims = dims * self.num_heads
+        self.scale = dims**-0.5
         if self.rel_pos_spatial:
             for name in ('rel_pos_h', 'rel_pos_w'):
                 table = getattr(self, name)

@@ -382,10 +382,14 @@ def test_mvit_attentions_narrow_by_head_dims():
     every head keeps the first 4, 8, 12, 16 of its dims at widths 0.25-1
     (q, k and v spans of qkv, the poolings and their norms, proj's inputs),
     the head count stays; the static copy is mmpretrain's attention of
-    those head dims with its relative position tables sliced and the scale
-    of q kept, and computes mmpretrain's whole attention at width 1."""
+    those head dims (q scaled by them) with its relative position tables
+    sliced."""
     model = built_family('MViT')
     blocks = model.architecture.backbone.blocks
+    with torch.no_grad():  # built zero: make them count
+        for block in blocks:
+            block.attn.rel_pos_h.normal_(0, 0.5)
+            block.attn.rel_pos_w.normal_(0, 0.5)
 
     def active(layer, attr, runs=1):
         """Channels kept in each of ``runs`` equal runs (heads)."""
@@ -411,7 +415,7 @@ def test_mvit_attentions_narrow_by_head_dims():
         assert static.rel_pos_h.shape == static.rel_pos_w.shape == (7, dims)
         assert static.pool_k.out_channels == static.norm_v.weight.numel() \
             == dims
-        assert static.scale == 16**-0.5
+        assert static.scale == dims**-0.5
         assert_static_copy_matches(model, width, inputs)
     model.mutator.set_width(1.0)
 
