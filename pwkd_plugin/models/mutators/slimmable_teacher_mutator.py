@@ -73,7 +73,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     blocks, EdgeNeXt's cross-covariance attention, LeViT's attentions,
     Twins' locally-grouped and sub-sampled attentions, DaViT's window and
     channel attentions; XCiT's cross-covariance and class attentions, whose
-    stream narrows with their heads: :mod:`.heads_follow_input`). A vision
+    stream narrows with their heads: :mod:`.heads_follow_input`); MViTv2's
+    attention, whose heads share their poolings, narrows by head dims
+    instead, every head keeping the same (:mod:`.pooled_heads`). A vision
     transformer (ViT,
     DeiT, Swin) narrows its embedding, its head count (heads keep their
     ``head_dims``; :func:`~.transformer_units.slim_heads`) and its MLP
