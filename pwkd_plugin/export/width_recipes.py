@@ -67,7 +67,8 @@ def _arch_key_recipe(settings_attr: str, key: str) -> Callable:
     ConvNeXt's stage ``channels`` (the blocks' expanded channels follow as
     ``mlp_ratio`` times them), VAN's stage ``embed_dims`` (the MLPs' hidden
     channels as ``ffn_ratios`` times them), HorNet's ``base_dim`` (the
-    stages double it, each gnConv halves it order by order).
+    stages double it, each gnConv halves it order by order), MViT's
+    ``embed_dims`` (the stages double it; each head's dims follow it).
     """
 
     def recipe(backbone: dict, scale: Callable[[int], int], width: float,
@@ -218,6 +219,9 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
     'DenseNet': (_densenet_recipe, 'arch growth_rate, init_channels'),
     'VAN': (_arch_key_recipe('arch_zoo', 'embed_dims'), 'arch embed_dims'),
     'HorNet': (_arch_key_recipe('arch_zoo', 'base_dim'), 'arch base_dim'),
+    'MViT': (_arch_key_recipe('arch_zoo', 'embed_dims'),
+             'arch embed_dims (every head keeps embed_dims // num_heads of '
+             'its dims, the head count stays)'),
     'MobileOne': (_mobileone_recipe,
                   'arch width_factor; not exact with squeeze-excitation '
                   'blocks (MobileOne-S4), whose squeeze channels mmpretrain '

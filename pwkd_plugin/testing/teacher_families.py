@@ -161,6 +161,18 @@ def davit_classifier() -> dict:
              window_size=4, out_indices=(1, ), drop_path_rate=0.), 32)
 
 
+def mvit_classifier() -> dict:
+    """An MViTv2 classifier of two blocks on 8x8 tokens: one head of 16
+    channels, then a downscaling block of two heads (32 channels, q pooled
+    by 2, a projection on the shortcut), relative position tables."""
+    return classifier(
+        dict(type='MViT',
+             arch=dict(embed_dims=16, num_layers=2, num_heads=1,
+                       downscale_indices=[1]),
+             img_size=32, patch_cfg=dict(kernel_size=3, stride=4, padding=1)),
+        32)
+
+
 def metaformer_classifier(backbone_type: str) -> dict:
     """A PoolFormer or RIFormer classifier: one block per stage."""
     return classifier(
@@ -303,6 +315,12 @@ SMALL_FAMILIES = {
                           embed_dims=32, depth=2, num_heads=4,
                           cls_attn_layers=1, mlp_ratio=2), 32),
                  neck=None)),
+    'MViT': ('multi-scale attention narrowed by head dims (q, k and v '
+             'pooled per head by a depthwise convolution and a LayerNorm '
+             'shared by the heads, relative position tables per head dim, '
+             'residual pooling), a block whose output dims differ from its '
+             'input (a projection on the shortcut, the shortcut max-pooled)',
+             mvit_classifier()),
 }
 
 #: family -> (the block that is refused, small classifier config): families

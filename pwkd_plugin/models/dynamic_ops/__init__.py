@@ -19,7 +19,8 @@ SDTA block, an attention's head count) to a version that reads them from
 the tensors or its layers (LeViT's attentions: whole heads,
 :class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
 q, k and v split by the active features; DaViT's window and channel
-attentions, its output maps and its downsampling at any channel count),
+attentions, its output maps and its downsampling at any channel count;
+MViTv2's attention: head dims, with the poolings every head shares),
 or whose forward torch.fx cannot
 trace (MobileViT's block, Twins' position encoding) to one it can. A
 ``nn.BatchNorm1d`` has private norms per width
@@ -44,6 +45,7 @@ from mmpretrain.models.backbones.efficientformer import AttentionWithBias
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
 from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
 from mmpretrain.models.backbones.mobilevit import MobileVitBlock
+from mmpretrain.models.backbones.mvit import MultiScaleAttention
 from mmpretrain.models.backbones.twins import (GlobalSubsampledAttention,
                                                LocallyGroupedSelfAttention)
 from mmpretrain.models.backbones.xcit import XCA, ClassAttntion
@@ -80,6 +82,7 @@ from .levit import (SlimmableLeViTAttention,
 from .locally_grouped_attention import SlimmableLocallyGroupedSelfAttention
 from .mobilevit import SlimmableMobileVitBlock
 from .multihead_attention import SlimmableMultiheadAttention
+from .multiscale_attention import SlimmableMultiScaleAttention
 from .position_encoding import SlimmableConditionalPositionEncoding
 from .sdta import SlimmableSDTAEncoder
 from .subsampled_attention import SlimmableGlobalSubsampledAttention
@@ -151,6 +154,7 @@ FORWARD_OPS = {
     DaViTWindowMSA: SlimmableDaViTWindowMSA,
     DaViTDownSample: SlimmableDaViTDownSample,
     ChannelAttention: SlimmableChannelAttention,
+    MultiScaleAttention: SlimmableMultiScaleAttention,
 }
 
 try:
@@ -176,6 +180,7 @@ __all__ = [
     'SlimmableLayerNorm2d', 'SlimmableLeAttention', 'SlimmableLeViTAttention',
     'SlimmableLeViTAttentionSubsample', 'SlimmableLocallyGroupedSelfAttention',
     'SlimmableMobileVitBlock', 'SlimmableMultiheadAttention',
+    'SlimmableMultiScaleAttention',
     'SlimmableSDTAEncoder', 'SlimmableSwinTransformer', 'SlimmableVAN',
     'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCA',
     'SlimmableXCAMixin', 'SwitchableBatchNorm1d', 'SwitchableLayerNorm',

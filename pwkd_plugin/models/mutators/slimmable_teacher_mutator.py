@@ -76,7 +76,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     narrows by whole heads too and whose class and distillation tokens and
     position embedding follow the embedding: :mod:`.token_channels`;
     XCiT's cross-covariance and class attentions, whose stream narrows with
-    their heads: :mod:`.heads_follow_input`). A vision transformer (ViT,
+    their heads: :mod:`.heads_follow_input`); MViTv2's attention, whose
+    heads share their poolings, narrows by head dims instead, every head
+    keeping the same (:mod:`.pooled_heads`). A vision transformer (ViT,
     DeiT, Swin) narrows its embedding, its head count (heads keep their
     ``head_dims``; :func:`~.transformer_units.slim_heads`) and its MLP
     hidden size; its LayerNorms are sliced, or private per width with

@@ -23,6 +23,7 @@ from .cross_covariance_node import HeadsChannelNode, cross_covariance_nodes
 from .head_channels import (HeadAttentionNode, check_head_units,
                             head_channel_map, unit_heads)
 from .heads_follow_input import HeadsFollowInputChannelGraph
+from .pooled_heads import pooled_head_nodes
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
 from .shape_constants import fold_shape_sizes, graph_values
@@ -100,6 +101,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
 
     def analyze(self, model: nn.Module) -> Dict:
         self._parameters, self._pieces, self._heads = {}, {}, {}
+        self._pooled_heads = {}
         self._tokens, self._token_cats = {}, set()
         # mmrazor builds the channel graph with these module-level names.
         with _patched('default_channel_node_converter', self._channel_node), \
@@ -127,6 +129,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         fold_shape_sizes(graph, values)
         self._pieces = split_pieces(model, graph, values)
         self._heads = cross_covariance_nodes(model, graph)
+        self._pooled_heads = pooled_head_nodes(model, graph, values)
         self._token_cats = token_cats(graph, values)
         self._parameters = per_channel_parameters(
             model, graph, lambda module: type(module) in DYNAMIC_OPS,
@@ -145,6 +148,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         if node.name in self._heads:
             name, attention = self._heads[node.name]
             return HeadsChannelNode(node.name, attention, name)
+        if node.name in self._pooled_heads:
+            kind, heads, dims = self._pooled_heads[node.name]
+            return kind(node.name, node.val, heads, dims)
         if node.name in self._token_cats:
             return BindChannelNode.copy_from(node)
         if node.name in self._pieces:

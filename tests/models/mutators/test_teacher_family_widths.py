@@ -8,9 +8,10 @@ fused inverted residuals (EfficientNetV2), re-parameterisable branches
 BatchNormAct2d (RegNetY through TIMMBackbone), GroupNorms and layer scales
 (PoolFormer, RIFormer), chunks split by the width and cross-covariance
 attention (EdgeNeXt), cross-covariance and class attention whose heads
-follow their input, a class token and local patch interaction (XCiT):
-every width forwards, no layer is left whole, the static copy at 0.25 keeps
-at most 0.25 of the whole's FLOPs and 0.35 of its parameters, and every
+follow their input, a class token and local patch interaction (XCiT),
+q, k and v pooled per head by layers the heads share (MViTv2): every
+width forwards, no layer is left whole, the static copy at 0.25 keeps at
+most 0.25 of the whole's FLOPs and 0.35 of its parameters, and every
 width's static copy computes what the slimmable network does. A width that
 cannot run is refused with the module and the reason, and a family whose
 channel split the tracer cannot follow (Res2Net) as mostly whole, naming
@@ -20,6 +21,7 @@ import functools
 
 import pytest
 import torch
+from mmpretrain.models.backbones.mvit import MultiScaleAttention
 from mmpretrain.models.backbones.xcit import XCA, ClassAttntion
 from mmrazor.models.architectures.dynamic_ops import SwitchableBatchNorm2d
 from mmrazor.registry import MODELS
@@ -373,6 +375,49 @@ def test_a_family_with_an_unfollowed_split_is_refused_naming_the_block(name):
     # Opted in, it trains with those layers whole, and says which.
     model = build(small_family(name), allow_mostly_whole=True)
     assert model.mutator.whole_layers
+
+
+def test_mvit_attentions_narrow_by_head_dims():
+    """The small MViT (one head of 16, then two heads of 16 at 32 features):
+    every head keeps the first 4, 8, 12, 16 of its dims at widths 0.25-1
+    (q, k and v spans of qkv, the poolings and their norms, proj's inputs),
+    the head count stays; the static copy is mmpretrain's attention of
+    those head dims (q scaled by them) with its relative position tables
+    sliced."""
+    model = built_family('MViT')
+    blocks = model.architecture.backbone.blocks
+    with torch.no_grad():  # built zero: make them count
+        for block in blocks:
+            block.attn.rel_pos_h.normal_(0, 0.5)
+            block.attn.rel_pos_w.normal_(0, 0.5)
+
+    def active(layer, attr, runs=1):
+        """Channels kept in each of ``runs`` equal runs (heads)."""
+        mask = layer.get_mutable_attr(attr).current_mask
+        return [int(run[:dims].sum()) for run in mask.chunk(runs)], \
+            int(mask.sum())
+
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width, dims in zip(model.mutator.widths, (4, 8, 12, 16)):
+        model.mutator.set_width(width)
+        attn = blocks[1].attn
+        assert attn.active_head_dims() == dims
+        # q, k and v of both heads: the first dims of each.
+        assert active(attn.qkv, 'out_channels', 6) == ([dims] * 6, 6 * dims)
+        assert active(attn.proj, 'in_channels', 2) == ([dims] * 2, 2 * dims)
+        assert active(attn.pool_q, 'out_channels') == ([dims], dims)
+        assert active(blocks[0].attn.qkv, 'out_channels',
+                      3) == ([dims] * 3, 3 * dims)
+        assert active(attn.proj, 'out_channels')[1] == 32 * width
+        static = model.static_architecture(width).backbone.blocks[1].attn
+        assert type(static) is MultiScaleAttention
+        assert static.num_heads == 2 and static.out_dims == 2 * dims
+        assert static.rel_pos_h.shape == static.rel_pos_w.shape == (7, dims)
+        assert static.pool_k.out_channels == static.norm_v.weight.numel() \
+            == dims
+        assert static.scale == dims**-0.5
+        assert_static_copy_matches(model, width, inputs)
+    model.mutator.set_width(1.0)
 
 
 def test_mobilevit_attentions_keep_whole_heads():
