@@ -161,6 +161,24 @@ def davit_classifier() -> dict:
              window_size=4, out_indices=(1, ), drop_path_rate=0.), 32)
 
 
+def t2t_classifier() -> dict:
+    """A small T2T-ViT on 32x32 inputs: tokens-to-token layers of 4
+    channels (8x8 then 4x4 tokens), a class token and 2x2 patch tokens in
+    an encoder of depth 2 (embed 96 in 4 heads of 24, MLP 288), read by
+    its class token."""
+    return dict(
+        type='ImageClassifier',
+        backbone=dict(type='T2T_ViT', img_size=32, embed_dims=96,
+                      num_layers=2, t2t_cfg=dict(token_dims=4),
+                      layer_cfgs=dict(num_heads=4,
+                                      feedforward_channels=288),
+                      drop_path_rate=0.),
+        neck=None,
+        head=dict(type='VisionTransformerClsHead', num_classes=10,
+                  in_channels=96,
+                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+
+
 def metaformer_classifier(backbone_type: str) -> dict:
     """A PoolFormer or RIFormer classifier: one block per stage."""
     return classifier(
@@ -303,6 +321,11 @@ SMALL_FAMILIES = {
                           embed_dims=32, depth=2, num_heads=4,
                           cls_attn_layers=1, mlp_ratio=2), 32),
                  neck=None)),
+    'T2T-ViT': ('tokens-to-token soft splits (nn.Unfold: each channel '
+                'into its kernel area of columns) between single-head '
+                'attentions whose value is their output, a class token and '
+                'a sinusoid position table added to the tokens',
+                t2t_classifier()),
 }
 
 #: family -> (the block that is refused, small classifier config): families

@@ -35,7 +35,8 @@ from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
 from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
 from mmpretrain.models.backbones import (VAN, DaViT, DeiT3,
                                          DistilledVisionTransformer,
-                                         SwinTransformer, VisionTransformer)
+                                         SwinTransformer, T2T_ViT,
+                                         VisionTransformer)
 from mmpretrain.models.backbones.davit import (ChannelAttention,
                                                DaViTDownSample,
                                                DaViTWindowMSA)
@@ -85,6 +86,7 @@ from .sdta import SlimmableSDTAEncoder
 from .subsampled_attention import SlimmableGlobalSubsampledAttention
 from .swin_transformer import SlimmableSwinTransformer
 from .switchable_layer_norm import SwitchableLayerNorm
+from .t2t_vit import SlimmableT2TViT
 from .van import SlimmableVAN
 from .vision_transformer import SlimmableVisionTransformer
 from .window_msa import SlimmableWindowMSA
@@ -151,6 +153,7 @@ FORWARD_OPS = {
     DaViTWindowMSA: SlimmableDaViTWindowMSA,
     DaViTDownSample: SlimmableDaViTDownSample,
     ChannelAttention: SlimmableChannelAttention,
+    T2T_ViT: SlimmableT2TViT,
 }
 
 try:
@@ -176,7 +179,8 @@ __all__ = [
     'SlimmableLayerNorm2d', 'SlimmableLeAttention', 'SlimmableLeViTAttention',
     'SlimmableLeViTAttentionSubsample', 'SlimmableLocallyGroupedSelfAttention',
     'SlimmableMobileVitBlock', 'SlimmableMultiheadAttention',
-    'SlimmableSDTAEncoder', 'SlimmableSwinTransformer', 'SlimmableVAN',
+    'SlimmableSDTAEncoder', 'SlimmableSwinTransformer', 'SlimmableT2TViT',
+    'SlimmableVAN',
     'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCA',
     'SlimmableXCAMixin', 'SwitchableBatchNorm1d', 'SwitchableLayerNorm',
     'slice_channel_parameter', 'slice_contiguous_channels'

@@ -287,9 +287,13 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
             and modules[name].out_features ==
             modules[linears[-1]].out_features
         ]
+        # Norms over the image's own channels keep them, as the first
+        # convolution keeps its input channels.
+        image = getattr(self, '_image_norms', set())
         whole = [
             name for name in layers
             if name not in sliced and name not in outputs
+            and name not in image
         ]
         if whole:
             MMLogger.get_current_instance().warning(
@@ -329,6 +333,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                        for k, v in parse_cfg.items() if k != 'type'})
             self._head_channels = head_channel_map(model)
             units = super()._prepare_from_tracer(model, parse_cfg)
+            self._image_norms = getattr(parse_cfg, 'image_norms', set())
         traced = {(channel.name, channel.is_output_channel)
                   for unit in units
                   for channel in [*unit.input_related, *unit.output_related]}

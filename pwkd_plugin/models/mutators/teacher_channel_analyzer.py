@@ -19,10 +19,12 @@ from mmrazor.structures.graph.channel_nodes import BindChannelNode
 
 from ..dynamic_ops import (DYNAMIC_OPS, FORWARD_OPS, TRACER_OPS,
                            HeadAttention)
+from .channel_tables import channel_tables
 from .cross_covariance_node import HeadsChannelNode, cross_covariance_nodes
 from .head_channels import (HeadAttentionNode, check_head_units,
                             head_channel_map, unit_heads)
 from .heads_follow_input import HeadsFollowInputChannelGraph
+from .image_channel_layers import image_channel_norms
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
 from .shape_constants import fold_shape_sizes, graph_values
@@ -30,6 +32,7 @@ from .size_control_flow import SizeControlFlowMixin
 from .split_channels import SplitPieceChannelNode, split_pieces
 from .token_cat import token_cats
 from .traced_channel_unit import TracedChannelUnit
+from .unfold_channels import unfold_channel_node
 
 
 @contextlib.contextmanager
@@ -128,11 +131,14 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         self._parameters = per_channel_parameters(
             model, graph, lambda module: type(module) in DYNAMIC_OPS,
             self._token_cats)
+        self._parameters.update(channel_tables(model, graph))
         return graph
 
     def _channel_node(self, node):
         if isinstance(node.val, HeadAttention):
             return HeadAttentionNode.copy_from(node)
+        if isinstance(node.val, nn.Unfold):
+            return unfold_channel_node(node)
         if node.name in self._parameters:
             name, channels = self._parameters[node.name]
             return ParameterChannelNode(node.name, name, channels)
@@ -151,6 +157,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         # Building units draws random numbers (new layers' initialisation):
         # the model's own initialisation after tracing must not see it.
         heads = head_channel_map(model)
+        self.image_norms = image_channel_norms(model, units_config)
         with torch.random.fork_rng(devices=[]):
             units_config = _without_contradicting_units(model, units_config)
             head_units = {
