@@ -4,11 +4,13 @@ tracer's graph node.
 ``nn.Unfold`` with a ``k x k`` kernel turns a ``(B, C, H, W)`` map into
 ``(B, C * k * k, L)`` columns: channel ``c`` of its input becomes channels
 ``c * k * k`` to ``c * k * k + k * k - 1`` of its output (T2T-ViT's soft
-splits). mmrazor's graph has no node for it and passes the channels on
-unchanged, so the count it gives the next layer (``C``, not ``C * k * k``)
-matches nothing and every layer around the unfold is left whole. Here it
-expands each input channel into its ``k * k`` columns, as a flatten does:
-the layer reading the columns narrows with its input's unit.
+splits). mmrazor's graph has no node for it: it passes ``C`` channels on
+and expands them only where a linear layer or a convolution reads more, so
+a norm between (T2T's next layer norm over the ``C * k * k`` columns) is
+given ``C`` of them, its units contradict the layer, and every layer
+around the unfold is left whole. Here it expands each input channel into
+its ``k * k`` columns at the unfold, as a flatten does: the layers reading
+the columns narrow with their input's unit.
 """
 import math
 
