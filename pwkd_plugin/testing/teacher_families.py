@@ -164,19 +164,15 @@ def davit_classifier() -> dict:
 def t2t_classifier() -> dict:
     """A small T2T-ViT on 32x32 inputs: tokens-to-token layers of 4
     channels (8x8 then 4x4 tokens), a class token and 2x2 patch tokens in
-    an encoder of depth 2 (embed 96 in 4 heads of 24, MLP 288), read by
-    its class token."""
+    an encoder of depth 2 (embed 96 in 4 heads of 24, MLP 288); a linear
+    head reads its class token."""
     return dict(
-        type='ImageClassifier',
-        backbone=dict(type='T2T_ViT', img_size=32, embed_dims=96,
-                      num_layers=2, t2t_cfg=dict(token_dims=4),
-                      layer_cfgs=dict(num_heads=4,
-                                      feedforward_channels=288),
-                      drop_path_rate=0.),
-        neck=None,
-        head=dict(type='VisionTransformerClsHead', num_classes=10,
-                  in_channels=96,
-                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+        classifier(
+            dict(type='T2T_ViT', img_size=32, embed_dims=96, num_layers=2,
+                 t2t_cfg=dict(token_dims=4),
+                 layer_cfgs=dict(num_heads=4, feedforward_channels=288),
+                 drop_path_rate=0.), 96),
+        neck=None)
 
 
 def metaformer_classifier(backbone_type: str) -> dict:
