@@ -19,7 +19,8 @@ SDTA block, an attention's head count) to a version that reads them from
 the tensors or its layers (LeViT's attentions: whole heads,
 :class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
 q, k and v split by the active features; DaViT's window and channel
-attentions, its output maps and its downsampling at any channel count),
+attentions, its output maps and its downsampling at any channel count;
+T2T-ViT's position table at the tokens' channels),
 or whose forward torch.fx cannot
 trace (MobileViT's block, Twins' position encoding) to one it can. A
 ``nn.BatchNorm1d`` has private norms per width

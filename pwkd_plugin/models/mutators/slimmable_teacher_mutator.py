@@ -73,9 +73,11 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     blocks, EdgeNeXt's cross-covariance attention, LeViT's attentions,
     Twins' locally-grouped and sub-sampled attentions, DaViT's window and
     channel attentions; XCiT's cross-covariance and class attentions, whose
-    stream narrows with their heads: :mod:`.heads_follow_input`). A vision
-    transformer (ViT,
-    DeiT, Swin) narrows its embedding, its head count (heads keep their
+    stream narrows with their heads: :mod:`.heads_follow_input`; T2T-ViT's
+    single-head attentions keep their head, the soft splits between them
+    expand each channel into its kernel area: :mod:`.unfold_channels`). A
+    vision transformer (ViT, DeiT, Swin) narrows its embedding, its head
+    count (heads keep their
     ``head_dims``; :func:`~.transformer_units.slim_heads`) and its MLP
     hidden size; its LayerNorms are sliced, or private per width with
     ``layer_norms='private'``.

@@ -81,7 +81,12 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     (:mod:`.cross_covariance_node`), and the input of an attention whose
     heads follow it to its heads (:mod:`.heads_follow_input`), binds
     tensors concatenated along their tokens channel by channel
-    (:mod:`.token_cat`), keeps a product of head-major heads one
+    (:mod:`.token_cat`), expands each channel of a map unfolded into patch
+    columns into its kernel area (:mod:`.unfold_channels`), reads a
+    buffer added at the tokens' channels as a source of them
+    (:mod:`.channel_tables`), names the norms over the image's own
+    channels (:mod:`.image_channel_layers`), keeps a product of head-major
+    heads one
     node (:mod:`.head_channels`), holds the sizes a forward reads from
     tensors as numbers (:mod:`.shape_constants`), and traces into the
     modules ``FORWARD_OPS`` swapped in. Units of whole heads are checked

@@ -99,8 +99,8 @@ def test_the_position_table_is_added_at_the_tokens_channels():
     for width, channels in zip(model.mutator.widths, (24, 48, 72, 96)):
         static = model.static_architecture(width)
         assert static.backbone.pos_embed.shape == (1, 5, channels)
-        assert torch.equal(static.backbone.pos_embed,
-                           model.architecture.backbone.pos_embed[..., :channels])
+        table = model.architecture.backbone.pos_embed
+        assert torch.equal(static.backbone.pos_embed, table[..., :channels])
         model.mutator.set_width(width)
         with torch.no_grad():
             assert torch.allclose(
