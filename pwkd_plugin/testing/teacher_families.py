@@ -173,6 +173,20 @@ def mvit_classifier() -> dict:
         32)
 
 
+def t2t_classifier() -> dict:
+    """A small T2T-ViT on 32x32 inputs: tokens-to-token layers of 4
+    channels (8x8 then 4x4 tokens), a class token and 2x2 patch tokens in
+    an encoder of depth 2 (embed 96 in 4 heads of 24, MLP 288); a linear
+    head reads its class token."""
+    return dict(
+        classifier(
+            dict(type='T2T_ViT', img_size=32, embed_dims=96, num_layers=2,
+                 t2t_cfg=dict(token_dims=4),
+                 layer_cfgs=dict(num_heads=4, feedforward_channels=288),
+                 drop_path_rate=0.), 96),
+        neck=None)
+
+
 def metaformer_classifier(backbone_type: str) -> dict:
     """A PoolFormer or RIFormer classifier: one block per stage."""
     return classifier(
@@ -321,6 +335,11 @@ SMALL_FAMILIES = {
              'residual pooling), a block whose output dims differ from its '
              'input (a projection on the shortcut, the shortcut max-pooled)',
              mvit_classifier()),
+    'T2T-ViT': ('tokens-to-token soft splits (nn.Unfold: each channel '
+                'into its kernel area of columns) between single-head '
+                'attentions whose value is their output, a class token and '
+                'a sinusoid position table added to the tokens',
+                t2t_classifier()),
 }
 
 #: family -> (the block that is refused, small classifier config): families

@@ -20,7 +20,8 @@ the tensors or its layers (LeViT's attentions: whole heads,
 :class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
 q, k and v split by the active features; DaViT's window and channel
 attentions, its output maps and its downsampling at any channel count;
-MViTv2's attention: head dims, with the poolings every head shares),
+MViTv2's attention: head dims, with the poolings every head shares;
+T2T-ViT's position table at the tokens' channels),
 or whose forward torch.fx cannot
 trace (MobileViT's block, Twins' position encoding) to one it can. A
 ``nn.BatchNorm1d`` has private norms per width
@@ -36,7 +37,8 @@ from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
 from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
 from mmpretrain.models.backbones import (VAN, DaViT, DeiT3,
                                          DistilledVisionTransformer,
-                                         SwinTransformer, VisionTransformer)
+                                         SwinTransformer, T2T_ViT,
+                                         VisionTransformer)
 from mmpretrain.models.backbones.davit import (ChannelAttention,
                                                DaViTDownSample,
                                                DaViTWindowMSA)
@@ -88,6 +90,7 @@ from .sdta import SlimmableSDTAEncoder
 from .subsampled_attention import SlimmableGlobalSubsampledAttention
 from .swin_transformer import SlimmableSwinTransformer
 from .switchable_layer_norm import SwitchableLayerNorm
+from .t2t_vit import SlimmableT2TViT
 from .van import SlimmableVAN
 from .vision_transformer import SlimmableVisionTransformer
 from .window_msa import SlimmableWindowMSA
@@ -155,6 +158,7 @@ FORWARD_OPS = {
     DaViTDownSample: SlimmableDaViTDownSample,
     ChannelAttention: SlimmableChannelAttention,
     MultiScaleAttention: SlimmableMultiScaleAttention,
+    T2T_ViT: SlimmableT2TViT,
 }
 
 try:
@@ -179,9 +183,9 @@ __all__ = [
     'SlimmableGroupNorm', 'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm',
     'SlimmableLayerNorm2d', 'SlimmableLeAttention', 'SlimmableLeViTAttention',
     'SlimmableLeViTAttentionSubsample', 'SlimmableLocallyGroupedSelfAttention',
-    'SlimmableMobileVitBlock', 'SlimmableMultiheadAttention',
-    'SlimmableMultiScaleAttention',
-    'SlimmableSDTAEncoder', 'SlimmableSwinTransformer', 'SlimmableVAN',
+    'SlimmableMobileVitBlock', 'SlimmableMultiScaleAttention',
+    'SlimmableMultiheadAttention', 'SlimmableSDTAEncoder',
+    'SlimmableSwinTransformer', 'SlimmableT2TViT', 'SlimmableVAN',
     'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCA',
     'SlimmableXCAMixin', 'SwitchableBatchNorm1d', 'SwitchableLayerNorm',
     'slice_channel_parameter', 'slice_contiguous_channels'

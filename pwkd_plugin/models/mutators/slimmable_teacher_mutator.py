@@ -76,10 +76,13 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     narrows by whole heads too and whose class and distillation tokens and
     position embedding follow the embedding: :mod:`.token_channels`;
     XCiT's cross-covariance and class attentions, whose stream narrows with
-    their heads: :mod:`.heads_follow_input`); MViTv2's attention, whose
-    heads share their poolings, narrows by head dims instead, every head
-    keeping the same (:mod:`.pooled_heads`). A vision transformer (ViT,
-    DeiT, Swin) narrows its embedding, its head count (heads keep their
+    their heads: :mod:`.heads_follow_input`; T2T-ViT's single-head
+    attentions keep their head, the soft splits between them expand each
+    channel into its kernel area: :mod:`.unfold_channels`); MViTv2's
+    attention, whose heads share their poolings, narrows by head dims
+    instead, every head keeping the same (:mod:`.pooled_heads`). A vision
+    transformer (ViT, DeiT, Swin) narrows its embedding, its head count
+    (heads keep their
     ``head_dims``; :func:`~.transformer_units.slim_heads`) and its MLP
     hidden size; its LayerNorms are sliced, or private per width with
     ``layer_norms='private'``. A layer the forward never runs follows a run
@@ -292,9 +295,13 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
             and modules[name].out_features ==
             modules[linears[-1]].out_features
         ]
+        # Norms over the image's own channels keep them, as the first
+        # convolution keeps its input channels.
+        image = getattr(self, '_image_norms', set())
         whole = [
             name for name in layers
             if name not in sliced and name not in outputs
+            and name not in image
         ]
         if whole:
             MMLogger.get_current_instance().warning(
@@ -335,6 +342,7 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
             follow_siblings(
                 model, units,
                 unused_modules(model, self._demo_shape(), _LAYER_TYPES))
+            self._image_norms = getattr(parse_cfg, 'image_norms', set())
         traced = {(channel.name, channel.is_output_channel)
                   for unit in units
                   for channel in [*unit.input_related, *unit.output_related]}

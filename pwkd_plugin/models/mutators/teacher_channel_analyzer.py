@@ -19,10 +19,12 @@ from mmrazor.structures.graph.channel_nodes import BindChannelNode
 
 from ..dynamic_ops import (DYNAMIC_OPS, FORWARD_OPS, TRACER_OPS,
                            HeadAttention)
+from .channel_tables import channel_tables
 from .cross_covariance_node import HeadsChannelNode, cross_covariance_nodes
 from .head_channels import (HeadAttentionNode, check_head_units,
                             head_channel_map, unit_heads)
 from .heads_follow_input import HeadsFollowInputChannelGraph
+from .image_channel_layers import image_channel_norms
 from .pooled_heads import pooled_head_nodes
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
@@ -32,6 +34,7 @@ from .split_channels import SplitPieceChannelNode, split_pieces
 from .token_cat import token_cats
 from .token_channels import token_channel_node, token_parameters
 from .traced_channel_unit import TracedChannelUnit
+from .unfold_channels import unfold_channel_node
 
 
 @contextlib.contextmanager
@@ -82,6 +85,10 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     tensors concatenated along their tokens channel by channel
     (:mod:`.token_cat`), reads a vision transformer's tokens and position
     embedding as channels its backbone's op slices (:mod:`.token_channels`),
+    expands each channel of a map unfolded into patch columns into its
+    kernel area (:mod:`.unfold_channels`), reads a buffer added at the
+    tokens' channels as a source of them (:mod:`.channel_tables`), names
+    the norms over the image's own channels (:mod:`.image_channel_layers`),
     keeps a product of head-major heads one
     node (:mod:`.head_channels`), holds the sizes a forward reads from
     tensors as numbers (:mod:`.shape_constants`), and traces into the
@@ -135,6 +142,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
             model, graph, lambda module: type(module) in DYNAMIC_OPS,
             self._token_cats)
         self._tokens = token_parameters(model, graph, DYNAMIC_OPS)
+        self._parameters.update(channel_tables(model, graph))
         return graph
 
     def _channel_node(self, node):
@@ -142,6 +150,8 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
             return HeadAttentionNode.copy_from(node)
         if node.name in self._tokens:
             return token_channel_node(node.name, self._tokens[node.name])
+        if isinstance(node.val, nn.Unfold):
+            return unfold_channel_node(node)
         if node.name in self._parameters:
             name, channels = self._parameters[node.name]
             return ParameterChannelNode(node.name, name, channels)
@@ -163,6 +173,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         # Building units draws random numbers (new layers' initialisation):
         # the model's own initialisation after tracing must not see it.
         heads = head_channel_map(model)
+        self.image_norms = image_channel_norms(model, units_config)
         with torch.random.fork_rng(devices=[]):
             units_config = _without_contradicting_units(model, units_config)
             head_units = {
