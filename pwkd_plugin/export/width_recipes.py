@@ -271,13 +271,10 @@ NO_RECIPE_REASONS = {
               'tokens), so no arch gives a stage fewer token features than '
               "its whole heads keep (DaViT-tiny's first stage at width "
               '0.25: 24 features, one head of 32)'),
-    'T2T_ViT': ("its encoder's attentions take heads of embed_dims // "
-                'num_heads features from the embedding and give back as '
-                'many, so no arch gives the embedding fewer features than '
-                "its whole heads keep (T2T-ViT-14 at width 0.25: 96 "
-                'features, two heads of 64), and its tokens-to-token '
-                'module sizes its FFNs by token_dims, kept whole by their '
-                'single heads'),
+    'T2T_ViT': ('its tokens-to-token module sizes both its single-head '
+                'attentions and their FFNs by token_dims: the attentions '
+                'keep their one head at every width while the FFNs narrow, '
+                'which no token_dims expresses'),
     **dict.fromkeys(('CSPDarkNet', 'CSPResNet', 'CSPResNeXt'),
                     'its channels are fixed by its depth; no argument '
                     'narrows them'),
