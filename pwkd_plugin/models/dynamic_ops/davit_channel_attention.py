@@ -4,8 +4,7 @@ from mmpretrain.models.backbones.davit import ChannelAttention
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
-from .in_place import InPlaceSlimmableMixin
-from .multihead_attention import _active_features
+from .proj_heads import ProjHeadsMixin
 
 
 class HeadsChannelAttention(ChannelAttention):
@@ -35,7 +34,7 @@ class HeadsChannelAttention(ChannelAttention):
 
 
 @MODELS.register_module()
-class SlimmableChannelAttention(InPlaceSlimmableMixin, HeadsChannelAttention,
+class SlimmableChannelAttention(ProjHeadsMixin, HeadsChannelAttention,
                                 DynamicChannelMixin):
     """DaViT's channel attention whose head count follows the width.
 
@@ -50,26 +49,6 @@ class SlimmableChannelAttention(InPlaceSlimmableMixin, HeadsChannelAttention,
     active heads.
     """
 
-    #: q, k and v are split from ``qkv``'s output by the active features.
-    splits_by_width = True
-
-    @property
-    def num_features(self) -> int:
-        return self.embed_dims
-
     @property
     def static_op_factory(self):
         return HeadsChannelAttention
-
-    def active_heads(self) -> int:
-        """The number of heads active at the width (``proj`` reads them)."""
-        return _active_features(self.proj, 'in_channels',
-                                self.proj.in_features) // self.head_dims
-
-    def to_static_op(self) -> HeadsChannelAttention:
-        """The attention at the active heads."""
-        heads = self.active_heads()
-        self.to_static_class(HeadsChannelAttention)
-        self.num_heads = heads
-        self.embed_dims = heads * self.head_dims
-        return self

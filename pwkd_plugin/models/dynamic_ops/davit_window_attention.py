@@ -4,8 +4,7 @@ from mmpretrain.models.backbones.davit import DaViTWindowMSA
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
-from .in_place import InPlaceSlimmableMixin
-from .multihead_attention import _active_features
+from .proj_heads import ProjHeadsMixin
 
 
 class HeadsDaViTWindowMSA(DaViTWindowMSA):
@@ -45,7 +44,7 @@ class HeadsDaViTWindowMSA(DaViTWindowMSA):
 
 
 @MODELS.register_module()
-class SlimmableDaViTWindowMSA(InPlaceSlimmableMixin, HeadsDaViTWindowMSA,
+class SlimmableDaViTWindowMSA(ProjHeadsMixin, HeadsDaViTWindowMSA,
                               DynamicChannelMixin):
     """DaViT's window attention whose head count follows the width.
 
@@ -59,27 +58,6 @@ class SlimmableDaViTWindowMSA(InPlaceSlimmableMixin, HeadsDaViTWindowMSA,
     of the active heads.
     """
 
-    #: q, k and v are split from ``qkv``'s output by the active features.
-    splits_by_width = True
-
-    @property
-    def num_features(self) -> int:
-        return self.embed_dims
-
     @property
     def static_op_factory(self):
         return HeadsDaViTWindowMSA
-
-    def active_heads(self) -> int:
-        """The number of heads active at the width (``proj`` reads them)."""
-        return _active_features(self.proj, 'in_channels',
-                                self.proj.in_features) // self.head_dims
-
-    def to_static_op(self) -> HeadsDaViTWindowMSA:
-        """The attention at the active heads."""
-        heads = self.active_heads()
-        head_dims = self.head_dims
-        self.to_static_class(HeadsDaViTWindowMSA)
-        self.num_heads = heads
-        self.embed_dims = heads * head_dims
-        return self

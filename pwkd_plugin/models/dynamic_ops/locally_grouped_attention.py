@@ -5,8 +5,7 @@ from mmpretrain.models.backbones.twins import LocallyGroupedSelfAttention
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
-from .in_place import InPlaceSlimmableMixin
-from .multihead_attention import _active_features
+from .proj_heads import ProjHeadsMixin
 
 
 class HeadsLocallyGroupedSelfAttention(LocallyGroupedSelfAttention):
@@ -70,7 +69,7 @@ class HeadsLocallyGroupedSelfAttention(LocallyGroupedSelfAttention):
 
 
 @MODELS.register_module()
-class SlimmableLocallyGroupedSelfAttention(InPlaceSlimmableMixin,
+class SlimmableLocallyGroupedSelfAttention(ProjHeadsMixin,
                                            HeadsLocallyGroupedSelfAttention,
                                            DynamicChannelMixin):
     """Twins' LSA whose head count follows the width.
@@ -85,27 +84,6 @@ class SlimmableLocallyGroupedSelfAttention(InPlaceSlimmableMixin,
     :class:`HeadsLocallyGroupedSelfAttention` of the active heads.
     """
 
-    #: q, k and v are split from ``qkv``'s output by the active features.
-    splits_by_width = True
-
-    @property
-    def num_features(self) -> int:
-        return self.embed_dims
-
     @property
     def static_op_factory(self):
         return HeadsLocallyGroupedSelfAttention
-
-    def active_heads(self) -> int:
-        """The number of heads active at the width (``proj`` reads them)."""
-        return _active_features(self.proj, 'in_channels',
-                                self.proj.in_features) // self.head_dims
-
-    def to_static_op(self) -> HeadsLocallyGroupedSelfAttention:
-        """The attention at the active heads."""
-        heads = self.active_heads()
-        head_dims = self.head_dims
-        self.to_static_class(HeadsLocallyGroupedSelfAttention)
-        self.num_heads = heads
-        self.embed_dims = heads * head_dims
-        return self

@@ -1,22 +1,14 @@
 """mmpretrain's ``MultiheadAttention`` over the heads active at a width."""
 import torch
-import torch.nn as nn
 from mmpretrain.models.utils.attention import MultiheadAttention
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
-from .in_place import InPlaceSlimmableMixin
-
-
-def _active_features(layer: nn.Module, attr: str, whole: int) -> int:
-    """The features of a (dynamic) linear layer active at the width."""
-    mutable = layer.get_mutable_attr(attr) if hasattr(
-        layer, 'get_mutable_attr') else None
-    return whole if mutable is None else int(mutable.current_mask.sum())
+from .proj_heads import ProjHeadsMixin
 
 
 @MODELS.register_module()
-class SlimmableMultiheadAttention(InPlaceSlimmableMixin, MultiheadAttention,
+class SlimmableMultiheadAttention(ProjHeadsMixin, MultiheadAttention,
                                   DynamicChannelMixin):
     """Multi-head self-attention whose head count follows the width.
 
@@ -34,8 +26,7 @@ class SlimmableMultiheadAttention(InPlaceSlimmableMixin, MultiheadAttention,
     (``gamma1``) is sliced with the embedding's unit.
     """
 
-    #: q, k and v are split from ``qkv``'s output by the active features.
-    splits_by_width = True
+    input_layer = 'qkv'
 
     #: its input is its embedding of ``num_heads * head_dims`` (mmpretrain's
     #: ``input_dims`` defaults to ``embed_dims``): ``qkv``'s inputs narrow
@@ -45,19 +36,8 @@ class SlimmableMultiheadAttention(InPlaceSlimmableMixin, MultiheadAttention,
     embeds_in_heads = True
 
     @property
-    def num_features(self) -> int:
-        return self.num_heads * self.head_dims
-
-    @property
     def static_op_factory(self):
         return MultiheadAttention
-
-    def active_heads(self) -> int:
-        """The number of heads active at the width (``proj`` reads them;
-        the attention's own unit, where a structure unit holds it, is the
-        same)."""
-        return _active_features(self.proj, 'in_channels',
-                                self.proj.in_features) // self.head_dims
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Sizes by index: torch.fx cannot unpack a traced shape or split
@@ -80,14 +60,3 @@ class SlimmableMultiheadAttention(InPlaceSlimmableMixin, MultiheadAttention,
         if self.v_shortcut:
             x = v.squeeze(1) + x
         return x
-
-    def to_static_op(self) -> MultiheadAttention:
-        """The attention itself as mmpretrain's, at the active heads."""
-        heads = self.active_heads()
-        inputs = _active_features(self.qkv, 'in_channels',
-                                  self.qkv.in_features)
-        self.to_static_class(MultiheadAttention)
-        self.num_heads = heads
-        self.embed_dims = heads * self.head_dims
-        self.input_dims = inputs
-        return self

@@ -4,8 +4,7 @@ from mmpretrain.models.backbones.twins import GlobalSubsampledAttention
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
-from .in_place import InPlaceSlimmableMixin
-from .multihead_attention import _active_features
+from .proj_heads import ProjHeadsMixin
 
 
 class HeadsGlobalSubsampledAttention(GlobalSubsampledAttention):
@@ -46,7 +45,7 @@ class HeadsGlobalSubsampledAttention(GlobalSubsampledAttention):
 
 
 @MODELS.register_module()
-class SlimmableGlobalSubsampledAttention(InPlaceSlimmableMixin,
+class SlimmableGlobalSubsampledAttention(ProjHeadsMixin,
                                          HeadsGlobalSubsampledAttention,
                                          DynamicChannelMixin):
     """Twins' GSA whose head count follows the width.
@@ -62,28 +61,8 @@ class SlimmableGlobalSubsampledAttention(InPlaceSlimmableMixin,
     :class:`HeadsGlobalSubsampledAttention` of the active heads.
     """
 
-    #: k and v are split from ``kv``'s output by the active features.
-    splits_by_width = True
-
-    @property
-    def num_features(self) -> int:
-        return self.num_heads * self.head_dims
+    input_layer = 'q'
 
     @property
     def static_op_factory(self):
         return HeadsGlobalSubsampledAttention
-
-    def active_heads(self) -> int:
-        """The number of heads active at the width (``proj`` reads them)."""
-        return _active_features(self.proj, 'in_channels',
-                                self.proj.in_features) // self.head_dims
-
-    def to_static_op(self) -> HeadsGlobalSubsampledAttention:
-        """The attention at the active heads, reading the active inputs."""
-        heads = self.active_heads()
-        inputs = _active_features(self.q, 'in_channels', self.q.in_features)
-        self.to_static_class(HeadsGlobalSubsampledAttention)
-        self.num_heads = heads
-        self.embed_dims = heads * self.head_dims
-        self.input_dims = inputs
-        return self
