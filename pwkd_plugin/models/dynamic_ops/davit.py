@@ -4,6 +4,7 @@ from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
 from .in_place import InPlaceSlimmableMixin
+from .swin_transformer import stage_outputs
 
 
 @MODELS.register_module()
@@ -35,18 +36,7 @@ class SlimmableDaViT(InPlaceSlimmableMixin, DaViT, DynamicChannelMixin):
 
     def forward(self, x):
         x, hw_shape = self.patch_embed(x)
-        outs = []
-        for i, stage in enumerate(self.stages):
-            x, hw_shape = stage(
-                x, hw_shape, do_downsample=self.out_after_downsample)
-            if i in self.out_indices:
-                out = getattr(self, f'norm{i}')(x)
-                outs.append(
-                    out.view(-1, *hw_shape,
-                             out.shape[-1]).permute(0, 3, 1, 2).contiguous())
-            if stage.downsample is not None and not self.out_after_downsample:
-                x, hw_shape = stage.downsample(x, hw_shape)
-        return tuple(outs)
+        return stage_outputs(self, x, hw_shape)
 
     def to_static_op(self) -> DaViT:
         """The backbone itself as mmpretrain's, with the active widths."""

@@ -1,9 +1,31 @@
 """mmpretrain's ``SwinTransformer`` whose stage outputs follow the width."""
+import torch
+import torch.nn as nn
 from mmpretrain.models.backbones import SwinTransformer
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
 from .in_place import InPlaceSlimmableMixin
+
+
+def stage_outputs(backbone: nn.Module, x: torch.Tensor,
+                  hw_shape: tuple) -> tuple:
+    """The stages of a Swin-like backbone (Swin, DaViT) from its patch
+    tokens, each output map shaped by the channels that flow (mmpretrain
+    shapes it by ``num_features``, fixed when it was built)."""
+    outs = []
+    for i, stage in enumerate(backbone.stages):
+        x, hw_shape = stage(
+            x, hw_shape, do_downsample=backbone.out_after_downsample)
+        if i in backbone.out_indices:
+            out = getattr(backbone, f'norm{i}')(x)
+            outs.append(
+                out.view(-1, *hw_shape,
+                         out.shape[-1]).permute(0, 3, 1, 2).contiguous())
+        if stage.downsample is not None and \
+                not backbone.out_after_downsample:
+            x, hw_shape = stage.downsample(x, hw_shape)
+    return tuple(outs)
 
 
 @MODELS.register_module()
@@ -40,18 +62,7 @@ class SlimmableSwinTransformer(InPlaceSlimmableMixin, SwinTransformer,
     def forward(self, x):
         x, hw_shape = self.patch_embed(x)
         x = self.drop_after_pos(x)
-        outs = []
-        for i, stage in enumerate(self.stages):
-            x, hw_shape = stage(
-                x, hw_shape, do_downsample=self.out_after_downsample)
-            if i in self.out_indices:
-                out = getattr(self, f'norm{i}')(x)
-                outs.append(
-                    out.view(-1, *hw_shape,
-                             out.shape[-1]).permute(0, 3, 1, 2).contiguous())
-            if stage.downsample is not None and not self.out_after_downsample:
-                x, hw_shape = stage.downsample(x, hw_shape)
-        return tuple(outs)
+        return stage_outputs(self, x, hw_shape)
 
     def to_static_op(self) -> SwinTransformer:
         """The backbone itself as mmpretrain's, with the active widths."""
