@@ -137,6 +137,37 @@ def _xcit_recipe(backbone: dict, scale: Callable[[int], int], width: float,
     return backbone
 
 
+def _t2t_recipe(backbone: dict, scale: Callable[[int], int], width: float,
+                divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``T2T_ViT``: the encoder layers' ``num_heads`` (each head
+    keeps its dims), the ``embed_dims`` they give and their
+    ``feedforward_channels``; the tokens-to-token module's ``token_dims``
+    (its single-head attentions and their FFNs narrow with it)."""
+    embed_dims = backbone.get('embed_dims', 384)
+
+    def layer_at_width(layer_cfg: dict) -> dict:
+        num_heads = layer_cfg.get('num_heads', 6)
+        return dict(
+            layer_cfg,
+            num_heads=slim_heads(num_heads, embed_dims // num_heads, width,
+                                 divisor, min_channels),
+            feedforward_channels=scale(
+                layer_cfg.get('feedforward_channels', 3 * embed_dims)))
+
+    whole = backbone.get('layer_cfgs', {})
+    layers = layer_at_width(whole) if isinstance(whole, dict) else [
+        layer_at_width(layer_cfg) for layer_cfg in whole
+    ]
+    first_whole, first = (whole, layers) if isinstance(whole, dict) else (
+        whole[0], layers[0])
+    head_dims = embed_dims // first_whole.get('num_heads', 6)
+    t2t_cfg = dict(backbone.get('t2t_cfg', {}))
+    t2t_cfg['token_dims'] = scale(t2t_cfg.get('token_dims', 64))
+    backbone.update(embed_dims=first['num_heads'] * head_dims,
+                    layer_cfgs=layers, t2t_cfg=t2t_cfg)
+    return backbone
+
+
 def _swin_recipe(backbone: dict, scale: Callable[[int], int], width: float,
                  divisor: int, min_channels: int) -> dict:
     """mmpretrain ``SwinTransformer``: the first stage's ``num_heads`` (each
@@ -174,7 +205,8 @@ def _token_head(head: dict, backbone: dict,
     embedding, its ``pre_logits`` layer (``hidden_dim``) narrows by
     ``scale``."""
     head = copy.deepcopy(head)
-    head['in_channels'] = backbone['arch']['embed_dims']
+    head['in_channels'] = backbone['arch']['embed_dims'] if isinstance(
+        backbone.get('arch'), dict) else backbone['embed_dims']
     if head.get('hidden_dim') is not None:
         head['hidden_dim'] = scale(head['hidden_dim'])
     return head
@@ -231,6 +263,10 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
         (_vit_recipe, 'arch embed_dims, num_heads (whole heads of '
          'head_dims), feedforward_channels; the head\'s in_channels and '
          'hidden_dim')),
+    'T2T_ViT': (_t2t_recipe,
+                'embed_dims, layer_cfgs num_heads (whole heads of their '
+                'dims) and feedforward_channels, t2t_cfg token_dims; the '
+                "head's in_channels"),
     'XCiT': (_xcit_recipe, 'embed_dims and num_heads (whole heads of their '
              'dims)'),
     'SwinTransformer': (_swin_recipe,
@@ -271,10 +307,6 @@ NO_RECIPE_REASONS = {
               'tokens), so no arch gives a stage fewer token features than '
               "its whole heads keep (DaViT-tiny's first stage at width "
               '0.25: 24 features, one head of 32)'),
-    'T2T_ViT': ('its tokens-to-token module sizes both its single-head '
-                'attentions and their FFNs by token_dims: the attentions '
-                'keep their one head at every width while the FFNs narrow, '
-                'which no token_dims expresses'),
     **dict.fromkeys(('CSPDarkNet', 'CSPResNet', 'CSPResNeXt'),
                     'its channels are fixed by its depth; no argument '
                     'narrows them'),
@@ -282,7 +314,7 @@ NO_RECIPE_REASONS = {
 
 #: backbones whose head reads their token embedding (see ``_token_head``).
 _TOKEN_HEAD_BACKBONES = ('VisionTransformer', 'DistilledVisionTransformer',
-                         'DeiT3')
+                         'DeiT3', 'T2T_ViT')
 
 #: channel arguments of necks and heads that the teacher narrows.
 _CHANNEL_KEYS = ('in_channels', 'mid_channels', 'hid_channels',

@@ -83,7 +83,7 @@ def assert_every_stage(runner):
 
 #: families whose width 0.25 an ordinary mmpretrain config expresses.
 EXPORTABLE = ('ResNeXt', 'DenseNet', 'ConvNeXt', 'ConvNeXt-V2', 'VAN',
-              'HorNet', 'XCiT', 'MViT')
+              'HorNet', 'XCiT', 'MViT', 'T2T-ViT')
 
 
 @pytest.mark.parametrize('name', list(SMALL_FAMILIES))

@@ -4,7 +4,7 @@ from mmpretrain.models.backbones.davit import ChannelAttention
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
-from .proj_heads import ProjHeadsMixin
+from .proj_heads import ProjHeadsMixin, head_scale, split_heads
 
 
 class HeadsChannelAttention(ChannelAttention):
@@ -22,14 +22,16 @@ class HeadsChannelAttention(ChannelAttention):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, tokens = x.shape[0], x.shape[1]
         qkv = self.qkv(x)
-        heads = qkv.shape[-1] // (3 * self.head_dims)
+        heads, dims = split_heads(qkv.shape[-1] // 3, self.num_heads,
+                                  self.head_dims)
         qkv = qkv.chunk(3, dim=-1)
         q, k, v = (qkv[part].reshape(batch, tokens, heads,
-                                     self.head_dims).transpose(1, 2)
+                                     dims).transpose(1, 2)
                    for part in range(3))
-        attention = ((k * self.scale).transpose(-1, -2) @ v).softmax(dim=-1)
+        scale = head_scale(self.scale, self.num_heads, self.head_dims, dims)
+        attention = ((k * scale).transpose(-1, -2) @ v).softmax(dim=-1)
         x = (attention @ q.transpose(-1, -2)).transpose(-1, -2)
-        x = x.transpose(1, 2).reshape(batch, tokens, heads * self.head_dims)
+        x = x.transpose(1, 2).reshape(batch, tokens, heads * dims)
         return self.proj(x)
 
 

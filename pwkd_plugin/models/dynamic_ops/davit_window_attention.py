@@ -4,7 +4,7 @@ from mmpretrain.models.backbones.davit import DaViTWindowMSA
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
-from .proj_heads import ProjHeadsMixin
+from .proj_heads import ProjHeadsMixin, head_scale, split_heads
 
 
 class HeadsDaViTWindowMSA(DaViTWindowMSA):
@@ -26,20 +26,21 @@ class HeadsDaViTWindowMSA(DaViTWindowMSA):
     def forward(self, x: torch.Tensor, mask=None) -> torch.Tensor:
         windows, tokens = x.shape[0], x.shape[1]
         qkv = self.qkv(x)
-        heads = qkv.shape[-1] // (3 * self.head_dims)
+        heads, dims = split_heads(qkv.shape[-1] // 3, self.num_heads,
+                                  self.head_dims)
         qkv = qkv.chunk(3, dim=-1)
         q, k, v = (qkv[part].reshape(windows, tokens, heads,
-                                     self.head_dims).transpose(1, 2)
+                                     dims).transpose(1, 2)
                    for part in range(3))
-        attn = (q * self.scale) @ k.transpose(-2, -1)
+        scale = head_scale(self.scale, self.num_heads, self.head_dims, dims)
+        attn = (q * scale) @ k.transpose(-2, -1)
         if mask is not None:
             count = mask.shape[0]
             attn = attn.view(windows // count, count, heads, tokens,
                              tokens) + mask.unsqueeze(1).unsqueeze(0)
             attn = attn.view(-1, heads, tokens, tokens)
         attn = self.attn_drop(self.softmax(attn))
-        x = (attn @ v).transpose(1, 2).reshape(windows, tokens,
-                                                heads * self.head_dims)
+        x = (attn @ v).transpose(1, 2).reshape(windows, tokens, heads * dims)
         return self.proj_drop(self.proj(x))
 
 

@@ -5,7 +5,7 @@ from mmpretrain.models.backbones.twins import LocallyGroupedSelfAttention
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
-from .proj_heads import ProjHeadsMixin
+from .proj_heads import ProjHeadsMixin, head_scale, split_heads
 
 
 class HeadsLocallyGroupedSelfAttention(LocallyGroupedSelfAttention):
@@ -49,15 +49,17 @@ class HeadsLocallyGroupedSelfAttention(LocallyGroupedSelfAttention):
         # Tokens (B, N, C) for qkv: the tracer finds a split's channels
         # last in tokens, not in windows of them.
         qkv = self.qkv(x.reshape(batch, rows * cols * size * size, -1))
-        heads = qkv.shape[-1] // (3 * self.head_dims)
+        heads, dims = split_heads(qkv.shape[-1] // 3, self.num_heads,
+                                  self.head_dims)
         qkv = qkv.chunk(3, dim=-1)
         q, k, v = (qkv[part].reshape(batch, rows * cols, size * size, heads,
-                                     self.head_dims).transpose(2, 3)
+                                     dims).transpose(2, 3)
                    for part in range(3))
-        attn = (q @ k.transpose(-2, -1)) * self.scale
+        attn = (q @ k.transpose(-2, -1)) * head_scale(
+            self.scale, self.num_heads, self.head_dims, dims)
         attn = attn + attn_mask.unsqueeze(2)
         attn = self.attn_drop(attn.softmax(dim=-1))
-        features = heads * self.head_dims
+        features = heads * dims
         attn = (attn @ v).transpose(2, 3).reshape(batch, rows, cols, size,
                                                   size, features)
         x = attn.transpose(2, 3).reshape(batch, rows * size, cols * size,

@@ -4,7 +4,7 @@ from mmpretrain.models.utils.attention import MultiheadAttention
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
-from .proj_heads import ProjHeadsMixin
+from .proj_heads import ProjHeadsMixin, attend, split_heads
 
 
 @MODELS.register_module()
@@ -47,14 +47,14 @@ class SlimmableMultiheadAttention(ProjHeadsMixin, MultiheadAttention,
         # its channels into one.
         batch, tokens = x.shape[0], x.shape[1]
         qkv = self.qkv(x)
-        heads = qkv.shape[-1] // (3 * self.head_dims)
+        heads, dims = split_heads(qkv.shape[-1] // 3, self.num_heads,
+                                  self.head_dims)
         qkv = qkv.chunk(3, dim=-1)
         q, k, v = (qkv[part].reshape(batch, tokens, heads,
-                                     self.head_dims).transpose(1, 2)
+                                     dims).transpose(1, 2)
                    for part in range(3))
-        attn_drop = self.attn_drop if self.training else 0.
-        x = self.scaled_dot_product_attention(q, k, v, dropout_p=attn_drop)
-        x = x.transpose(1, 2).reshape(batch, tokens, heads * self.head_dims)
+        x = attend(self, q, k, v, dims)
+        x = x.transpose(1, 2).reshape(batch, tokens, heads * dims)
         x = self.proj(x)
         x = self.out_drop(self.gamma1(self.proj_drop(x)))
         if self.v_shortcut:

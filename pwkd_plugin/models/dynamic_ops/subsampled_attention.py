@@ -4,7 +4,7 @@ from mmpretrain.models.backbones.twins import GlobalSubsampledAttention
 from mmrazor.models.architectures.dynamic_ops import DynamicChannelMixin
 from mmrazor.registry import MODELS
 
-from .proj_heads import ProjHeadsMixin
+from .proj_heads import ProjHeadsMixin, attend, split_heads
 
 
 class HeadsGlobalSubsampledAttention(GlobalSubsampledAttention):
@@ -25,19 +25,18 @@ class HeadsGlobalSubsampledAttention(GlobalSubsampledAttention):
     def forward(self, x: torch.Tensor, hw_shape) -> torch.Tensor:
         batch, tokens = x.shape[0], x.shape[1]
         q = self.q(x)
-        heads = q.shape[-1] // self.head_dims
-        q = q.reshape(batch, tokens, heads, self.head_dims).transpose(1, 2)
+        heads, dims = split_heads(q.shape[-1], self.num_heads,
+                                  self.head_dims)
+        q = q.reshape(batch, tokens, heads, dims).transpose(1, 2)
         if self.sr_ratio > 1:
             x = x.transpose(1, 2).reshape(batch, -1, *hw_shape)
             x = self.norm(self.sr(x).flatten(2).transpose(1, 2))
         # Pieces by index: torch.fx cannot iterate a traced split.
         kv = self.kv(x).chunk(2, dim=-1)
-        k, v = (kv[part].reshape(batch, -1, heads,
-                                 self.head_dims).transpose(1, 2)
+        k, v = (kv[part].reshape(batch, -1, heads, dims).transpose(1, 2)
                 for part in range(2))
-        attn_drop = self.attn_drop if self.training else 0.
-        x = self.scaled_dot_product_attention(q, k, v, dropout_p=attn_drop)
-        x = x.transpose(1, 2).reshape(batch, tokens, heads * self.head_dims)
+        x = attend(self, q, k, v, dims)
+        x = x.transpose(1, 2).reshape(batch, tokens, heads * dims)
         x = self.out_drop(self.proj_drop(self.proj(x)))
         if self.v_shortcut:
             x = v.squeeze(1) + x

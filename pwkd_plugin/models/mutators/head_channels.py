@@ -13,7 +13,10 @@ too where the attention says its input is its heads (``embeds_in_heads``:
 mmpretrain's multi-head attention, whose ``input_dims`` is its
 ``embed_dims``), the projections feeding a
 :class:`~pwkd_plugin.models.dynamic_ops.HeadAttention` core and the layer
-reading it (LeViT's). A unit holding such a layer narrows by whole heads,
+reading it (LeViT's). An attention of one head whose forward narrows it
+(``narrows_single_head``) has none: its head's features are plain
+channels (T2T-ViT's tokens-to-token attentions, Twins-PCPVT's first
+stage). A unit holding such a layer narrows by whole heads,
 and all units of one attention by the same head count: the tracer checks
 them at half their heads (:class:`~.traced_channel_unit.TracedChannelUnit`,
 :func:`check_head_units`), the mutator gives them ``heads * features of a
@@ -79,6 +82,8 @@ def head_layers(module: nn.Module) -> List[Tuple[str, bool, int]]:
     if not (isinstance(proj, nn.Linear) and isinstance(heads, int)
             and isinstance(dims, int) and proj.in_features == heads * dims):
         return []
+    if heads == 1 and getattr(module, 'narrows_single_head', False):
+        return []  # its one head narrows its features: plain channels
     qkv = getattr(module, 'qkv', None)
     if getattr(module, 'embeds_in_heads', False) and isinstance(
             qkv, nn.Linear) and qkv.in_features == heads * dims:

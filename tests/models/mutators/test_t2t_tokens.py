@@ -115,3 +115,29 @@ def test_the_norm_over_the_unfolded_image_keeps_the_image_channels():
     mutator = small_t2t().mutator
     assert mutator.whole_layers == []
     assert mutator._image_norms == {'backbone.tokens_to_token.attention1.ln1'}
+
+
+def test_the_tokens_to_token_attentions_narrow_their_single_head():
+    """Both tokens-to-token attentions have one head of ``token_dims`` (4)
+    features: it narrows with the width (q, k and v, the value shortcut
+    and the FFN after it), and the static copy is mmpretrain's attention
+    of one head of that many features, scaled as one (its ``qk_scale``
+    fixes the scale when built)."""
+    model = small_t2t()
+    t2t = model.architecture.backbone.tokens_to_token
+    for width, features in zip(model.mutator.widths, (1, 2, 3, 4)):
+        model.mutator.set_width(width)
+        for attention in (t2t.attention1.attn, t2t.attention2.attn):
+            mask = attention.qkv.get_mutable_attr('out_channels').current_mask
+            assert mask.tolist() == ([True] * features + [False] *
+                                     (4 - features)) * 3
+        static = model.static_architecture(width).backbone.tokens_to_token
+        for layer in (static.attention1, static.attention2):
+            assert (layer.attn.num_heads, layer.attn.head_dims,
+                    layer.attn.proj.out_features) == (1, features, features)
+            assert layer.attn.scaled_dot_product_attention.keywords == {
+                'scale': features**-0.5
+            }
+            assert layer.ffn.layers[0][0].in_features == features
+        assert static.project.in_features == features * 9
+    model.mutator.set_width(1.0)

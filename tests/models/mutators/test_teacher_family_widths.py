@@ -32,7 +32,8 @@ from pwkd_plugin.models.mutators.width_check import macs_per_width
 from pwkd_plugin.models.utils.conv_linear_macs import conv_linear_macs
 from pwkd_plugin.models.mutators.width_check import UNFOLLOWED_BLOCKS
 from pwkd_plugin.testing.teacher_families import (REFUSED_SMALL_FAMILIES,
-                                                  SMALL_FAMILIES, small_family)
+                                                  SMALL_FAMILIES, classifier,
+                                                  small_family)
 
 SIZE = 32
 
@@ -478,6 +479,37 @@ def test_twins_attentions_narrow_by_whole_heads():
                 for stage in (0, 1) for block in (0, 1)] == [heads] * 2 + [
                     2 * heads] * 2
         assert_static_copy_matches(model, width, inputs, static)
+
+
+def test_a_single_head_narrows_its_features():
+    """Twins-PCPVT's first stage has one head (here of 16 features): its
+    sub-sampled attention narrows that head's features (q's 4 to 16
+    outputs, k's and v's each) instead of keeping the head whole; the
+    second stage keeps 1 to 4 whole heads of 8. The static copy is
+    mmpretrain's attention of one head of those features, scaled as one."""
+    model = build(classifier(
+        dict(type='PCPVT',
+             arch=dict(embed_dims=[16, 32], depths=[1, 1], num_heads=[1, 4],
+                       patch_sizes=[4, 2], strides=[4, 2], mlp_ratios=[2, 2],
+                       sr_ratios=[2, 1]),
+             out_indices=(1, ), norm_after_stage=[False, True]), 32)).eval()
+    assert model.mutator.whole_layers == []
+    first = model.architecture.backbone.stages[0][0].attn
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width in model.mutator.widths:
+        features = int(16 * width)
+        model.mutator.set_width(width)
+        assert int(first.q.get_mutable_attr(
+            'out_channels').current_mask.sum()) == features
+        assert int(first.kv.get_mutable_attr(
+            'out_channels').current_mask.sum()) == 2 * features
+        assert (first.active_heads(), first.active_head_dims()) == (1,
+                                                                   features)
+        static = model.static_architecture(width).backbone.stages
+        attention = static[0][0].attn
+        assert (attention.num_heads, attention.head_dims) == (1, features)
+        assert static[1][0].attn.num_heads == int(4 * width)
+        assert_static_copy_matches(model, width, inputs)
 
 
 def test_xcit_stream_narrows_with_the_heads():
