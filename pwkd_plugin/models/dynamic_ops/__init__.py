@@ -8,16 +8,15 @@ groups and normalises over their active channels. A vision transformer
 backbone is listed for its class, distillation tokens and position
 embedding (Swin's for its stage outputs), an attention for its head count;
 ConvNeXt's ``LayerNorm2d`` and ConvNeXt-V2's ``GRN`` slice their affine
-parameters; a head-major attention with per-head biases (EfficientFormer's,
-TinyViT's) keeps whole heads and is one node to the tracer. timm's
+parameters. timm's
 ``BatchNormAct2d`` is served when timm is installed (the ``timm`` extra).
 Any other module's per-channel parameters (layer scales) are sliced by
 making the module slimmable in place (:func:`slice_channel_parameter`).
 ``FORWARD_OPS`` maps a module whose forward shapes or splits tensors by
 channel counts fixed when it was built (VAN, HorNet's gnConv, EdgeNeXt's
 SDTA block, an attention's head count) to a version that reads them from
-the tensors or its layers (LeViT's attentions: whole heads,
-:class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
+the tensors or its layers (LeViT's, EfficientFormer's and TinyViT's
+head-major attentions: whole heads, :class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
 q, k and v split by the active features; DaViT's window and channel
 attentions, its output maps and its downsampling at any channel count;
 MViTv2's attention: head dims, with the poolings every head shares;
@@ -116,8 +115,6 @@ DYNAMIC_OPS = {
     HorNetLayerNorm: SlimmableHorNetLayerNorm,
     WindowMSA: SlimmableWindowMSA,
     SwinTransformer: SlimmableSwinTransformer,
-    AttentionWithBias: SlimmableAttentionWithBias,
-    LeAttention: SlimmableLeAttention,
 }
 
 #: exact layer type -> masked dynamic op, for the layers mmrazor's channel
@@ -132,8 +129,6 @@ TRACER_OPS = {
     LayerNorm2d: SlimmableLayerNorm2d,
     GRN: SlimmableGRN,
     HorNetLayerNorm: SlimmableHorNetLayerNorm,
-    AttentionWithBias: SlimmableAttentionWithBias,
-    LeAttention: SlimmableLeAttention,
 }
 
 #: exact module type -> the version whose forward reads the channel counts
@@ -148,6 +143,8 @@ FORWARD_OPS = {
     MobileVitBlock: SlimmableMobileVitBlock,
     Attention: SlimmableLeViTAttention,
     AttentionSubsample: SlimmableLeViTAttentionSubsample,
+    AttentionWithBias: SlimmableAttentionWithBias,
+    LeAttention: SlimmableLeAttention,
     ConditionalPositionEncoding: SlimmableConditionalPositionEncoding,
     LocallyGroupedSelfAttention: SlimmableLocallyGroupedSelfAttention,
     GlobalSubsampledAttention: SlimmableGlobalSubsampledAttention,

@@ -1,10 +1,10 @@
 """Attention over head-major projections, with a learned bias per head.
 
-LeViT's attentions project the tokens into one
-tensor per head (``qkv.view(B, N, num_heads, -1).split([key_dim, key_dim,
-d])``: head ``h`` holds its query, key and value side by side), add a
-learned bias per head and pair of positions, and give ``num_heads * d``
-features. Narrowed by whole heads, the first ``n`` heads are the first ``n
+LeViT's, EfficientFormer's and TinyViT's attentions project the tokens
+into one tensor per head (``qkv.view(B, N, num_heads, -1).split([key_dim,
+key_dim, d])``: head ``h`` holds its query, key and value side by side),
+add a learned bias per head and pair of positions, and give ``num_heads *
+d`` features. Narrowed by whole heads, the first ``n`` heads are the first ``n
 * (2 * key_dim + d)`` channels of the projection and the first ``n * d`` of
 the output: a slimmable version keeps the projection layers as they are
 (their units slice them) and runs this core, which reads the head count
@@ -12,10 +12,8 @@ from its inputs.
 
 The channel tracer keeps the core one node of its graph
 (:mod:`~pwkd_plugin.models.mutators.head_channels`): its inputs and its
-output are channels of their own units, which narrow by whole heads.
-EfficientFormer's and TinyViT's attentions, the same product behind one
-``qkv`` linear layer and a ``proj`` of their own, narrow inside the
-embedding's unit instead (:mod:`.head_major_attention`).
+output are channels of their own units, which narrow by whole heads
+(:mod:`.heads_by_layers`).
 """
 from typing import Dict, Sequence
 

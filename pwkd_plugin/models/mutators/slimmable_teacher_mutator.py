@@ -268,14 +268,6 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
             channel.name
             for unit in self.mutable_units for channel in unit.output_related
         }
-        # An op held by a unit may slice layers of its own (an attention
-        # narrowed by whole heads).
-        sliced |= {
-            f'{name}.{layer}'
-            for name, module in supernet.named_modules()
-            if getattr(module, 'mutable_attrs', None)
-            for layer in getattr(module, 'sliced_layers', ())
-        }
         layers = [
             name for name, module in supernet.named_modules()
             if isinstance(module, _LAYER_TYPES)

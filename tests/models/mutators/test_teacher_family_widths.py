@@ -481,6 +481,40 @@ def test_twins_attentions_narrow_by_whole_heads():
         assert_static_copy_matches(model, width, inputs, static)
 
 
+@pytest.mark.parametrize('name,attention,heads', [
+    ('EfficientFormer', 'network.3.3.token_mixer', (1, 2, 3, 4)),
+    ('TinyViT', 'stages.2.blocks.0.attn', (1, 2, 3, 4)),
+    ('TinyViT', 'stages.1.blocks.0.attn', (1, 1, 2, 2)),
+])
+def test_head_major_attentions_narrow_by_whole_heads(name, attention, heads):
+    """EfficientFormer's and TinyViT's attentions (heads of 8 keys and
+    values 8 or 16) keep whole heads, rounded half up: ``qkv``'s outputs
+    and ``proj``'s inputs are units of whole heads, while the embedding
+    (``qkv``'s inputs, TinyViT's own LayerNorm) narrows by channels; the
+    static copy is mmpretrain's attention of those heads with their
+    biases."""
+    model = built_family(name)
+    module = model.architecture.backbone.get_submodule(attention)
+    head = 2 * module.key_dim + module.d
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width, count in zip(model.mutator.widths, heads):
+        model.mutator.set_width(width)
+        assert module.active_heads() == count
+        assert module.qkv.get_mutable_attr('out_channels').current_mask \
+            .tolist() == [True] * head * count + [False] * head * (
+                module.num_heads - count)
+        assert int(module.proj.get_mutable_attr('in_channels').current_mask
+                   .sum()) == module.d * count
+        assert int(module.qkv.get_mutable_attr('in_channels').current_mask
+                   .sum()) == module.qkv.in_features * width
+        static = model.static_architecture(width)
+        narrow = static.backbone.get_submodule(attention)
+        assert (narrow.num_heads, narrow.dh) == (count, module.d * count)
+        assert narrow.attention_biases.shape[0] == count
+        assert_static_copy_matches(model, width, inputs, static)
+    model.mutator.set_width(1.0)
+
+
 def test_a_single_head_narrows_its_features():
     """Twins-PCPVT's first stage has one head (here of 16 features): its
     sub-sampled attention narrows that head's features (q's 4 to 16
