@@ -310,6 +310,48 @@ NO_RECIPE_REASONS = {
     **dict.fromkeys(('CSPDarkNet', 'CSPResNet', 'CSPResNeXt'),
                     'its channels are fixed by its depth; no argument '
                     'narrows them'),
+    'EdgeNeXt': ("an SDTA block splits its channels into ceil(channels / "
+                 "d2_scales) chunks and gives its channel attention "
+                 "channels // num_heads dims per head and a square proj, "
+                 "while the slimmable teacher narrows each chunk on its own "
+                 "and the attention by whole heads (their dims kept): at "
+                 "width 0.25 EdgeNeXt-XXS's stage 2 has 23 channels (chunks "
+                 "8, 8, 7, not 22) with one head of 22 (qkv (66, 23), proj "
+                 "(23, 22)), its stage 3 44 channels (not 42) with one head "
+                 "of 42, so its head reads 44; width 0.75 likewise (67 and "
+                 "128 channels, heads of 66 and 126 features); only width "
+                 "0.5 is expressible (channels [12, 24, 44, 84], num_heads "
+                 "[2, 2, 2, 2])"),
+    'MobileViT': ('its MobileViT blocks build their attentions with 4 '
+                  'heads (make_mobilevit_layer passes no num_heads; the '
+                  'arch rows have none), while the slimmable teacher keeps '
+                  "each head's dims and narrows the heads: at width 0.25 "
+                  "MobileViT-XXS's first MobileViT block has one head of 16 "
+                  'features where an arch of the same channels (every shape '
+                  'equal) has 4 heads of 4, and that attention\'s output on '
+                  'a unit normal input differs by 0.0081 (of 0.14); 0.022 '
+                  'at width 0.5 (2 heads), 0.042 at 0.75 (3 heads). '
+                  "Untrained, the network's logits differ by only 4e-9 at "
+                  '0.25 (its attentions are near uniform), which an export '
+                  'check of untrained weights would miss'),
+    'EfficientFormer': ('its Meta3D blocks build AttentionWithBias(dim) '
+                        'with 8 heads of key_dim 32 and 128 value dims (the '
+                        'arch has no heads), while the slimmable teacher '
+                        'narrows the heads: at width 0.25 EfficientFormer-L1 '
+                        'keeps 2 heads (attention_biases (2, 49), qkv (384, '
+                        '112), proj (112, 256)) where an arch of embed_dims '
+                        '[12, 24, 56, 112] gives (8, 49), (1536, 112) and '
+                        '(112, 1024); 4 and 6 heads at widths 0.5 and 0.75'),
+    'TinyViT': ("its blocks' attentions have channels // num_heads dims per "
+                'head (asserted divisible) and a square projection, while '
+                "the slimmable teacher keeps each head's dims (32 in "
+                'TinyViT-5M) and narrows the heads half up, so an attention '
+                'spans other features than its stage\'s channels: at width '
+                '0.25 TinyViT-5M\'s stage 2 has 40 channels with one head '
+                'of 32 (qkv (96, 40), proj (40, 32)), its stage 3 80 '
+                'channels with 3 heads (96 features); at 0.5 stage 2 has 80 '
+                'channels with 3 heads (96), at 0.75 stages 2 and 3 have '
+                '120 and 240 channels with 4 and 8 heads (128, 256)'),
 }
 
 #: backbones whose head reads their token embedding (see ``_token_head``).

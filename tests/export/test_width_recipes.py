@@ -1,0 +1,119 @@
+"""Backbones whose arch cannot give the slimmable teacher's widths.
+
+EdgeNeXt, MobileViT, EfficientFormer and TinyViT have no width recipe: the
+teacher narrows their attentions by whole heads (each head keeping its
+dims), which their mmpretrain arguments cannot express. These tests pin
+both sides of each reason: what the teacher's static copy holds at width
+0.25 (the small members), and what mmpretrain builds for the same channels.
+If either changes, a width recipe may have become possible.
+"""
+import inspect
+
+import pytest
+import torch
+from mmpretrain.models.backbones import MobileViT
+from mmpretrain.models.backbones.edgenext import SDTAEncoder
+from mmpretrain.models.backbones.efficientformer import Meta3D
+from mmpretrain.models.backbones.tinyvit import TinyViTBlock
+from mmrazor.registry import MODELS
+
+from pwkd_plugin.export import (NO_RECIPE_REASONS, WIDTH_RECIPES,
+                                WidthExportError, static_classifier_config)
+from pwkd_plugin.testing.teacher_families import small_family
+
+SIZE = 32
+
+
+def static_copy(name: str, width: float):
+    torch.manual_seed(0)
+    teacher = MODELS.build(
+        dict(
+            type='SlimmableTeacher',
+            architecture=dict(small_family(name), _scope_='mmpretrain'),
+            mutator=dict(
+                type='SlimmableTeacherMutator',
+                parse_cfg=dict(
+                    type='ChannelAnalyzer',
+                    demo_input=(1, 3, SIZE, SIZE),
+                    tracer_type='FxTracer'))))
+    return teacher.static_architecture(width).backbone
+
+
+@pytest.mark.parametrize('backbone, figure', [
+    (dict(type='EdgeNeXt', arch='xxsmall'), 'one head of 22'),
+    (dict(type='MobileViT', arch='xx_small'), 'differs by 0.0081'),
+    (dict(type='EfficientFormer', arch='l1'), 'qkv (384, 112)'),
+    (dict(type='TinyViT', arch='5m'), 'one head of 32'),
+])
+def test_refused_with_the_measured_reason(backbone, figure):
+    assert backbone['type'] not in WIDTH_RECIPES
+    assert figure in NO_RECIPE_REASONS[backbone['type']]
+    classifier = dict(
+        type='ImageClassifier',
+        backbone=backbone,
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=8))
+    with pytest.raises(WidthExportError, match='no width recipe') as error:
+        static_classifier_config(classifier, 0.25)
+    assert figure in str(error.value)
+    # The whole width needs no recipe.
+    assert static_classifier_config(classifier, 1.0) == classifier
+
+
+def test_edgenext_attention_spans_other_features_than_its_channels():
+    """Stage 3 of the small member (32 channels, 4 chunks, 2 heads of 16)
+    at 0.25: 8 channels in chunks of 2, one head of 16; mmpretrain's block
+    of 8 channels gives its one head 8 features and a square proj."""
+    sdta = static_copy('EdgeNeXt', 0.25).stages[3][0]
+    assert sdta.conv_channels == 2
+    assert sdta.csa.num_heads == 1 and sdta.csa.head_dims == 16
+    assert sdta.csa.qkv.weight.shape == (48, 8)
+    assert sdta.csa.proj.weight.shape == (8, 16)
+    plain = SDTAEncoder(8, scales=4, num_heads=1)
+    assert plain.conv_channels == 2
+    assert plain.csa.qkv.weight.shape == (24, 8)
+    assert plain.csa.proj.weight.shape == (8, 8)
+
+
+def test_mobilevit_heads_are_fixed_at_four():
+    """Same shapes, other heads: the teacher's first MobileViT block at 0.25
+    has one head of 8 features; mmpretrain's block of those channels has
+    four heads of 2 (no argument sets them)."""
+    attn = static_copy('MobileViT', 0.25).layers[1][1].global_rep[0].attn
+    assert (attn.num_heads, attn.head_dims) == (1, 8)
+    assert 'num_heads' not in inspect.signature(
+        MobileViT.make_mobilevit_layer).parameters
+    layer, _ = MobileViT.make_mobilevit_layer(4, 4, 2, 8, 16, 2, 2)
+    plain = layer[1].global_rep[0].attn
+    assert plain.qkv.weight.shape == attn.qkv.weight.shape == (24, 8)
+    assert (plain.num_heads, plain.head_dims) == (4, 2)
+
+
+def test_efficientformer_attention_heads_are_fixed():
+    """The teacher keeps one of the small member's 4 heads at 0.25;
+    mmpretrain's Meta3D builds 8 heads of key_dim 32 and 128 value dims at
+    any width."""
+    attn = static_copy('EfficientFormer', 0.25).network[3][3].token_mixer
+    assert attn.num_heads == 1
+    assert attn.qkv.weight.shape == (32, 8)
+    assert attn.attention_biases.shape == (1, 4)
+    plain = Meta3D(8).token_mixer
+    assert (plain.num_heads, plain.key_dim, plain.d) == (8, 32, 128)
+    assert plain.qkv.weight.shape == (8 * (32 + 32 + 128), 8)
+    assert 'num_heads' not in inspect.signature(Meta3D).parameters
+
+
+def test_tinyvit_attention_spans_other_features_than_its_channels():
+    """Stage 1 of the small member (16 channels, 2 heads of 8) at 0.25: 4
+    channels with one head of 8; mmpretrain's block of 4 channels and one
+    head gives it 4 features, and channels not divisible by the heads are
+    refused."""
+    attn = static_copy('TinyViT', 0.25).stages[1].blocks[0].attn
+    assert attn.num_heads == 1 and attn.key_dim == 8
+    assert attn.qkv.weight.shape == (24, 4)
+    assert attn.proj.weight.shape == (4, 8)
+    plain = TinyViTBlock(4, num_heads=1, window_size=2,
+                         resolution=(2, 2)).attn
+    assert plain.qkv.weight.shape == (12, 4)
+    # TinyViT-5M's stage 2 at width 0.5 would need 80 channels in 3 heads.
+    with pytest.raises(AssertionError, match='divisible'):
+        TinyViTBlock(80, num_heads=3, window_size=7, resolution=(7, 7))
