@@ -16,6 +16,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
 from pwkd_plugin.checkpoints import read_slimmable_teacher
 from pwkd_plugin.config_blocks import prepare_train_config
@@ -147,6 +148,21 @@ def test_family_is_a_partial_teacher(name, tmp_path):
         exported = export_width(cfg, ckpt, 0.25, out_dir)
         assert exported['params'] == params
         assert exported['flops'] > 0
+        # One epoch leaves the attentions near uniform, which would hide a
+        # wrong split of heads: the exported network computes what the
+        # static copy does with every weight scaled by 1 + 0.5 N(0, 1).
+        plain = MMPRETRAIN_MODELS.build(
+            Config.fromfile(exported['config']).model)
+        generator = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for param in static.parameters():
+                param.mul_(1 + 0.5 * torch.randn(param.shape,
+                                                 generator=generator))
+            plain.load_state_dict(static.state_dict(), strict=True)
+            plain.eval()
+            expected = static(inputs, mode='tensor')
+            assert torch.allclose(plain(inputs, mode='tensor'), expected,
+                                  atol=1e-5 * max(1., expected.abs().max()))
     else:
         # MobileOne has a recipe, but mmpretrain rounds the squeeze channels
         # of the small member's squeeze-excitation block up to 8.
