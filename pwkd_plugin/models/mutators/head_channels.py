@@ -26,15 +26,15 @@ The tracer keeps a ``HeadAttention`` core one node whose inputs and output
 are independent channels (:class:`HeadAttentionNode`), so each projection
 and the output layer's input are units of their own.
 """
-import copy
 import math
 from functools import reduce
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch.nn as nn
-from mmrazor.models.mutables import MutableChannelUnit
 from mmrazor.structures.graph.channel_flow import ChannelTensor
 from mmrazor.structures.graph.channel_nodes import ChannelNode
+
+from .unit_groups import check_unit_groups
 
 
 #: ``(layer name, output channels?) -> (heads, features of a head, the
@@ -143,38 +143,9 @@ def check_head_units(model: nn.Module, configs: Dict, inputs,
             (:class:`~.traced_channel_unit.TracedChannelUnit`).
 
     Returns:
-        dict: Unit name -> config, of the units that passed.
+        dict: Unit key -> config, of the units that passed.
     """
-    if not configs:
-        return {}
-    model = copy.deepcopy(model).cpu()
-    units = [unit_type.init_from_cfg(model, config)
-             for config in configs.values()]
-    for unit in units:
-        unit.prepare_for_pruning(model)
-    model.eval()  # the dynamic ops replacing its layers too
-    groups = {}
-    for unit in units:
-        groups.setdefault(unit.heads[3], []).append(unit)
-
-    def runs(narrowed) -> bool:
-        for unit in units:
-            unit.current_choice = 1.0
-        for unit in narrowed:
-            unit.current_choice = unit.sample_choice()
-        try:
-            model(**inputs) if isinstance(inputs, dict) else model(inputs)
-        except Exception:  # noqa: BLE001 the units stay out
-            return False
-        return True
-
-    kept = units if runs(units) else [
-        unit for group in groups.values() if runs(group) for unit in group
-    ]
-    for unit in units:
-        unit.current_choice = 1.0
-    return {
-        unit.name: MutableChannelUnit.config_template(
-            unit, with_channels=True, with_init_args=True)
-        for unit in kept
-    }
+    return check_unit_groups(model, configs,
+                             lambda key, unit: unit.heads[3],
+                             lambda unit: unit.sample_choice(), inputs,
+                             unit_type)

@@ -11,7 +11,6 @@ from mmrazor.registry import MODELS
 from ..dynamic_ops import (FORWARD_OPS, SlimmableLayerNorm,
                            SwitchableLayerNorm)
 from ..utils import DEFAULT_WIDTHS, check_widths, quiet_logger, slim_channels
-from .csp_units import csp_unit_configs
 from .head_channels import head_channel_map, head_counts, unit_heads
 from .shuffle_units import (shufflenet_unit_configs,
                             shufflenet_v1_unit_configs)
@@ -64,11 +63,13 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     so share their count; the image input channels and the classifier's
     outputs belong to no unit and stay whole. Where the tracer cannot follow
     a structure of mmpretrain's backbones (ShuffleNet's channel shuffles,
-    CSPNet's split by indexing, Swin's window attention and patch merging)
-    the units are read from the block
-    structure instead. Batch norms become ``SwitchableBatchNorm2d`` (a
-    ``BatchNorm1d`` ``SwitchableBatchNorm1d``): private statistics and
-    affine parameters per width. A traced attention narrows by whole heads
+    Swin's window attention and patch merging) the units are read from the
+    block structure instead; a tensor cut in equal runs of channels by
+    indexing with its own size (CSPNet's halves) is traced, its runs
+    narrowing together (:mod:`.sliced_channels`). Batch norms become
+    ``SwitchableBatchNorm2d`` (a ``BatchNorm1d``
+    ``SwitchableBatchNorm1d``): private statistics and affine parameters per
+    width. A traced attention narrows by whole heads
     (:mod:`.head_channels`: mmpretrain's multi-head attention in MobileViT's
     blocks, EdgeNeXt's cross-covariance attention, LeViT's attentions,
     Twins' locally-grouped and sub-sampled attentions, DaViT's window and
@@ -306,14 +307,13 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     def _prepare_from_tracer(self, model: nn.Module, parse_cfg: Dict):
         """The tracer's units (:class:`TeacherChannelAnalyzer`), and those
         of the structures it cannot follow: ShuffleNet's shuffled blocks
-        (:mod:`.shuffle_units`), CSPNet's split stages (:mod:`.csp_units`)
-        and Swin (:mod:`.transformer_units`)."""
+        (:mod:`.shuffle_units`) and Swin (:mod:`.transformer_units`)."""
         transformer = swin_unit_configs(model, self.channels_at,
                                         self.heads_at)
         configs = [
             *shufflenet_unit_configs(model, self.channels_at),
             *shufflenet_v1_unit_configs(model, self.channels_at),
-            *csp_unit_configs(model, self.channels_at), *transformer
+            *transformer
         ]
         if transformer and _held_names(transformer) >= {
                 name for name, module in model.named_modules()

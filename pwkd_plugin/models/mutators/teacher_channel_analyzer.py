@@ -9,6 +9,8 @@ import torch
 import torch.nn as nn
 from mmcv.cnn.bricks.transformer import AdaptivePadding
 from mmrazor.models.mutables import MutableChannelContainer
+from mmrazor.models.mutables.mutable_channel.units.utils import \
+    find_mutable as razor_find_mutable
 from mmrazor.models.task_modules.tracer import ChannelAnalyzer
 from mmrazor.models.task_modules.tracer import \
     channel_analyzer as razor_channel_analyzer
@@ -30,11 +32,13 @@ from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
 from .shape_constants import fold_shape_sizes, graph_values
 from .size_control_flow import SizeControlFlowMixin
+from .sliced_channels import piece_unit_groups, slice_pieces
 from .split_channels import SplitPieceChannelNode, split_pieces
 from .token_cat import token_cats
 from .token_channels import token_channel_node, token_parameters
 from .traced_channel_unit import TracedChannelUnit
 from .unfold_channels import unfold_channel_node
+from .unit_groups import check_unit_groups, units_beside
 
 
 @contextlib.contextmanager
@@ -78,7 +82,8 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     of :class:`TracedChannelUnit` (timm's ``BatchNormAct2d``), and whose
     graph follows per-channel parameters multiplied into a tensor (layer
     scales: :mod:`.parameter_channel_node`), gives each piece of a tensor
-    split along its channels its own channels (:mod:`.split_channels`),
+    split along its channels its own channels (:mod:`.split_channels`; cut
+    by indexing with its own size: :mod:`.sliced_channels`),
     binds the heads of a cross-covariance attention
     (:mod:`.cross_covariance_node`), and the input of an attention whose
     heads follow it to its heads (:mod:`.heads_follow_input`), binds
@@ -93,7 +98,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     node (:mod:`.head_channels`), holds the sizes a forward reads from
     tensors as numbers (:mod:`.shape_constants`), and traces into the
     modules ``FORWARD_OPS`` swapped in. Units of whole heads are checked
-    together per attention (:func:`~.head_channels.check_head_units`).
+    together per attention (:func:`~.head_channels.check_head_units`), the
+    units of a tensor's equal runs of channels per tensor
+    (:func:`~.sliced_channels.piece_unit_groups`).
 
     :class:`SlimmableTeacherMutator` traces with it where its config names
     mmrazor's ``ChannelAnalyzer`` (mmrazor's mutators accept no other
@@ -108,6 +115,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
 
     def analyze(self, model: nn.Module) -> Dict:
         self._parameters, self._pieces, self._heads = {}, {}, {}
+        self._slices, self._piece_nodes = {}, {}
         self._pooled_heads = {}
         self._tokens, self._token_cats = {}, set()
         # mmrazor builds the channel graph with these module-level names.
@@ -133,8 +141,11 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
                 values = graph_values(model, graph, inputs)
             except Exception:  # noqa: BLE001 the graph stays as traced
                 values = {}
+        self._slices = slice_pieces(graph, values)
         fold_shape_sizes(graph, values)
         self._pieces = split_pieces(model, graph, values)
+        for pieces in self._slices.values():
+            self._pieces.update(pieces)
         self._heads = cross_covariance_nodes(model, graph)
         self._pooled_heads = pooled_head_nodes(model, graph, values)
         self._token_cats = token_cats(graph, values)
@@ -164,8 +175,10 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         if node.name in self._token_cats:
             return BindChannelNode.copy_from(node)
         if node.name in self._pieces:
-            return SplitPieceChannelNode(node.name, node.val,
-                                         self._pieces[node.name])
+            piece = SplitPieceChannelNode(node.name, node.val,
+                                          self._pieces[node.name])
+            self._piece_nodes[node.name] = piece
+            return piece
         return default_channel_node_converter(node)
 
     def _find_mutable_units(self, model: nn.Module,
@@ -185,14 +198,47 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
             checked = check_head_units(model, head_units,
                                        self.demo_input.get_data(model),
                                        TracedChannelUnit)
+            runs = piece_unit_groups(self._slices, self._piece_nodes, {
+                key: config
+                for key, config in units_config.items()
+                if key not in head_units
+            })
+            kept_runs = check_unit_groups(
+                model, {key: units_config[key]
+                        for key in runs}, lambda key, unit: runs[key], _half,
+                self.demo_input.get_data(model), TracedChannelUnit)
+        left_out = set(runs) - set(kept_runs)
+        left_out |= units_beside(model, left_out, units_config)
         others = {
             key: config
-            for key, config in units_config.items() if key not in head_units
+            for key, config in units_config.items()
+            if key not in head_units and key not in runs
+            and key not in left_out
         }
+        # The runs' units are held at all their channels while the others
+        # are checked (mmrazor fails on a layer's first channels held by
+        # no unit), and checked by mmrazor only in their groups.
+        held = {key: units_config[key] for key in kept_runs}
+        fixed = {
+            TracedChannelUnit.init_from_cfg(model, config).name
+            for config in held.values()
+        }
+
+        def find_mutable(model, try_units, *args):
+            return razor_find_mutable(
+                model, [unit for unit in try_units if unit.name not in fixed],
+                *args)
+
         # mmrazor's check, unchanged, builds its units by this module name.
-        with _patched('SequentialMutableChannelUnit', TracedChannelUnit):
-            found = super()._find_mutable_units(model, others)
-        return {**found, **checked}
+        with _patched('SequentialMutableChannelUnit', TracedChannelUnit), \
+                _patched('find_mutable', find_mutable):
+            found = super()._find_mutable_units(model, {**others, **held})
+        return {**found, **checked, **kept_runs}
+
+
+def _half(unit) -> float:
+    """Half a unit's channels, as a ratio."""
+    return max(1, unit.num_channels // 2) / unit.num_channels
 
 
 def _without_contradicting_units(model: nn.Module,

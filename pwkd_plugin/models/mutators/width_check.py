@@ -29,9 +29,8 @@ UNFOLLOWED_BLOCKS = {
     'and a narrower width would split wrongly',
     'CSPStage':
     "CSPNet's stage splits its channels in halves by indexing "
-    '(x[:, :split]), which the channel tracer does not follow; its halves '
-    'are sliced only where its blocks are Darknet, ResNet or ResNeXt '
-    'bottlenecks keeping the half\'s channels',
+    '(x[:, :split]), which the channel tracer follows only where the halves '
+    'run narrowed together: both of one count, its blocks keeping it',
 }
 
 
