@@ -3,20 +3,20 @@ attention at a width (:func:`slim_heads`, for every traced attention).
 
 ViT, DeiT and DeiT III are traced by the channel tracer's general rules
 (their tokens: :mod:`.token_channels`; heads: :mod:`.head_channels`). Swin
-is not, for three reasons the tracer's rules do not cover:
+is not, for two reasons the tracer's rules do not cover (its patch
+merging's ``nn.Unfold``, ``4 * C`` features from ``C``, they now follow:
+:mod:`.unfold_channels`):
 
 * mmpretrain's ``WindowMSA`` reshapes ``qkv``'s output into ``(3, heads,
   head_dims)`` and multiplies q by k, so the tracer binds q, k and v and the
   relative position bias (a table gathered by index: a parameter of
   ``heads`` columns) into one tensor and loses the stream at the bias;
-* the patch merging unfolds 2x2 neighbours channel by channel (``nn.Unfold``,
-  ``4 * C`` features from ``C``): a unit of ``C`` expanding its mask would
-  need mmrazor's derived mutables, which a deep copy of the teacher does not
-  carry over;
 * every stage keeps the first stage's ratio of heads (a patch merging
   doubles the channels): stage ``i`` takes ``heads_0 * C_i / C_0`` heads,
   not its own ``slim_heads``, which the tracer's units (one per stage, apart
-  at the merging's linear layer) cannot tie.
+  at the merging's linear layer) cannot tie; mmpretrain's Swin config
+  expresses only such widths (``embed_dims`` doubling stage by stage), so
+  without it no width would export.
 
 Width for Swin is each stage's embedding dimension, its number of heads
 (each head keeps its ``head_dims``) and its MLP hidden size, at the same
