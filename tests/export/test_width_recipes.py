@@ -10,33 +10,19 @@ If either changes, a width recipe may have become possible.
 import inspect
 
 import pytest
-import torch
 from mmpretrain.models.backbones import MobileViT
 from mmpretrain.models.backbones.edgenext import SDTAEncoder
 from mmpretrain.models.backbones.efficientformer import Meta3D
 from mmpretrain.models.backbones.tinyvit import TinyViTBlock
-from mmrazor.registry import MODELS
 
 from pwkd_plugin.export import (NO_RECIPE_REASONS, WIDTH_RECIPES,
                                 WidthExportError, static_classifier_config)
 from pwkd_plugin.testing.teacher_families import small_family
 
-SIZE = 32
-
+from ..models.mutators.test_teacher_family_widths import build
 
 def static_copy(name: str, width: float):
-    torch.manual_seed(0)
-    teacher = MODELS.build(
-        dict(
-            type='SlimmableTeacher',
-            architecture=dict(small_family(name), _scope_='mmpretrain'),
-            mutator=dict(
-                type='SlimmableTeacherMutator',
-                parse_cfg=dict(
-                    type='ChannelAnalyzer',
-                    demo_input=(1, 3, SIZE, SIZE),
-                    tracer_type='FxTracer'))))
-    return teacher.static_architecture(width).backbone
+    return build(small_family(name)).static_architecture(width).backbone
 
 
 @pytest.mark.parametrize('backbone, figure', [

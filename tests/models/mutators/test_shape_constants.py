@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
 
+from pwkd_plugin.models.mutators import SlimmableTeacherMutator
 from pwkd_plugin.models.mutators.shape_constants import (fold_shape_sizes,
                                                         graph_values)
 from pwkd_plugin.models.mutators.teacher_channel_analyzer import \
@@ -50,6 +51,17 @@ def traced_channels(model):
 
 def traced_units(model):
     return traced_channels(model)
+
+
+def prepared_mutator(model):
+    """A slimmable teacher mutator prepared on ``model`` (8x8 demo input),
+    checked to leave no layer whole."""
+    mutator = SlimmableTeacherMutator(parse_cfg=dict(
+        type='ChannelAnalyzer', demo_input=(1, 3, 8, 8),
+        tracer_type='FxTracer'))
+    mutator.prepare_from_supernet(model)
+    assert mutator.whole_layers == []
+    return mutator
 
 
 def test_a_reshape_by_the_sizes_of_another_layer_passes_its_channels():

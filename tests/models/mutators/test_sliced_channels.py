@@ -15,7 +15,7 @@ from pwkd_plugin.models.mutators import (SlimmableTeacherMutator,
 from pwkd_plugin.models.mutators.shape_constants import graph_values
 from pwkd_plugin.models.mutators.sliced_channels import slice_pieces
 
-from .test_shape_constants import traced_channels
+from .test_shape_constants import prepared_mutator, traced_channels
 
 
 class HalvesBySize(nn.Module):
@@ -134,11 +134,7 @@ def test_halves_by_a_fixed_number_are_read_as_mmrazor_reads_them():
 def test_the_halves_narrow_together_at_every_width():
     torch.manual_seed(0)
     model = HalvesBySize()
-    mutator = SlimmableTeacherMutator(parse_cfg=dict(
-        type='ChannelAnalyzer', demo_input=(1, 3, 8, 8),
-        tracer_type='FxTracer'))
-    mutator.prepare_from_supernet(model)
-    assert mutator.whole_layers == []
+    mutator = prepared_mutator(model)
     inputs = torch.rand(2, 3, 8, 8)
     for width, channels, out in zip(mutator.widths, (2, 4, 6, 8),
                                     (3, 6, 9, 12)):

@@ -8,10 +8,9 @@ import torch
 import torch.nn as nn
 from mmrazor.registry import MODELS
 
-from pwkd_plugin.models.mutators import SlimmableTeacherMutator
 from pwkd_plugin.testing.teacher_families import small_family
 
-from .test_shape_constants import traced_channels
+from .test_shape_constants import prepared_mutator, traced_channels
 
 
 class SoftSplit(nn.Module):
@@ -45,11 +44,7 @@ def test_an_unfold_expands_each_channel_into_its_kernel_area():
 
 def test_the_columns_narrow_with_the_channels_they_unfold():
     model = SoftSplit()
-    mutator = SlimmableTeacherMutator(parse_cfg=dict(
-        type='ChannelAnalyzer', demo_input=(1, 3, 8, 8),
-        tracer_type='FxTracer'))
-    mutator.prepare_from_supernet(model)
-    assert mutator.whole_layers == []
+    mutator = prepared_mutator(model)
     inputs = torch.rand(2, 3, 8, 8)
     for width, channels in zip(mutator.widths, (2, 4, 6, 8)):
         mutator.set_width(width)
