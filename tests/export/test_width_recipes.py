@@ -21,6 +21,7 @@ from pwkd_plugin.testing.teacher_families import small_family
 
 from ..models.mutators.test_teacher_family_widths import build
 
+
 def static_copy(name: str, width: float):
     return build(small_family(name)).static_architecture(width).backbone
 
