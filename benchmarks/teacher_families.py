@@ -114,6 +114,25 @@ IMAGENET_FAMILIES = {
     'DaViT-tiny': 'mmpretrain::davit/davit-tiny_4xb256_in1k.py',
     'DeiT3-small': 'mmpretrain::deit3/deit3-small-p16_64xb64_in1k.py',
     'MViTv2-T': 'mmpretrain::mvit/mvitv2-tiny_8xb256_in1k.py',
+    # mmpretrain's other supervised families (SwinV2's configs are at 256
+    # or 192 px, which this table's one input size does not fit).
+    'Twins-PCPVT-S': 'mmpretrain::twins/twins-pcpvt-small_8xb128_in1k.py',
+    'HRNet-W18': 'mmpretrain::hrnet/hrnet-w18_4xb32_in1k.py',
+    'RepVGG-A0': 'mmpretrain::repvgg/repvgg-A0_8xb32_in1k.py',
+    'VGG-11-BN': 'mmpretrain::vgg/vgg11bn_8xb32_in1k.py',
+    'Conformer-tiny':
+    'mmpretrain::conformer/conformer-tiny-p16_8xb128_in1k.py',
+    'ResNeSt-50': 'mmpretrain::resnest/resnest50_32xb64_in1k.py',
+    'MLP-Mixer-B16':
+    'mmpretrain::mlp_mixer/mlp-mixer-base-p16_64xb64_in1k.py',
+    'TNT-S': 'mmpretrain::tnt/tnt-s-p16_16xb64_in1k.py',
+    'RepMLP-B': 'mmpretrain::repmlp/repmlp-base_8xb64_in1k.py',
+    'ViG-tiny': 'mmpretrain::vig/vig-tiny_8xb128_in1k.py',
+    'PViG-tiny': 'mmpretrain::vig/pvig-tiny_8xb128_in1k.py',
+    'RevViT-S': 'mmpretrain::revvit/revvit-small_8xb256_in1k.py',
+    'BEiT-B': 'mmpretrain::beit/benchmarks/beit-base-p16_8xb64_in1k.py',
+    'EVA02-tiny': 'mmpretrain::eva02/eva02-tiny-p14_in1k.py',
+    'HiViT-tiny': 'mmpretrain::hivit/hivit-tiny-p16_16xb64_in1k.py',
 }
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
 
