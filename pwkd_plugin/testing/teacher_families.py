@@ -340,6 +340,20 @@ SMALL_FAMILIES = {
                 'attentions whose value is their output, a class token and '
                 'a sinusoid position table added to the tokens',
                 t2t_classifier()),
+    'BEiT': ('attention adding learned q and v biases to its spans of qkv '
+             'and a relative position bias table of one column per head '
+             'read by an index buffer, layer scales multiplied in the '
+             "layer's forward, a class token, average-pooled patch tokens",
+             dict(
+                 classifier(
+                     dict(type='BEiTViT',
+                          arch=dict(embed_dims=32, num_layers=2,
+                                    num_heads=4, feedforward_channels=64),
+                          img_size=32, patch_size=8,
+                          out_type='avg_featmap', use_abs_pos_emb=False,
+                          use_rel_pos_bias=True,
+                          use_shared_rel_pos_bias=False), 32),
+                 neck=None)),
 }
 
 #: family -> (the block that is refused, small classifier config): families

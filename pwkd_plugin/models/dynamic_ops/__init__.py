@@ -20,7 +20,9 @@ head-major attentions: whole heads, :class:`HeadAttention`; Twins' locally-group
 q, k and v split by the active features; DaViT's window and channel
 attentions, its output maps and its downsampling at any channel count;
 MViTv2's attention: head dims, with the poolings every head shares;
-T2T-ViT's position table at the tokens' channels),
+T2T-ViT's position table at the tokens' channels; BEiT's attention: q and
+v biases added to their spans, the position bias table at the active
+heads),
 or whose forward torch.fx cannot
 trace (MobileViT's block, Twins' position encoding) to one it can. A
 ``nn.BatchNorm1d`` has private norms per width
@@ -52,12 +54,13 @@ from mmpretrain.models.backbones.twins import (GlobalSubsampledAttention,
 from mmpretrain.models.backbones.xcit import XCA, ClassAttntion
 from mmpretrain.models.utils import (GRN, ChannelMultiheadAttention,
                                      ConditionalPositionEncoding, LayerNorm2d)
-from mmpretrain.models.utils.attention import (LeAttention,
+from mmpretrain.models.utils.attention import (BEiTAttention, LeAttention,
                                                MultiheadAttention, WindowMSA)
 from mmrazor.models.architectures import dynamic_ops as razor_ops
 
 from .adaptive_padding_conv import SlimmableConv2dAdaptivePadding
 from .batch_norm_1d import SwitchableBatchNorm1d
+from .beit_attention import SlimmableBEiTAttention
 from .channel_slices import slice_contiguous_channels
 from .channel_parameters import (SlimmableChannelParameters,
                                  slice_channel_parameter)
@@ -156,6 +159,7 @@ FORWARD_OPS = {
     ChannelAttention: SlimmableChannelAttention,
     MultiScaleAttention: SlimmableMultiScaleAttention,
     T2T_ViT: SlimmableT2TViT,
+    BEiTAttention: SlimmableBEiTAttention,
 }
 
 try:
@@ -170,7 +174,8 @@ else:
 
 __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'HeadAttention',
-    'SlimmableAttentionWithBias', 'SlimmableChannelAttention',
+    'SlimmableAttentionWithBias', 'SlimmableBEiTAttention',
+    'SlimmableChannelAttention',
     'SlimmableChannelMultiheadAttention', 'SlimmableChannelParameters',
     'SlimmableClassAttention', 'SlimmableConditionalPositionEncoding',
     'SlimmableConv2dAdaptivePadding', 'SlimmableDaViT',

@@ -9,7 +9,8 @@ the product into an output of the graph, and every layer whose channels
 reach it (a PoolFormer block's residual stream, its norms, the convolution
 that opens the stage) is left whole. Here a parameter with one entry per
 channel (one dimension longer than 1) that is only reshaped and multiplied
-into a tensor, or put beside a tensor's tokens (a class token expanded over
+into a tensor or added to it (a bias of a module's own: BEiT's attention
+adds its q and v biases to the spans of its qkv output), or put beside a tensor's tokens (a class token expanded over
 the batch and concatenated before the patch tokens, :mod:`.token_cat`), is
 a source of its own channels, which the product or the concatenation binds
 to the tensor's; its channels are named by the parameter's dotted name.
@@ -26,6 +27,8 @@ from mmrazor.structures.graph.channel_nodes import ChannelNode
 #: the calls through which a parameter keeps its channels: reshapes.
 _RESHAPES = ('unsqueeze', 'view', 'reshape', 'expand_as', 'expand')
 _MULTIPLY_FUNCTIONS = (operator.mul, torch.mul)
+#: a per-channel bias added to a tensor binds its channels as a product.
+_ADD_FUNCTIONS = (operator.add, torch.add)
 
 
 class ParameterChannelNode(ChannelNode):
@@ -61,10 +64,11 @@ class ParameterChannelNode(ChannelNode):
 
 
 def _is_product(node: fx.Node) -> bool:
-    """A product of two tensors."""
-    multiplies = (node.op == 'call_function'
-                  and node.target in _MULTIPLY_FUNCTIONS) or (
-                      node.op == 'call_method' and node.target == 'mul')
+    """A product (or a sum) of two tensors."""
+    multiplies = (node.op == 'call_function' and node.target in
+                  (*_MULTIPLY_FUNCTIONS, *_ADD_FUNCTIONS)) or (
+                      node.op == 'call_method'
+                      and node.target in ('mul', 'add'))
     return multiplies and len(node.args) == 2 and all(
         isinstance(arg, fx.Node) for arg in node.args)
 

@@ -14,6 +14,8 @@ holds none of the model's channels: it is a constant too, so adding it
 binds nothing (mmrazor's graph took it for a source of channels and bound
 every attention it is added to into one unit).
 """
+from typing import Sequence
+
 import torch
 import torch.fx as fx
 import torch.nn as nn
@@ -75,13 +77,18 @@ def _reads_a_tensor(node: fx.Node, sizes: dict) -> bool:
         else False
 
 
-def fold_shape_sizes(graph: fx.Graph, values: dict) -> fx.Graph:
+def fold_shape_sizes(graph: fx.Graph, values: dict,
+                     constants: Sequence[fx.Node] = ()) -> fx.Graph:
     """``graph`` with every size read from a tensor replaced by its value.
 
     Args:
         graph (fx.Graph): The traced graph, changed in place.
         values (dict): :func:`graph_values` of the graph on the tracer's
             demo input.
+        constants (Sequence[fx.Node]): Nodes that hold none of the model's
+            channels either (a table of one column per head,
+            :mod:`.head_tables`): the tensors computed from them and sizes
+            alone are constants too.
 
     Returns:
         fx.Graph: The graph.
@@ -92,7 +99,9 @@ def fold_shape_sizes(graph: fx.Graph, values: dict) -> fx.Graph:
     sizes = {node: value for node, value in values.items()
              if node.op in ('call_method', 'call_function') and
              _reads_a_tensor(node, values)}
-    sizes.update(_constant_tensors(graph, all_values, values))
+    sizes.update({node: all_values[node] for node in constants
+                  if node in all_values})
+    sizes.update(_constant_tensors(graph, all_values, {**values, **sizes}))
     for node, value in sizes.items():
         for user in list(node.users):
             user.args = fx.node.map_arg(

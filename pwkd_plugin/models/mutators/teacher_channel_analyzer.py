@@ -25,6 +25,7 @@ from .channel_tables import channel_tables
 from .cross_covariance_node import HeadsChannelNode, cross_covariance_nodes
 from .head_channels import (HeadAttentionNode, check_head_units,
                             head_channel_map, unit_heads)
+from .head_tables import head_table_nodes
 from .heads_follow_input import HeadsFollowInputChannelGraph
 from .image_channel_layers import image_channel_norms
 from .pooled_heads import pooled_head_nodes
@@ -142,7 +143,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
             except Exception:  # noqa: BLE001 the graph stays as traced
                 values = {}
         self._slices = slice_pieces(graph, values)
-        fold_shape_sizes(graph, values)
+        fold_shape_sizes(graph, values, head_table_nodes(model, graph))
         self._pieces = split_pieces(model, graph, values)
         for pieces in self._slices.values():
             self._pieces.update(pieces)

@@ -572,3 +572,44 @@ def test_davit_attentions_narrow_by_whole_heads():
                       'out_channels') == 32 * width
         assert_static_copy_matches(model, width, inputs)
     model.mutator.set_width(1.0)
+
+
+def test_beit_attentions_narrow_by_whole_heads():
+    """The small BEiT (32 features, 4 heads of 8): each attention keeps 1
+    to 4 whole heads (q, k and v spans of qkv), with their q and v biases
+    and their columns of the relative position bias table; the static
+    copy's attention is mmpretrain's ``BEiTAttention`` of that many heads,
+    and no layer is left whole."""
+    from mmpretrain.models.utils.attention import BEiTAttention
+    model = build(small_family('BEiT')).eval()
+    assert model.mutator.whole_layers == []
+    layers = model.architecture.backbone.layers
+    torch.manual_seed(1)
+    with torch.no_grad():  # zeros at init: make the biases count
+        for layer in layers:
+            for name in ('q_bias', 'v_bias', 'relative_position_bias_table'):
+                layer.attn._parameters[name].normal_(0, 0.5)
+    attn = layers[0].attn
+    table = attn._parameters['relative_position_bias_table'].detach()
+    q_bias = attn._parameters['q_bias'].detach()
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width, heads in zip(model.mutator.widths, (1, 2, 3, 4)):
+        model.mutator.set_width(width)
+        assert attn.active_heads() == heads
+        mask = attn.qkv.get_mutable_attr('out_channels').current_mask
+        assert mask.tolist() == ([True] * 8 * heads +
+                                 [False] * 8 * (4 - heads)) * 3
+        assert attn.q_bias.shape == attn.v_bias.shape == (8 * heads, )
+        static = model.static_architecture(width)
+        for layer in static.backbone.layers:
+            assert type(layer.attn) is BEiTAttention
+            assert (layer.attn.num_heads, layer.attn.embed_dims) == (
+                heads, 8 * heads)
+        copy = static.backbone.layers[0].attn
+        assert torch.equal(copy.relative_position_bias_table,
+                           table[:, :heads])
+        assert torch.equal(copy.q_bias, q_bias[:8 * heads])
+        assert set(static.state_dict()) == {
+            k for k in model.architecture.state_dict() if 'mutable' not in k}
+        assert_static_copy_matches(model, width, inputs, static)
+    model.mutator.set_width(1.0)
