@@ -3,6 +3,7 @@ from typing import Callable, Dict
 
 import torch
 import torch.nn as nn
+from mmpretrain.models.utils.attention import BEiTAttention
 
 
 def _conv_macs(module: nn.Conv2d, inputs: torch.Tensor,
@@ -20,8 +21,19 @@ def _linear_macs(module: nn.Linear, inputs: torch.Tensor,
     return output.numel() * inputs.shape[-1]
 
 
+def _beit_qkv_macs(module: BEiTAttention, inputs: torch.Tensor,
+                   output: torch.Tensor) -> int:
+    """mmpretrain's BEiT attention with q and v biases applies its ``qkv``
+    weight by ``F.linear`` (the biases concatenated), which no hook of its
+    ``qkv`` layer sees: its multiply-adds are counted here."""
+    if type(module) is not BEiTAttention or module.bias != 'qv_bias':
+        return 0  # its qkv layer runs (and is counted) itself
+    return inputs.numel() * module.qkv.weight.shape[0]
+
+
 _COUNTERS: Dict[type, Callable] = {nn.Conv2d: _conv_macs,
-                                   nn.Linear: _linear_macs}
+                                   nn.Linear: _linear_macs,
+                                   BEiTAttention: _beit_qkv_macs}
 
 
 @torch.no_grad()

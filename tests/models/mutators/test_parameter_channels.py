@@ -1,5 +1,6 @@
 """The channel tracer follows per-channel parameters multiplied into a
-tensor (layer scales), and only those."""
+tensor (layer scales) or added to it (a module's own bias), and only
+those."""
 import torch
 import torch.fx as fx
 import torch.nn as nn
@@ -50,12 +51,26 @@ class ScaledBlock(nn.Module):
         return x + self.scale.unsqueeze(-1).unsqueeze(-1) * self.conv(x)
 
 
-def test_only_per_channel_parameters_multiplied_into_a_tensor_are_found():
+class ShiftedBlock(nn.Module):
+    """A residual block whose branch adds a bias of the block's own (as
+    BEiT's attention adds its q and v biases)."""
+
+    def __init__(self, channels=4):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 1, bias=False)
+        self.shift = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        return x + (self.conv(x) + self.shift.view(1, -1, 1, 1))
+
+
+def test_only_per_channel_parameters_multiplied_or_added_are_found():
     model = Net(Block())
     graph = fx.symbolic_trace(model).graph
     found = per_channel_parameters(model, graph, lambda module: False)
-    # Not the shift (added) nor the matrix (two channel dimensions).
-    assert sorted(found.values()) == [('block.gamma', 4), ('block.scale', 4)]
+    # Not the matrix (two channel dimensions).
+    assert sorted(found.values()) == [('block.gamma', 4), ('block.scale', 4),
+                                      ('block.shift', 4)]
     # A module whose own dynamic op slices its parameters keeps them.
     assert per_channel_parameters(model, graph, lambda module: True) == {}
 
@@ -73,3 +88,18 @@ def test_a_layer_scale_is_bound_to_the_channels_it_multiplies():
     } for unit in units.values()]
     assert len(names) == 1
     assert {'stem', 'block.conv', 'block.scale'} <= names[0]
+
+
+def test_a_bias_is_bound_to_the_channels_it_is_added_to():
+    """The stem, the block's convolution and its bias are one unit (without
+    the rule the bias was a source of three channels of its own, and the
+    stream was left whole)."""
+    analyzer = TeacherChannelAnalyzer(
+        demo_input=(1, 3, 8, 8), tracer_type='FxTracer')
+    units = analyzer.analyze(Net(ShiftedBlock()))
+    names = [{
+        channel['name']
+        for channel in unit['channels']['output_related']
+    } for unit in units.values()]
+    assert len(names) == 1
+    assert {'stem', 'block.conv', 'block.shift'} <= names[0]

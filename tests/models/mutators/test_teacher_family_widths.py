@@ -24,6 +24,7 @@ from pwkd_plugin.models.mutators import (MostlyWholeTeacherError,
                                          WidthForwardError)
 from pwkd_plugin.models.mutators.width_check import macs_per_width
 from pwkd_plugin.models.mutators.width_check import UNFOLLOWED_BLOCKS
+from pwkd_plugin.models.utils.conv_linear_macs import conv_linear_macs
 from pwkd_plugin.testing.teacher_families import (REFUSED_SMALL_FAMILIES,
                                                   classifier, small_family)
 
@@ -611,5 +612,10 @@ def test_beit_attentions_narrow_by_whole_heads():
         assert torch.equal(copy.q_bias, q_bias[:8 * heads])
         assert set(static.state_dict()) == {
             k for k in model.architecture.state_dict() if 'mutable' not in k}
+        # mmpretrain's attention applies its qkv weight by F.linear: its
+        # multiply-adds count as the slimmable attention's qkv layer's.
+        assert conv_linear_macs(
+            static, lambda: static(inputs[:1], mode='tensor')
+        ) == model.mutator.width_macs[width]
         assert_static_copy_matches(model, width, inputs, static)
     model.mutator.set_width(1.0)
