@@ -106,7 +106,7 @@ def _mobileone_recipe(backbone: dict, scale: Callable[[int], int],
 def _vit_recipe(backbone: dict, scale: Callable[[int], int], width: float,
                 divisor: int, min_channels: int) -> dict:
     """mmpretrain ``VisionTransformer`` / ``DistilledVisionTransformer`` /
-    ``DeiT3``:
+    ``DeiT3`` / ``BEiTViT``:
     the ``num_heads`` of its arch (each head keeps its ``head_dims``), the
     ``embed_dims`` they give and the ``feedforward_channels``."""
     if isinstance(backbone.get('arch'), str):
@@ -259,7 +259,8 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
                   'blocks (MobileOne-S4), whose squeeze channels mmpretrain '
                   'rounds up to 8'),
     **dict.fromkeys(
-        ('VisionTransformer', 'DistilledVisionTransformer', 'DeiT3'),
+        ('VisionTransformer', 'DistilledVisionTransformer', 'DeiT3',
+         'BEiTViT'),
         (_vit_recipe, 'arch embed_dims, num_heads (whole heads of '
          'head_dims), feedforward_channels; the head\'s in_channels and '
          'hidden_dim')),
@@ -356,7 +357,7 @@ NO_RECIPE_REASONS = {
 
 #: backbones whose head reads their token embedding (see ``_token_head``).
 _TOKEN_HEAD_BACKBONES = ('VisionTransformer', 'DistilledVisionTransformer',
-                         'DeiT3', 'T2T_ViT')
+                         'DeiT3', 'T2T_ViT', 'BEiTViT')
 
 #: channel arguments of necks and heads that the teacher narrows.
 _CHANNEL_KEYS = ('in_channels', 'mid_channels', 'hid_channels',
