@@ -24,7 +24,9 @@ class SlimmableBEiTAttention(ProjHeadsMixin, BEiTAttention,
     relative position bias table (one column per head, ``head_tables``)
     gives the active heads' columns. :meth:`to_static_op` gives
     mmpretrain's attention of the active heads, with their biases and
-    table columns.
+    table columns. A bias table the backbone shares among its layers
+    (``use_shared_rel_pos_bias``) is no table of the attention's: the
+    tracer does not follow it and such a BEiT keeps its layers whole.
     """
 
     #: its input is its embedding of ``num_heads * head_dims`` (see

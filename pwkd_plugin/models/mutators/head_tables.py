@@ -8,8 +8,9 @@ the logits and the attention's heads are lost to the tracer. The table's
 columns are heads, not channels of any tensor: the attention's dynamic op
 reads its active heads' columns (``head_tables`` names the table and the
 buffers it is read by; torch.fx reads a buffer as a tensor constant of the
-graph's own), so here the nodes computed from them alone are constants, as a tensor built from sizes (:mod:`.shape_constants`), and
-adding them binds nothing.
+graph's own), so here the nodes computed from them alone are constants,
+as a tensor built from sizes (:mod:`.shape_constants`), and adding them
+binds nothing.
 """
 from typing import List
 

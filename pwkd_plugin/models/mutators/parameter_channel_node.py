@@ -10,10 +10,11 @@ reach it (a PoolFormer block's residual stream, its norms, the convolution
 that opens the stage) is left whole. Here a parameter with one entry per
 channel (one dimension longer than 1) that is only reshaped and multiplied
 into a tensor or added to it (a bias of a module's own: BEiT's attention
-adds its q and v biases to the spans of its qkv output), or put beside a tensor's tokens (a class token expanded over
-the batch and concatenated before the patch tokens, :mod:`.token_cat`), is
-a source of its own channels, which the product or the concatenation binds
-to the tensor's; its channels are named by the parameter's dotted name.
+adds its q and v biases to the spans of its qkv output), or put beside a
+tensor's tokens (a class token expanded over the batch and concatenated
+before the patch tokens, :mod:`.token_cat`), is a source of its own
+channels, which the product, the sum or the concatenation binds to the
+tensor's; its channels are named by the parameter's dotted name.
 """
 import operator
 from typing import Callable, Collection, Dict, List
@@ -74,8 +75,9 @@ def _is_product(node: fx.Node) -> bool:
 
 
 def _only_multiplied(node: fx.Node, binds: Collection[str] = ()) -> bool:
-    """Every use of ``node`` is a reshape of it, a product with it or one
-    of ``binds`` (nodes binding it to a tensor channel by channel)."""
+    """Every use of ``node`` is a reshape of it, a product or a sum with it
+    or one of ``binds`` (nodes binding it to a tensor channel by
+    channel)."""
     for user in node.users:
         if user.op == 'call_method' and user.target in _RESHAPES and \
                 user.args[0] is node:
@@ -91,7 +93,7 @@ def per_channel_parameters(
         sliced_elsewhere: Callable[[nn.Module], bool],
         binds: Collection[str] = ()) -> Dict[str, tuple]:
     """The ``get_attr`` nodes of ``graph`` that read a per-channel
-    parameter only multiplied into a tensor.
+    parameter only multiplied into (or added to) a tensor.
 
     Args:
         model (nn.Module): The traced model.

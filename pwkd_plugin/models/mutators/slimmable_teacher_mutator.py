@@ -79,7 +79,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     XCiT's cross-covariance and class attentions, whose stream narrows with
     their heads: :mod:`.heads_follow_input`; T2T-ViT's single-head
     attentions keep their head, the soft splits between them expand each
-    channel into its kernel area: :mod:`.unfold_channels`); MViTv2's
+    channel into its kernel area: :mod:`.unfold_channels`; BEiT's, whose
+    q and v biases and relative position bias table follow its heads:
+    :mod:`.head_tables`); MViTv2's
     attention, whose heads share their poolings, narrows by head dims
     instead, every head keeping the same (:mod:`.pooled_heads`). A vision
     transformer (ViT, DeiT, Swin) narrows its embedding, its head count

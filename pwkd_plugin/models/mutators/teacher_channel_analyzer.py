@@ -93,7 +93,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     embedding as channels its backbone's op slices (:mod:`.token_channels`),
     expands each channel of a map unfolded into patch columns into its
     kernel area (:mod:`.unfold_channels`), reads a buffer added at the
-    tokens' channels as a source of them (:mod:`.channel_tables`), names
+    tokens' channels as a source of them (:mod:`.channel_tables`), holds a
+    table of one column per head (a relative position bias) as a constant
+    (:mod:`.head_tables`), names
     the norms over the image's own channels (:mod:`.image_channel_layers`),
     keeps a product of head-major heads one
     node (:mod:`.head_channels`), holds the sizes a forward reads from
