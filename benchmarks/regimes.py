@@ -9,14 +9,17 @@ font_glyphs_balanced``) in another regime:
   trained 4 epochs;
 - ``long``: the same student trained 64 epochs (4x);
 - ``all_fonts``: the student on every training typeface (8x the images),
-  16 epochs; the cell closest to the paper's regime (the most images and
-  iterations), where DKD and FitNet run with and without PWKD as well;
+  16 epochs; the cell closest to the paper's regime in images and
+  iterations, where DKD and FitNet run alone and with PWKD under the
+  paper's plan as well;
 - ``teacher_4x``: the base student from a ResNet20 teacher trained 16
   epochs (4x; the teacher's widths are reported);
 - ``teacher_8x``, ``teacher_16x``: the same from a teacher trained 32 and
   64 epochs: whether the teacher has stopped rising shows in its widths
   against the shorter teachers' (a long teacher keeps a checkpoint at each
-  of its validations and, stopped, resumes from the last);
+  of its validations and, stopped, resumes from the last); in
+  ``teacher_8x``, nearer the paper's converged teachers, DKD and FitNet run
+  alone and with PWKD under the package's default plan;
 - ``large_gap``: a teacher much larger than the student, ResNet56 (about 40x
   the student's parameters) -> ResNet8 at half width, student 16 epochs on
   one typeface in eight, teacher 4 epochs;
@@ -89,8 +92,9 @@ class Cell(NamedTuple):
     font_step: int
     #: Config (under ``configs/``) of each distillation method.
     methods: dict
-    #: Whether DKD and FitNet (with and without PWKD) run here too.
-    more_methods: bool = False
+    #: The plans (names in :data:`SCHEDULES`) under which DKD and FitNet
+    #: run with PWKD here, beside DKD and FitNet alone; none: KD only.
+    more_methods: tuple = ()
 
 
 RESNET20_4E = Teacher(
@@ -106,13 +110,14 @@ CELLS = dict(
               RESNET20_4E, 64, 8, RESNET8_HALF),
     all_fonts=Cell('16 epochs on every training typeface (8x the images), '
                    'teacher 4 epochs', RESNET20_4E, 16, 1, RESNET8_HALF,
-                   more_methods=True),
+                   more_methods=('PWKD+KD', )),
     teacher_4x=Cell(
         '16 epochs, one typeface in eight, teacher 16 epochs (4x)',
         RESNET20_4E._replace(epochs=16), 16, 8, RESNET8_HALF),
     teacher_8x=Cell(
         '16 epochs, one typeface in eight, teacher 32 epochs (8x)',
-        RESNET20_4E._replace(epochs=32), 16, 8, RESNET8_HALF),
+        RESNET20_4E._replace(epochs=32), 16, 8, RESNET8_HALF,
+        more_methods=('PWKD+KD, short partial stages 1:1:1:5', )),
     teacher_16x=Cell(
         '16 epochs, one typeface in eight, teacher 64 epochs (16x)',
         RESNET20_4E._replace(epochs=64), 16, 8, RESNET8_HALF),
@@ -143,24 +148,42 @@ SCHEDULES = {
 }
 #: What the paper's plan is called among the cases.
 PAPER = 'PWKD+KD'
+#: The methods besides KD that cells with ``more_methods`` run.
+OTHER_METHODS = ('DKD', 'FitNet')
+
+
+def method_case(method: str, schedule: str) -> str:
+    """The case of ``method`` with PWKD under the plan ``schedule`` (a
+    :data:`SCHEDULES` name): ``'PWKD+DKD'`` is DKD under the paper's plan,
+    as ``'PWKD+KD'`` is KD."""
+    return f'PWKD+{method}{schedule[len(PAPER):]}'
+
+
+def method_pairs() -> list:
+    """Every (PWKD case, its method alone) pair a cell may hold, in the
+    report's order."""
+    pairs = [(name, 'KD') for name in SCHEDULES]
+    return pairs + [(method_case(m, name), m) for m in OTHER_METHODS
+                    for name in SCHEDULES]
 
 
 def cell_cases(cell: Cell) -> dict:
-    """Every case of a cell: name -> (method, pwkd block or None)."""
+    """Every case of a cell: name -> (method, pwkd block or None). Every
+    PWKD case pins its plan, so a change of the package's defaults changes
+    no case."""
     cases = {'KD': ('KD', None)}
     cases.update({name: ('KD', block) for name, block in SCHEDULES.items()})
-    if cell.more_methods:
-        for method in ('DKD', 'FitNet'):
-            cases[method] = (method, None)
-            cases[f'PWKD+{method}'] = (method, {})
+    for method in OTHER_METHODS if cell.more_methods else ():
+        cases[method] = (method, None)
+        cases.update({method_case(method, name): (method, SCHEDULES[name])
+                      for name in cell.more_methods})
     return cases
 
 
 def comparisons(cases) -> list:
     """(case, reference) pairs: every PWKD case against its method, and
     every other KD schedule against the paper's."""
-    pairs = [(name, 'KD') for name in SCHEDULES]
-    pairs += [(f'PWKD+{m}', m) for m in ('DKD', 'FitNet')]
+    pairs = method_pairs()
     pairs += [(name, PAPER) for name in SCHEDULES if name != PAPER]
     return [(a, b) for a, b in pairs if a in cases and b in cases]
 
@@ -299,7 +322,9 @@ def write_atomic(path: str, text: str) -> None:
 def summarise(record: dict) -> None:
     """A cell's per-case values, paired differences and mean curves from its
     runs (case -> seed -> top-1)."""
-    order = ['KD', *SCHEDULES, 'DKD', 'PWKD+DKD', 'FitNet', 'PWKD+FitNet']
+    order = ['KD', *SCHEDULES]
+    for method in OTHER_METHODS:
+        order += [method] + [method_case(method, s) for s in SCHEDULES]
     runs = {case: {int(s): v for s, v in record['runs'][case].items()}
             for case in sorted(record['runs'], key=lambda case: (
                 order.index(case) if case in order else len(order)))}
@@ -501,9 +526,7 @@ def markdown(data: dict) -> str:
         '| case | ' + ' | '.join(c['name'] for c in cells) + ' |',
         '|---' * (len(cells) + 1) + '|'
     ]
-    for case in list(SCHEDULES) + ['PWKD+DKD', 'PWKD+FitNet']:
-        reference = case.split(',')[0][len('PWKD+'):] \
-            if case in ('PWKD+DKD', 'PWKD+FitNet') else 'KD'
+    for case, reference in method_pairs():
         row = [interval(find_pair(c, case, reference)) for c in cells]
         if any(value != '-' for value in row):
             lines.append(f'| {case} - {reference} | ' + ' | '.join(row) +

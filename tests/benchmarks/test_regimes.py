@@ -67,13 +67,27 @@ def test_cells_and_comparisons():
         16 * cells['base'].teacher.epochs
     assert cells['large_gap'].teacher.arch == 'ResNet56'
     assert cells['paper_pair'].teacher.arch == 'ResNet32x4'
-    closest = [name for name, cell in cells.items() if cell.more_methods]
-    assert closest == ['all_fonts']
+    more = [name for name, cell in cells.items() if cell.more_methods]
+    assert more == ['all_fonts', 'teacher_8x']
+    # all_fonts: DKD and FitNet under the paper's plan (pinned: its runs
+    # were made when that plan was the package's default).
     cases = regimes.cell_cases(cells['all_fonts'])
     assert {'DKD', 'PWKD+DKD', 'FitNet', 'PWKD+FitNet'} <= set(cases)
+    assert cases['PWKD+DKD'] == ('DKD', regimes.SCHEDULES[regimes.PAPER])
     assert 'DKD' not in regimes.cell_cases(cells['base'])
     pairs = regimes.comparisons(cases)
     assert ('PWKD+DKD', 'DKD') in pairs and ('PWKD+FitNet', 'FitNet') in pairs
+    # teacher_8x: under the default plan, the one a minimal block trains.
+    default = 'PWKD+KD, short partial stages 1:1:1:5'
+    cases = regimes.cell_cases(cells['teacher_8x'])
+    for method in ('DKD', 'FitNet'):
+        case = regimes.method_case(method, default)
+        assert case == f'PWKD+{method}, short partial stages 1:1:1:5'
+        assert cases[case] == (method, regimes.SCHEDULES[default])
+        assert (case, method) in regimes.comparisons(cases)
+        assert f'PWKD+{method}' not in cases
+    for epochs in (16, 64):
+        assert plan(regimes.SCHEDULES[default], epochs) == plan({}, epochs)
     for name in regimes.SCHEDULES:
         assert (name, 'KD') in pairs
         assert name == regimes.PAPER or (name, regimes.PAPER) in pairs
