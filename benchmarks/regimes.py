@@ -12,6 +12,9 @@ font_glyphs_balanced``) in another regime:
   16 epochs; the cell closest to the paper's regime in images and
   iterations, where DKD and FitNet run alone and with PWKD under the
   paper's plan as well;
+- ``all_fonts_2x``: KD alone, 32 epochs on every training typeface:
+  whether ``all_fonts``' KD still rises with twice the epochs (the report
+  compares KD's top-1 by the student's length);
 - ``teacher_4x``: the base student from a ResNet20 teacher trained 16
   epochs (4x; the teacher's widths are reported);
 - ``teacher_8x``, ``teacher_16x``: the same from a teacher trained 32 and
@@ -64,7 +67,8 @@ from typing import NamedTuple, Optional
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from pwkd_bench.pool import run_all, start_worker  # noqa: E402
-from pwkd_bench.stats import paired, summary, teacher_gain  # noqa: E402
+from pwkd_bench.stats import (paired, summary, teacher_gain,  # noqa: E402
+                              unpaired)
 from pwkd_bench.tasks import REPO  # noqa: E402
 from pwkd_bench.training import train_student, train_teacher  # noqa: E402
 
@@ -95,6 +99,8 @@ class Cell(NamedTuple):
     #: The plans (names in :data:`SCHEDULES`) under which DKD and FitNet
     #: run with PWKD here, beside DKD and FitNet alone; none: KD only.
     more_methods: tuple = ()
+    #: When given, the only cases this cell runs (e.g. KD alone).
+    only_cases: tuple = ()
 
 
 RESNET20_4E = Teacher(
@@ -111,6 +117,10 @@ CELLS = dict(
     all_fonts=Cell('16 epochs on every training typeface (8x the images), '
                    'teacher 4 epochs', RESNET20_4E, 16, 1, RESNET8_HALF,
                    more_methods=('PWKD+KD', )),
+    all_fonts_2x=Cell(
+        '32 epochs (2x) on every training typeface, teacher 4 epochs: KD '
+        "alone, whether all_fonts' KD still rises with more epochs",
+        RESNET20_4E, 32, 1, RESNET8_HALF, only_cases=('KD', )),
     teacher_4x=Cell(
         '16 epochs, one typeface in eight, teacher 16 epochs (4x)',
         RESNET20_4E._replace(epochs=16), 16, 8, RESNET8_HALF),
@@ -177,6 +187,8 @@ def cell_cases(cell: Cell) -> dict:
         cases[method] = (method, None)
         cases.update({method_case(method, name): (method, SCHEDULES[name])
                       for name in cell.more_methods})
+    if cell.only_cases:
+        cases = {name: cases[name] for name in cell.only_cases}
     return cases
 
 
@@ -511,8 +523,13 @@ def default_choice(table: dict) -> Optional[str]:
         if eligible else None
 
 
+def compared_cells(data: dict) -> list:
+    """The cells that hold a PWKD case paired with its method."""
+    return [c for c in data['cells'] if c.get('paired')]
+
+
 def markdown(data: dict) -> str:
-    cells = data['cells']
+    cells = compared_cells(data)
     lines = [
         '# Where PWKD helps: PWKD+KD against KD by training regime', '',
         f'Command: `{data.get("command", "")}` (runs of earlier commands '
@@ -554,7 +571,7 @@ def markdown(data: dict) -> str:
               '| cell | regime | student images | student iterations | '
               'teacher | teacher top-1 per width | whole - narrowest | '
               'wall min | machine |', '|---' * 9 + '|']
-    for c in cells:
+    for c in data['cells']:
         teacher = c.get('teacher') or {}
         top1 = teacher.get('top1', {})
         lines.append(
@@ -564,8 +581,9 @@ def markdown(data: dict) -> str:
             f'epochs | ' + ' / '.join(f'{v:.2f}' for v in top1.values()) +
             f' | {teacher.get("rise", 0):.2f} | {c["minutes"]:.0f} '
             f'(+{teacher.get("minutes", 0):.0f} teacher) | {c["machine"]} |')
-    lines += teacher_length_lines(cells)
-    for c in cells:
+    lines += teacher_length_lines(data['cells'])
+    lines += student_length_lines(data['cells'])
+    for c in data['cells']:
         lines += ['', f'## {c["name"]}: {c["title"]}', '']
         lines += teacher_curve_lines(c.get('teacher') or {})
         lines += ['| case | seeds | mean | std | per seed |',
@@ -626,6 +644,41 @@ def teacher_length_lines(cells: list) -> list:
     return lines
 
 
+def student_length_lines(cells: list) -> list:
+    """KD's top-1 by the student's training length, for cells of one
+    teacher and one share of the typefaces: whether KD still rises with
+    more epochs (unpaired: each length's own runs, Welch interval)."""
+    groups = {}
+    for c in cells:
+        teacher = c.get('teacher')
+        if teacher and c.get('cases', {}).get('KD'):
+            groups.setdefault((teacher['config'], teacher['epochs'],
+                               c['font_step']), []).append(c)
+    lines = []
+    for group in groups.values():
+        if len({c['student_epochs'] for c in group}) < 2:
+            continue
+        group.sort(key=lambda c: c['student_epochs'])
+        shortest = group[0]
+        step = shortest['font_step']
+        typefaces = 'every training typeface' if step == 1 else \
+            f'one typeface in {step}'
+        lines += ['', f'### KD by student length ({typefaces}, teacher '
+                  f'{shortest["teacher"]["epochs"]} epochs)', '',
+                  '| cell | student epochs | KD top-1 (seeds) | '
+                  f'- {shortest["name"]} (95 % Welch interval) | machine |',
+                  '|---' * 5 + '|']
+        for c in group:
+            kd = c['cases']['KD']
+            rise = '-' if c is shortest else interval(unpaired(
+                kd['values'], shortest['cases']['KD']['values']))
+            std = '' if kd['std'] is None else f' +- {kd["std"]:.2f}'
+            lines.append(f'| {c["name"]} | {c["student_epochs"]} | '
+                         f'{kd["mean"]:.2f}{std} ({kd["n"]}) | {rise} | '
+                         f'{c["machine"]} |')
+    return lines
+
+
 def teacher_curve_lines(teacher: dict) -> list:
     """The teacher's top-1 per width at each of its validations, and its
     rise over the last quarter of its epochs (whether it still rises)."""
@@ -652,7 +705,7 @@ def plot(data: dict, path: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    cells = data['cells']
+    cells = compared_cells(data)
     fig, axis = plt.subplots(figsize=(8, 2 + 0.9 * max(len(cells), 1)))
     colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
     rows = len(SCHEDULES) + 1

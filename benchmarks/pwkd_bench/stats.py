@@ -32,6 +32,17 @@ def paired(case, reference, by_case):
                 n=len(diffs), diffs=diffs, seeds=seeds)
 
 
+def unpaired(values, reference):
+    """Mean of ``values`` minus mean of ``reference``, runs that pair on no
+    seed (other lengths, other machines), with the 95 % Welch interval."""
+    from scipy import stats
+    low, high = stats.ttest_ind(values, reference,
+                                equal_var=False).confidence_interval(0.95)
+    return dict(mean_diff=statistics.mean(values) -
+                statistics.mean(reference), ci95=[float(low), float(high)],
+                n=len(values), n_reference=len(reference))
+
+
 def teacher_gain(top1):
     """Top-1 of the whole width minus that of the narrowest (``top1``:
     width -> top-1)."""

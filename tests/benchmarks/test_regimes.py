@@ -77,6 +77,12 @@ def test_cells_and_comparisons():
     assert 'DKD' not in regimes.cell_cases(cells['base'])
     pairs = regimes.comparisons(cases)
     assert ('PWKD+DKD', 'DKD') in pairs and ('PWKD+FitNet', 'FitNet') in pairs
+    for name in regimes.SCHEDULES:
+        assert (name, 'KD') in pairs
+        assert name == regimes.PAPER or (name, regimes.PAPER) in pairs
+    for cell in cells.values():
+        for config in (cell.teacher.config, *cell.methods.values()):
+            assert osp.isfile(config_path(config)), config
     # teacher_8x: under the default plan, the one a minimal block trains.
     default = 'PWKD+KD, short partial stages 1:1:1:5'
     cases = regimes.cell_cases(cells['teacher_8x'])
@@ -88,12 +94,40 @@ def test_cells_and_comparisons():
         assert f'PWKD+{method}' not in cases
     for epochs in (16, 64):
         assert plan(regimes.SCHEDULES[default], epochs) == plan({}, epochs)
-    for name in regimes.SCHEDULES:
-        assert (name, 'KD') in pairs
-        assert name == regimes.PAPER or (name, regimes.PAPER) in pairs
-    for cell in cells.values():
-        for config in (cell.teacher.config, *cell.methods.values()):
-            assert osp.isfile(config_path(config)), config
+    # all_fonts_2x: KD alone, twice all_fonts' epochs on the same data.
+    longer, cell = cells['all_fonts_2x'], cells['all_fonts']
+    assert longer.student_epochs == 2 * cell.student_epochs
+    assert (longer.font_step, longer.teacher) == (cell.font_step, cell.teacher)
+    assert list(regimes.cell_cases(longer)) == ['KD']
+
+
+def kd_cell(name, epochs, font_step, teacher_epochs, values):
+    return dict(name=name, student_epochs=epochs, font_step=font_step,
+                machine='here', teacher=dict(config='t.py',
+                                             epochs=teacher_epochs),
+                cases=dict(KD=dict(mean=sum(values) / len(values), std=0.1,
+                                   n=len(values), values=values)))
+
+
+def test_kd_by_student_length_compares_cells_of_one_teacher_and_data():
+    from scipy import stats
+    regimes = import_benchmark('regimes')
+    short = [88.1, 88.4, 88.3, 88.6, 88.2]
+    longer = [88.9, 88.6, 89.0, 88.7]
+    lines = regimes.student_length_lines([
+        kd_cell('all_fonts', 16, 1, 4, short),
+        kd_cell('all_fonts_2x', 32, 1, 4, longer),
+        kd_cell('teacher_4x', 32, 1, 16, longer),  # another teacher
+        kd_cell('base', 16, 8, 4, short),  # alone with its data
+    ])
+    rows = [line for line in lines if line.startswith('| all_fonts')]
+    assert len(rows) == 2 and not any('teacher_4x' in line or '| base'
+                                      in line for line in lines)
+    low, high = stats.ttest_ind(longer, short,
+                                equal_var=False).confidence_interval(0.95)
+    rise = sum(longer) / 4 - sum(short) / 5
+    assert f'{rise:+.2f} [{low:+.2f}, {high:+.2f}]' in rows[1]
+    assert 'every training typeface' in lines[1]
 
 
 TOY = '''
