@@ -66,6 +66,9 @@ import sys
 from typing import NamedTuple, Optional
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                            'tools', 'misc'))
+import marked_tables  # noqa: E402
 from pwkd_bench.pool import run_all, start_worker  # noqa: E402
 from pwkd_bench.stats import (paired, summary, teacher_gain,  # noqa: E402
                               unpaired)
@@ -103,6 +106,31 @@ class Cell(NamedTuple):
     only_cases: tuple = ()
 
 
+#: The PWKD plans measured in every cell: case name -> ``pwkd`` block. Each
+#: pins its plan, so a change of the package's defaults changes no case.
+SCHEDULES = {
+    'PWKD+KD': dict(stage_ratios=(1, 1, 1, 1),
+                    lr_cycle=dict(mode='cosine', peak_decay=1.0)),
+    'PWKD+KD, no restarts': dict(stage_ratios=(1, 1, 1, 1), lr_cycle=None),
+    'PWKD+KD, short partial stages 1:1:1:5': dict(stage_ratios=(1, 1, 1, 5),
+                                                  lr_cycle=None),
+    'PWKD+KD, restarts decaying x0.5': dict(
+        stage_ratios=(1, 1, 1, 1),
+        lr_cycle=dict(mode='cosine', peak_decay=0.5)),
+}
+#: What the paper's plan is called among the cases.
+PAPER = 'PWKD+KD'
+#: The plan of a minimal ``pwkd`` block (the package's default), pinned.
+DEFAULT = 'PWKD+KD, short partial stages 1:1:1:5'
+#: How the docs' tables name each plan.
+PLAN_LABELS = {
+    PAPER: "the paper's: equal stages, restarts",
+    'PWKD+KD, no restarts': 'equal stages, base schedule',
+    DEFAULT: 'short partial stages 1:1:1:5, base schedule (the default)',
+    'PWKD+KD, restarts decaying x0.5': 'restarts decaying x0.5',
+}
+
+
 RESNET20_4E = Teacher(
     'pwkd/teachers/slimmable_resnet20_font_glyphs_balanced.py', 'ResNet20', 4)
 RESNET8_HALF = dict(
@@ -116,7 +144,7 @@ CELLS = dict(
               RESNET20_4E, 64, 8, RESNET8_HALF),
     all_fonts=Cell('16 epochs on every training typeface (8x the images), '
                    'teacher 4 epochs', RESNET20_4E, 16, 1, RESNET8_HALF,
-                   more_methods=('PWKD+KD', )),
+                   more_methods=(PAPER, )),
     all_fonts_2x=Cell(
         '32 epochs (2x) on every training typeface, teacher 4 epochs: KD '
         "alone, whether all_fonts' KD still rises with more epochs",
@@ -127,7 +155,7 @@ CELLS = dict(
     teacher_8x=Cell(
         '16 epochs, one typeface in eight, teacher 32 epochs (8x)',
         RESNET20_4E._replace(epochs=32), 16, 8, RESNET8_HALF,
-        more_methods=('PWKD+KD, short partial stages 1:1:1:5', )),
+        more_methods=(DEFAULT, )),
     teacher_16x=Cell(
         '16 epochs, one typeface in eight, teacher 64 epochs (16x)',
         RESNET20_4E._replace(epochs=64), 16, 8, RESNET8_HALF),
@@ -144,20 +172,6 @@ CELLS = dict(
                 'ResNet32x4', 4), 16, 8,
         dict(KD='fonts/kd_resnet32x4_resnet8x4_font_glyphs_balanced.py')),
 )
-#: The PWKD plans measured in every cell: case name -> ``pwkd`` block. Each
-#: pins its plan, so a change of the package's defaults changes no case.
-SCHEDULES = {
-    'PWKD+KD': dict(stage_ratios=(1, 1, 1, 1),
-                    lr_cycle=dict(mode='cosine', peak_decay=1.0)),
-    'PWKD+KD, no restarts': dict(stage_ratios=(1, 1, 1, 1), lr_cycle=None),
-    'PWKD+KD, short partial stages 1:1:1:5': dict(stage_ratios=(1, 1, 1, 5),
-                                                  lr_cycle=None),
-    'PWKD+KD, restarts decaying x0.5': dict(
-        stage_ratios=(1, 1, 1, 1),
-        lr_cycle=dict(mode='cosine', peak_decay=0.5)),
-}
-#: What the paper's plan is called among the cases.
-PAPER = 'PWKD+KD'
 #: The methods besides KD that cells with ``more_methods`` run.
 OTHER_METHODS = ('DKD', 'FitNet')
 
@@ -167,6 +181,11 @@ def method_case(method: str, schedule: str) -> str:
     :data:`SCHEDULES` name): ``'PWKD+DKD'`` is DKD under the paper's plan,
     as ``'PWKD+KD'`` is KD."""
     return f'PWKD+{method}{schedule[len(PAPER):]}'
+
+
+def schedule_of(case: str, method: str) -> str:
+    """The :data:`SCHEDULES` name of a PWKD case of ``method``."""
+    return PAPER + case[len(f'PWKD+{method}'):]
 
 
 def method_pairs() -> list:
@@ -242,7 +261,20 @@ def parse_args():
                                                       'results'),
                         help='where the report goes; runs already in its '
                         'regimes.json are kept and not run again')
+    parser.add_argument('--merge', metavar='DIR',
+                        help="put the cells of DIR's regimes.json in place "
+                        "of the same cells of --out-dir's report (whole "
+                        "cells: a cell holds one machine's runs), rewrite "
+                        'the report and exit; nothing runs')
+    parser.add_argument('--docs', nargs='+', metavar='FILE',
+                        help="rewrite the report's tables marked in these "
+                        'Markdown files (between "<!-- regimes: plans -->" '
+                        'and "<!-- end regimes: plans -->", the same for '
+                        "cells) from --out-dir's report and exit; nothing "
+                        'runs')
     args = parser.parse_args()
+    if args.merge and not osp.isfile(osp.join(args.merge, 'regimes.json')):
+        parser.error(f'--merge: {args.merge} holds no regimes.json')
     if args.seed is not None:
         if len(set(args.seed)) != len(args.seed) or min(args.seed) < 0:
             parser.error('--seed: give distinct seeds, each 0 or more')
@@ -612,6 +644,86 @@ def markdown(data: dict) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def marked(pair: Optional[dict]) -> str:
+    """:func:`interval`, bold where the case is below its reference beyond
+    the interval, italic where above."""
+    text = interval(pair)
+    if pair is None or pair['ci95'] is None:
+        return text
+    low, high = pair['ci95']
+    return f'**{text}**' if high < 0 else f'*{text}*' if low > 0 else text
+
+
+def plans_table(data: dict) -> str:
+    """Every PWKD plan - the method it plugs into, by cell (the seeds of
+    each cell's KD in the header), as the docs show it."""
+    cells = compared_cells(data)
+    lines = ['| PWKD plan - the method alone (points, 95 % interval) | ' +
+             ' | '.join(f'{c["name"]} ({c["cases"]["KD"]["n"]})'
+                        for c in cells) + ' |', '|---' * (len(cells) + 1) +
+             '|']
+    for case, reference in method_pairs():
+        row = [marked(find_pair(c, case, reference)) for c in cells]
+        if all(value == '-' for value in row):
+            continue
+        label = PLAN_LABELS[schedule_of(case, reference)]
+        if reference != 'KD':
+            label = f'{reference}, {label}'
+        lines.append(f'| {label} | ' + ' | '.join(row) + ' |')
+    return '\n'.join(lines)
+
+
+def cells_table(data: dict) -> str:
+    """Each cell's regime, teacher, KD, machine, wall time and the command
+    that measures it again, as the docs show it."""
+    lines = ['| cell | regime | teacher | teacher top-1 at its widths | '
+             'KD top-1 (seeds) | machine | wall min: students (+ teacher) '
+             '| command |', '|---' * 8 + '|']
+    for c in data['cells']:
+        teacher = c.get('teacher') or {}
+        kd = c.get('cases', {}).get('KD')
+        seeds = max((v['n'] for v in c.get('cases', {}).values()), default=0)
+        kd_text = '-' if kd is None else (
+            f'{kd["mean"]:.2f} +- {kd["std"]:.2f} ({kd["n"]})'
+            if kd['std'] is not None else f'{kd["mean"]:.2f} (1)')
+        lines.append(
+            f'| {c["name"]} | {c["title"]} | {teacher.get("arch", "-")}, '
+            f'{teacher.get("epochs", "-")} epochs | ' + ' / '.join(
+                f'{v:.2f}' for v in teacher.get('top1', {}).values()) +
+            f' | {kd_text} | {c["machine"]} | {c["minutes"]:.0f} '
+            f'(+{teacher.get("minutes", 0):.0f}) | `python '
+            f'benchmarks/regimes.py --cells {c["name"]} --seeds {seeds}` |')
+    return '\n'.join(lines)
+
+
+#: The kind of the docs' markers of the report's tables.
+DOCS_KIND = 'regimes'
+DOCS_COMMAND = 'python benchmarks/regimes.py --docs README.md docs/results.md'
+
+
+def doc_tables(data: dict) -> dict:
+    """The report's tables that the docs hold between marker comments
+    (``<!-- regimes: plans -->``, ``<!-- end regimes: plans -->``)."""
+    return {'plans': plans_table(data), 'cells': cells_table(data)}
+
+
+def update_docs(paths: list, data: dict) -> list:
+    """Rewrite the report's tables in the Markdown files; those changed."""
+    changed = []
+    for path in paths:
+        with open(path) as file:
+            text = file.read()
+        try:
+            new = marked_tables.regenerate(text, DOCS_KIND, doc_tables(data))
+        except ValueError as error:
+            raise SystemExit(f'{path}: {error}')
+        if new != text:
+            with open(path, 'w') as file:
+                file.write(new)
+            changed.append(path)
+    return changed
+
+
 def teacher_length_lines(cells: list) -> list:
     """Each teacher config trained for several lengths: its top-1 per
     width at each length and the gain over the next shorter one (whether
@@ -742,8 +854,32 @@ def train_cell_student(cell, **kwargs):
     return dict(train_student(**kwargs), cell=cell)
 
 
+def merge_cells(report: Report, other: Report) -> None:
+    """``other``'s cells in place of ``report``'s cells of the same names
+    (or added), each printed with what it replaced."""
+    for cell in other.data['cells']:
+        old = report.cell(cell['name'])
+        seeds = max(map(len, cell['runs'].values()), default=0)
+        was = 'new' if old is None else (
+            f'replaced: {old["machine"]}, '
+            f'{max(map(len, old["runs"].values()), default=0)} seeds')
+        print(f'{cell["name"]}: {cell["machine"]}, {seeds} seeds ({was})')
+        report.data['cells'] = [c for c in report.data['cells']
+                                if c['name'] != cell['name']] + [cell]
+    report.data['cells'].sort(key=lambda c: list(CELLS).index(c['name']))
+
+
 def main():
     args = parse_args()
+    if args.merge or args.docs:
+        report = Report(args.out_dir)
+        if args.merge:
+            merge_cells(report, Report(args.merge))
+            report.write()
+        if args.docs:
+            changed = update_docs(args.docs, report.data)
+            print('rewrote ' + (', '.join(changed) or 'nothing (up to date)'))
+        return
     where = machine(args)
     report = Report(args.out_dir)
     report.data['command'] = shlex.join(['python', 'benchmarks/regimes.py'] +

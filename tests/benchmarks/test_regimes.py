@@ -130,6 +130,56 @@ def test_kd_by_student_length_compares_cells_of_one_teacher_and_data():
     assert 'every training typeface' in lines[1]
 
 
+def test_merge_replaces_whole_cells_and_docs_tables_follow(tmp_path):
+    regimes = import_benchmark('regimes')
+
+    def report(path, cells):
+        path.mkdir()
+        (path / 'regimes.json').write_text(json.dumps(dict(cells=cells)))
+        return regimes.Report(str(path))
+
+    def cell(name, machine, values):
+        record = dict(name=name, title=name, machine=machine,
+                      student_epochs=16, font_step=8, minutes=1.0,
+                      teacher=None, curves={}, seconds={},
+                      runs=dict(KD=dict(enumerate(values[0])),
+                                **{'PWKD+KD': dict(enumerate(values[1]))}))
+        record['runs'] = {case: {str(s): v for s, v in runs.items()}
+                          for case, runs in record['runs'].items()}
+        regimes.summarise(record)
+        return record
+
+    main = report(tmp_path / 'main', [
+        cell('base', 'amd', ([80, 81], [79, 80])),
+        cell('large_gap', 'amd', ([82, 83], [81, 81]))])
+    other = report(tmp_path / 'other', [
+        cell('large_gap', 'intel', ([82, 83, 84], [83, 84, 85]))])
+    regimes.merge_cells(main, other)
+    assert [(c['name'], c['machine']) for c in main.data['cells']] == [
+        ('base', 'amd'), ('large_gap', 'intel')]
+    assert main.cell('large_gap')['runs']['KD'] == {'0': 82, '1': 83,
+                                                    '2': 84}
+    plans = regimes.plans_table(main.data).split('\n')
+    assert plans[0].endswith('| base (2) | large_gap (3) |')
+    # base: below KD on both seeds by 1 point exactly (no spread): bold;
+    # large_gap: above by 1.
+    assert plans[2].startswith("| the paper's: equal stages, restarts | **")
+    assert plans[2].endswith('| *+1.00 [+1.00, +1.00]* |')
+    page = tmp_path / 'page.md'
+    page.write_text('# R\n\n<!-- regimes: plans -->\nold\n'
+                    '<!-- end regimes: plans -->\n\n<!-- regimes: cells -->'
+                    '\n<!-- end regimes: cells -->\ntext\n')
+    assert regimes.update_docs([str(page)], main.data) == [str(page)]
+    text = page.read_text()
+    assert regimes.plans_table(main.data) in text and 'old' not in text
+    assert '--cells large_gap --seeds 3' in text and text.endswith('text\n')
+    assert regimes.update_docs([str(page)], main.data) == []
+    bare = tmp_path / 'bare.md'
+    bare.write_text('# nothing marked\n')
+    with pytest.raises(SystemExit, match='no markers for the plans table'):
+        regimes.update_docs([str(bare)], main.data)
+
+
 TOY = '''
 import sys
 sys.path.insert(0, {benchmarks!r})

@@ -14,17 +14,19 @@ rewrites the marked parts.
 """
 import argparse
 import os.path as osp
-import re
 import sys
 from typing import Dict, List, Sequence
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO_ROOT)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
+import marked_tables  # noqa: E402
 from pwkd_plugin.config_blocks.block_keys import BlockKey, markdown_table  # noqa: E402
 
 DOCS_PAGE = osp.join(REPO_ROOT, 'docs', 'config_blocks.md')
 WRITE_COMMAND = 'python tools/misc/block_key_tables.py --write'
+KIND = 'block-keys'
 
 
 def block_key_tables() -> Dict[str, Sequence[BlockKey]]:
@@ -40,10 +42,8 @@ def block_key_tables() -> Dict[str, Sequence[BlockKey]]:
     }
 
 
-def _marked_part(name: str) -> 're.Pattern':
-    quoted = re.escape(name)
-    return re.compile(rf'(<!-- block-keys: {quoted} -->\n)(.*?)'
-                      rf'(<!-- end block-keys: {quoted} -->)', re.DOTALL)
+def _tables_text(tables: Dict[str, Sequence[BlockKey]]) -> Dict[str, str]:
+    return {name: markdown_table(keys) for name, keys in tables.items()}
 
 
 def regenerate(text: str, tables: Dict[str, Sequence[BlockKey]]) -> str:
@@ -59,25 +59,13 @@ def regenerate(text: str, tables: Dict[str, Sequence[BlockKey]]) -> str:
     Raises:
         ValueError: A table's markers are missing.
     """
-    for name, keys in tables.items():
-        pattern = _marked_part(name)
-        if not pattern.search(text):
-            raise ValueError(
-                f'the page has no markers for the {name} table: '
-                f'"<!-- block-keys: {name} -->" and '
-                f'"<!-- end block-keys: {name} -->" on lines of their own')
-        table = markdown_table(keys) + '\n'
-        text = pattern.sub(lambda m: m.group(1) + table + m.group(3), text)
-    return text
+    return marked_tables.regenerate(text, KIND, _tables_text(tables))
 
 
 def stale_tables(text: str,
                  tables: Dict[str, Sequence[BlockKey]]) -> List[str]:
     """The names of the tables whose marked part differs from the code's."""
-    return [
-        name for name in tables
-        if regenerate(text, {name: tables[name]}) != text
-    ]
+    return marked_tables.stale_tables(text, KIND, _tables_text(tables))
 
 
 def main(argv=None) -> int:
