@@ -60,23 +60,27 @@ def _arch_dict(backbone: dict, settings_attr: str) -> dict:
     return copy.deepcopy(dict(arch))
 
 
-def _arch_key_recipe(settings_attr: str, key: str) -> Callable:
-    """The recipe of a backbone narrowed by one entry of its arch: ``key``
-    (a channel count, or one per stage) scaled, the rest following it.
+def _arch_key_recipe(settings_attr: str, *keys: str) -> Callable:
+    """The recipe of a backbone narrowed by entries of its arch: each of
+    ``keys`` (a channel count, or one per stage) scaled, the rest following
+    them.
 
     ConvNeXt's stage ``channels`` (the blocks' expanded channels follow as
     ``mlp_ratio`` times them), VAN's stage ``embed_dims`` (the MLPs' hidden
     channels as ``ffn_ratios`` times them), HorNet's ``base_dim`` (the
     stages double it, each gnConv halves it order by order), MViT's
-    ``embed_dims`` (the stages double it; each head's dims follow it).
+    ``embed_dims`` (the stages double it; each head's dims follow it),
+    MLP-Mixer's ``embed_dims`` and both FFNs' hidden features (the token
+    count stays).
     """
 
     def recipe(backbone: dict, scale: Callable[[int], int], width: float,
                divisor: int, min_channels: int) -> dict:
         arch = _arch_dict(backbone, settings_attr)
-        value = arch[key]
-        arch[key] = ([scale(c) for c in value] if isinstance(
-            value, (list, tuple)) else scale(value))
+        for key in keys:
+            value = arch[key]
+            arch[key] = ([scale(c) for c in value] if isinstance(
+                value, (list, tuple)) else scale(value))
         backbone['arch'] = arch
         return backbone
 
@@ -254,6 +258,10 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
     'MViT': (_arch_key_recipe('arch_zoo', 'embed_dims'),
              'arch embed_dims (every head keeps embed_dims // num_heads of '
              'its dims, the head count stays)'),
+    'MlpMixer': (_arch_key_recipe('arch_zoo', 'embed_dims', 'tokens_mlp_dims',
+                                  'channels_mlp_dims'),
+                 'arch embed_dims, tokens_mlp_dims, channels_mlp_dims (the '
+                 'token count stays)'),
     'MobileOne': (_mobileone_recipe,
                   'arch width_factor; not exact with squeeze-excitation '
                   'blocks (MobileOne-S4), whose squeeze channels mmpretrain '

@@ -354,6 +354,17 @@ SMALL_FAMILIES = {
                           use_rel_pos_bias=True,
                           use_shared_rel_pos_bias=False), 32),
                  neck=None)),
+    'MLP-Mixer': ('token mixing: an FFN over the tokens of the transposed '
+                  '(tokens, channels) tensor, transposed back (its hidden '
+                  'features narrow, the tokens stay whole); channel FFNs',
+                  dict(
+                      classifier(
+                          dict(type='MlpMixer',
+                               arch=dict(embed_dims=32, num_layers=2,
+                                         tokens_mlp_dims=24,
+                                         channels_mlp_dims=64),
+                               img_size=32, patch_size=8), 32),
+                      neck=dict(type='GlobalAveragePooling', dim=1))),
 }
 
 #: family -> (the block that is refused, small classifier config): families

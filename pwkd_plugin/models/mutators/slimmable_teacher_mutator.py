@@ -292,7 +292,10 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
         ]
         # Norms over the image's own channels keep them, as the first
         # convolution keeps its input channels.
-        image = getattr(self, '_image_norms', set())
+        # Layers writing another axis than the channels keep it whole by
+        # design (MLP-Mixer's token FFNs: the tokens).
+        image = getattr(self, '_image_norms', set()) | getattr(
+            self, '_other_axis_layers', set())
         whole = [
             name for name in layers
             if name not in sliced and name not in outputs
@@ -337,6 +340,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
                 model, units,
                 unused_modules(model, self._demo_shape(), _LAYER_TYPES))
             self._image_norms = getattr(parse_cfg, 'image_norms', set())
+            self._other_axis_layers = getattr(parse_cfg, 'other_axis_layers',
+                                              set())
         traced = {(channel.name, channel.is_output_channel)
                   for unit in units
                   for channel in [*unit.input_related, *unit.output_related]}

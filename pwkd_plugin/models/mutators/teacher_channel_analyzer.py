@@ -28,6 +28,8 @@ from .head_channels import (HeadAttentionNode, check_head_units,
 from .head_tables import head_table_nodes
 from .heads_follow_input import HeadsFollowInputChannelGraph
 from .image_channel_layers import image_channel_norms
+from .other_axis import (OtherAxisChannelGraph, OtherAxisChannelNode,
+                         other_axis_brackets)
 from .pooled_heads import pooled_head_nodes
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
@@ -92,10 +94,12 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     (:mod:`.token_cat`), reads a vision transformer's tokens and position
     embedding as channels its backbone's op slices (:mod:`.token_channels`),
     expands each channel of a map unfolded into patch columns into its
-    kernel area (:mod:`.unfold_channels`), reads a buffer added at the
-    tokens' channels as a source of them (:mod:`.channel_tables`), holds a
-    table of one column per head (a relative position bias) as a constant
-    (:mod:`.head_tables`), names
+    kernel area (:mod:`.unfold_channels`), passes the channels over linear
+    layers along another axis between two transposes, that axis kept
+    whole (:mod:`.other_axis`: MLP-Mixer's token mixing), reads a buffer
+    added at the tokens' channels as a source of them
+    (:mod:`.channel_tables`), holds a table of one column per head (a
+    relative position bias) as a constant (:mod:`.head_tables`), names
     the norms over the image's own channels (:mod:`.image_channel_layers`),
     keeps a product of head-major heads one
     node (:mod:`.head_channels`), holds the sizes a forward reads from
@@ -121,9 +125,10 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         self._slices, self._piece_nodes = {}, {}
         self._pooled_heads = {}
         self._tokens, self._token_cats = {}, set()
+        self._other_axes = {}
         # mmrazor builds the channel graph with these module-level names.
         with _patched('default_channel_node_converter', self._channel_node), \
-                _patched('ChannelGraph', HeadsFollowInputChannelGraph):
+                _patched('ChannelGraph', OtherAxisChannelGraph):
             try:
                 return super().analyze(model)
             finally:
@@ -152,6 +157,11 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         self._heads = cross_covariance_nodes(model, graph)
         self._pooled_heads = pooled_head_nodes(model, graph, values)
         self._token_cats = token_cats(graph, values)
+        self._other_axes = other_axis_brackets(model, graph, values)
+        self.other_axis_layers = {
+            name
+            for *_, writers in self._other_axes.values() for name in writers
+        }
         self._parameters = per_channel_parameters(
             model, graph, lambda module: type(module) in DYNAMIC_OPS,
             self._token_cats)
@@ -175,6 +185,10 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         if node.name in self._pooled_heads:
             kind, heads, dims = self._pooled_heads[node.name]
             return kind(node.name, node.val, heads, dims)
+        if node.name in self._other_axes:
+            close, size, _ = self._other_axes[node.name]
+            return OtherAxisChannelNode(node.name, node.val, node.module_name,
+                                        close, size)
         if node.name in self._token_cats:
             return BindChannelNode.copy_from(node)
         if node.name in self._pieces:
