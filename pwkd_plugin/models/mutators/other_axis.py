@@ -10,7 +10,9 @@ stream's channels are left whole (the patch embedding, every norm, every
 channel FFN's output).
 
 Here a transpose (or permute) that brings another axis than the channels
-last, whose output goes only through layers along the last axis
+last (the channels' dim as the tracer reads them: 1 of a map, the last of
+tokens; so tokens as many as the channels are still told apart), whose
+output goes only through layers along the last axis
 (:func:`_along_last`) to the transpose that restores the order (a
 bracket), is read as it computes:
 
@@ -19,13 +21,16 @@ bracket), is read as it computes:
 * the layers between read and write the other axis at its full size: an
   input and an end of the graph, so it is never narrowed (tokens are not a
   width), while the features inside (the FFN's hidden features) are a unit
-  of their own, narrowed as any FFN's.
+  of their own, narrowed as any FFN's. The layers writing the other axis
+  (the FFN's last linear layer) are named, so that they are not counted
+  among the layers left whole: their inputs narrow.
 """
 from typing import Dict, Optional, Tuple
 
 import torch
 import torch.fx as fx
 import torch.nn as nn
+from mmrazor.structures.graph.channel_graph import ChannelGraph
 from mmrazor.structures.graph.channel_nodes import (EndNode, InputChannelNode,
                                                     PassUnionChannelNode)
 
@@ -154,7 +159,7 @@ def other_axis_brackets(model: nn.Module, graph: fx.Graph,
     return found
 
 
-def follow_other_axes(graph: HeadsFollowInputChannelGraph) -> None:
+def follow_other_axes(graph: ChannelGraph) -> None:
     """Rewire each bracket of ``graph`` (an mmrazor channel graph): the
     opening transpose feeds the closing one, the layers between read an
     input of the other axis's size and end in an end node."""

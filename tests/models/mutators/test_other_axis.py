@@ -43,6 +43,15 @@ class TokenMixer(nn.Module):
         return self.fc(x.mean(1))
 
 
+class PermutedTokenMixer(TokenMixer):
+    """The same block, its tokens brought last by a permute and back by
+    ``torch.transpose`` of negative dims."""
+
+    def mix_tokens(self, x):
+        tokens = self.tokens(self.norm1(x).permute(0, 2, 1))
+        return torch.transpose(tokens, -1, -2)
+
+
 class ChannelsLast(TokenMixer):
     """ConvNeXt's way: a map permuted to put its channels last, linear
     layers over them, permuted back."""
@@ -88,6 +97,9 @@ def test_a_linear_ffn_over_the_transposed_tokens_is_a_bracket():
     # output, kept whole, is not a layer the tracer lost.
     assert brackets(TokenMixer()) == {
         'transpose_1': ('transpose_2', TOKENS, ('tokens.3', ))
+    }
+    assert brackets(PermutedTokenMixer()) == {
+        'permute': ('transpose_1', TOKENS, ('tokens.3', ))
     }
 
 
