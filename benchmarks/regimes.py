@@ -69,7 +69,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                             'tools', 'misc'))
 import marked_tables  # noqa: E402
-from pwkd_bench.pool import run_all, start_worker  # noqa: E402
+from pwkd_bench.pool import run_stream, start_worker  # noqa: E402
 from pwkd_bench.stats import (paired, summary, teacher_gain,  # noqa: E402
                               unpaired)
 from pwkd_bench.tasks import REPO  # noqa: E402
@@ -402,19 +402,23 @@ def student_job(name, cell, case, seed, teacher, work_dir):
         work_dir=osp.join(work_dir, name, f'case{index}_seed{seed}')))
 
 
+def missing_runs(cell, record, seeds, only=None) -> list:
+    """(case, seed) of the runs a cell's record does not hold yet (of the
+    cases ``only`` when given), seed by seed, so that a run stopped early
+    leaves whole pairs."""
+    return [(case, seed) for seed in seeds for case in cell_cases(cell)
+            if str(seed) not in record['runs'].get(case, {}) and (
+                not only or case in only)]
+
+
 def cell_jobs(name, cell, record, seeds, teacher, work_dir, only=None):
     """The runs of a cell not yet in its record (of the cases ``only``
     when given)."""
     record['student_images'] = student_images(cell)
     record['student_iterations'] = cell.student_epochs * math.ceil(
         record['student_images'] / BATCH_SIZE)
-    # Seed by seed, so that a run stopped early leaves whole pairs.
-    return [
-        student_job(name, cell, case, seed, teacher, work_dir)
-        for seed in seeds for case in cell_cases(cell)
-        if str(seed) not in record['runs'].get(case, {}) and (
-            not only or case in only)
-    ]
+    return [student_job(name, cell, case, seed, teacher, work_dir)
+            for case, seed in missing_runs(cell, record, seeds, only)]
 
 
 def check_job(name, cell, record, teacher, work_dir):
@@ -464,27 +468,23 @@ def teacher_dir(args, teacher: Teacher) -> str:
     return osp.join(args.work_dir, f'{stem}_{teacher.epochs}e')
 
 
-def train_teachers(pool, args, teachers) -> dict:
-    """Every teacher the cells need (one per config and length, seed 0),
-    trained here unless ``--work-dir`` already holds it."""
-    found, jobs = {}, []
-    for teacher in teachers:
-        work_dir = teacher_dir(args, teacher)
-        known = find_teacher(work_dir)
-        if known is not None:
-            found[teacher] = known
-        else:
-            jobs.append((train_teacher, dict(
-                task=TASK, setting=teacher, options={}, work_dir=work_dir,
-                epochs=teacher.epochs, config=teacher.config,
-                curve_interval=teacher_curve_interval(teacher))))
-    for result in run_all(pool, jobs, 'teachers') if jobs else []:
-        teacher = Teacher(*result['setting'])
-        result['setting'] = list(teacher)
-        write_atomic(osp.join(teacher_dir(args, teacher), 'teacher.json'),
-                     json.dumps(result))
-        found[teacher] = result
-    return found
+def teacher_job(args, teacher: Teacher):
+    """The job training ``teacher`` (seed 0) in ``--work-dir``."""
+    return ('teachers', train_teacher, dict(
+        task=TASK, setting=teacher, options={},
+        work_dir=teacher_dir(args, teacher), epochs=teacher.epochs,
+        config=teacher.config,
+        curve_interval=teacher_curve_interval(teacher)))
+
+
+def keep_teacher(args, result: dict) -> Teacher:
+    """Write a trained teacher's result beside it (found there by a later
+    run of the command); the teacher."""
+    teacher = Teacher(*result['setting'])
+    result['setting'] = list(teacher)
+    write_atomic(osp.join(teacher_dir(args, teacher), 'teacher.json'),
+                 json.dumps(result))
+    return teacher
 
 
 def check_teacher(name: str, record: dict, teacher: Teacher,
@@ -886,51 +886,74 @@ def main():
                                         sys.argv[1:])
     records = {name: report.open_cell(name, CELLS[name], where)
                for name in args.cells}
+    waiting = {}  # cell -> its new runs, until a recorded one reproduced
+
+    def cell_ready(name, trained):
+        """The cell's check run, or its new runs when it needs none."""
+        cell, record = CELLS[name], records[name]
+        check_teacher(name, record, cell.teacher, trained)
+        record['teacher']['minutes'] = trained['seconds'] / 60
+        new = cell_jobs(name, cell, record, args.seed, trained,
+                        args.work_dir, args.cases)
+        check = check_job(name, cell, record, trained, args.work_dir)
+        report.write()
+        if new and check:
+            waiting[name] = new
+            return [('reproduced', *check)]
+        return [('students', *job) for job in new]
+
+    def teacher_ready(teacher, trained):
+        # The longest cells first (a stable sort keeps each cell's runs
+        # seed by seed), so that the last runs do not run alone.
+        names = sorted((n for n in args.cells if CELLS[n].teacher == teacher),
+                       key=lambda n: -CELLS[n].student_epochs /
+                       CELLS[n].font_step)
+        return [job for name in names for job in cell_ready(name, trained)]
+
+    def record_run(result):
+        record = records[result['cell']]
+        seed = str(result['seed'])
+        record['runs'].setdefault(result['case'], {})[seed] = result['top1']
+        record['seconds'].setdefault(result['case'], {})[seed] = \
+            result['seconds']
+        if result['curve'] is not None:
+            record['curves'].setdefault(result['case'], {})[seed] = \
+                result['curve']
+        # Wall time as the pool shares it: run time over parallel runs.
+        record['minutes'] += result['seconds'] / 60 / args.workers
+        record['parallel_runs'] = args.workers
+        report.write()
+
+    def on_result(label, result):
+        """Each cell's runs start as soon as its teacher is there (and one
+        recorded run of it came out as recorded), not when every teacher
+        is."""
+        if label == 'teachers':
+            return teacher_ready(keep_teacher(args, result), result)
+        if label == 'reproduced':
+            check_reproduced(result, records[result['cell']])
+            return [('students', *job)
+                    for job in waiting.pop(result['cell'])]
+        record_run(result)
+        return []
+
+    jobs = []
+    # The longest teachers first: every run of their cells waits for them.
+    for teacher in sorted({CELLS[n].teacher for n in args.cells},
+                          key=lambda t: (-t.epochs, t.config)):
+        known = find_teacher(teacher_dir(args, teacher))
+        jobs += [teacher_job(args, teacher)] if known is None else \
+            teacher_ready(teacher, known)
+    jobs.sort(key=lambda job: job[0] != 'teachers')
+    planned = sum(len(missing_runs(CELLS[n], records[n], args.seed,
+                                   args.cases)) for n in args.cells)
+    print(f'teachers to train: {sum(job[0] == "teachers" for job in jobs)}, '
+          f'student runs: {planned}, {args.workers} at a time', flush=True)
     context = multiprocessing.get_context('spawn')
     with futures.ProcessPoolExecutor(args.workers, mp_context=context,
                                      initializer=start_worker,
                                      initargs=(args.device, )) as pool:
-        teachers = train_teachers(
-            pool, args, sorted({CELLS[n].teacher for n in args.cells}))
-        jobs, checks = [], []
-        for name in args.cells:
-            cell = CELLS[name]
-            check_teacher(name, records[name], cell.teacher,
-                          teachers[cell.teacher])
-            records[name]['teacher']['minutes'] = teachers[
-                cell.teacher]['seconds'] / 60
-            new = cell_jobs(name, cell, records[name], args.seed,
-                            teachers[cell.teacher], args.work_dir,
-                            args.cases)
-            check = check_job(name, cell, records[name],
-                              teachers[cell.teacher], args.work_dir)
-            if new and check:
-                checks.append(check)
-            jobs += new
-        report.write()
-        for result in run_all(pool, checks, 'reproduced') if checks else []:
-            check_reproduced(result, records[result['cell']])
-        # The longest cells first (a stable sort keeps each cell's runs
-        # seed by seed), so that the last runs do not run alone.
-        jobs.sort(key=lambda job: -CELLS[job[1]['cell']].student_epochs /
-                  CELLS[job[1]['cell']].font_step)
-
-        def record_run(result):
-            record = records[result['cell']]
-            seed = str(result['seed'])
-            record['runs'].setdefault(result['case'], {})[seed] = \
-                result['top1']
-            record['seconds'].setdefault(result['case'], {})[seed] = \
-                result['seconds']
-            if result['curve'] is not None:
-                record['curves'].setdefault(result['case'], {})[seed] = \
-                    result['curve']
-            # Wall time as the pool shares it: run time over parallel runs.
-            record['minutes'] += result['seconds'] / 60 / args.workers
-            record['parallel_runs'] = args.workers
-            report.write()
-
-        run_all(pool, jobs, 'students', on_result=record_run)
+        run_stream(pool, jobs, on_result, totals=dict(students=planned))
     report.write()
     print(markdown(report.data))
     print('wrote ' + ', '.join(

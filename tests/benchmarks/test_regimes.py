@@ -222,6 +222,7 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
     part = subprocess.run(args + ['--cases', 'KD', 'PWKD+KD'],
                           capture_output=True, text=True, timeout=900)
     assert part.returncode == 0, part.stderr[-3000:]
+    assert 'teachers to train: 1, student runs: 4' in part.stdout
     assert '[students 4/4]' in part.stdout and 'min left' in part.stdout
     runs = json.loads((out_dir / 'regimes.json').read_text())['cells'][0][
         'runs']
@@ -229,8 +230,8 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
     first = subprocess.run(args, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stderr[-3000:]
     # One recorded run is run again, and comes out as recorded.
-    assert '[reproduced 1/1] KD, seed 0' in first.stdout
-    assert '[students] 2 runs' in first.stdout
+    assert '[reproduced 1/1] toy KD, seed 0' in first.stdout
+    assert 'teachers to train: 0, student runs: 2' in first.stdout
     report = json.loads((out_dir / 'regimes.json').read_text())
     [cell] = report['cells']
     assert cell['name'] == 'toy' and cell['student_epochs'] == 4
@@ -270,7 +271,8 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
     # Continued: the runs in the report are not run again.
     again = subprocess.run(args, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert '[students]' in again.stdout and '0 runs' in again.stdout
+    assert 'teachers to train: 0, student runs: 0' in again.stdout
+    assert '[students' not in again.stdout
     assert json.loads((out_dir / 'regimes.json').read_text())['cells'][0][
         'runs'] == cell['runs']
 
