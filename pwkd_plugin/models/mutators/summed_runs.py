@@ -15,7 +15,9 @@ Only a sum or mean over the runs' axis of a tensor that a view cut into
 runs of the channels it had, in order (the runs first), or of elementwise
 products and sums of such tensors (the split attention's weights times the
 runs); a view by other axes, a transpose between, or a sum over another
-axis is left as mmrazor reads it.
+axis is left as mmrazor reads it. Runs viewed by a channel count fixed
+when the model was built cannot run narrower: mmrazor's check drops their
+unit, and its layers stay whole.
 """
 import operator
 from typing import Dict, List, Optional
@@ -59,8 +61,7 @@ class RunSumChannelNode(ChannelNode):
         assert len(channel_tensors) == 1, f'{self}'
         self.in_channel_tensor = channel_tensors[0]
         self.out_channel_tensor = ChannelTensor(self.channels)
-        group_union(self.in_channel_tensor, self.runs,
-                    self.out_channel_tensor)
+        group_union(self.in_channel_tensor, self.runs, self.out_channel_tensor)
         return self.out_channel_tensor
 
 

@@ -10,6 +10,7 @@ import torch.fx as fx
 import torch.nn as nn
 from mmpretrain.models.backbones.resnest import SplitAttentionConv2d
 
+from pwkd_plugin.models.mutators import SlimmableTeacherMutator
 from pwkd_plugin.models.mutators.shape_constants import graph_values
 from pwkd_plugin.models.mutators.summed_runs import run_sums
 
@@ -177,3 +178,35 @@ def test_the_runs_narrow_together_as_a_narrower_split_attention(
             narrow = narrow_split_attention(layer, x.shape[1], channels,
                                             inter)
             assert torch.allclose(layer(x), narrow(x), atol=1e-6), width
+
+
+class ViewsRunsByNumber(SumsRuns):
+    """Runs viewed by a channel count fixed when it was built, after a
+    stem."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 3, 3, padding=1)
+
+    def runs(self, x):
+        return x.view(x.size(0), 2, 8, x.size(2), x.size(3))
+
+    def forward(self, x):
+        return super().forward(self.stem(x))
+
+
+def test_runs_viewed_by_a_fixed_count_are_left_whole():
+    """The sum is followed, but a narrower width cannot run the view:
+    mmrazor's check drops the unit and its layers stay whole."""
+    assert sums_found(ViewsRunsByNumber()) == {
+        'sum_1': (2, 8), 'sum_2': (2, 8)}
+    model = ViewsRunsByNumber()
+    mutator = SlimmableTeacherMutator(
+        parse_cfg=dict(type='ChannelAnalyzer', demo_input=(1, 3, 8, 8),
+                       tracer_type='FxTracer'),
+        allow_mostly_whole=True)
+    mutator.prepare_from_supernet(model)
+    assert {'conv', 'fc'} <= set(mutator.whole_layers)
+    for width in mutator.widths:
+        mutator.set_width(width)
+        assert model(torch.rand(2, 3, 8, 8)).shape == (2, 10)
