@@ -331,6 +331,13 @@ NO_RECIPE_REASONS = {
                  "128 channels, heads of 66 and 126 features); only width "
                  "0.5 is expressible (channels [12, 24, 44, 84], num_heads "
                  "[2, 2, 2, 2])"),
+    'ResNeSt': ('its split attentions build max(channels * radix // '
+                'reduction_factor, 32) attention channels (fc1), while the '
+                'slimmable teacher narrows them with the width: at width '
+                "0.25 ResNeSt-50's first two stages keep 8 and 16 of their "
+                '32 and 64, where a ResNeSt of base_channels 16 builds 32 in '
+                'both; at 0.5 and 0.75 its first stage keeps 16 and 24, '
+                'where the arch builds 32'),
     'MobileViT': ('its MobileViT blocks build their attentions with 4 '
                   'heads (make_mobilevit_layer passes no num_heads; the '
                   'arch rows have none), while the slimmable teacher keeps '

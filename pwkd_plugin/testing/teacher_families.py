@@ -204,6 +204,15 @@ SMALL_FAMILIES = {
                          width_per_group=4, num_stages=2, strides=(1, 2),
                          dilations=(1, 1), out_indices=(1, ),
                          stem_channels=16, base_channels=16), 128)),
+    'ResNeSt': ('split attention: a grouped convolution of radix runs '
+                'viewed apart and summed, weighted by a softmax over the '
+                'runs (a view, transpose and reshape) of a squeeze-excite '
+                'branch',
+                classifier(
+                    dict(type='ResNeSt', depth=50, groups=1, radix=2,
+                         num_stages=2, strides=(1, 2), dilations=(1, 1),
+                         out_indices=(1, ), stem_channels=16,
+                         base_channels=16), 128)),
     'RegNetX': ('grouped convolutions',
                 classifier(
                     dict(type='RegNet',

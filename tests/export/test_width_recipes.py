@@ -31,6 +31,7 @@ def static_copy(name: str, width: float):
     (dict(type='MobileViT', arch='xx_small'), 'differs by 0.0081'),
     (dict(type='EfficientFormer', arch='l1'), 'qkv (384, 112)'),
     (dict(type='TinyViT', arch='5m'), 'one head of 32'),
+    (dict(type='ResNeSt', depth=50), 'keep 8 and 16 of their 32 and 64'),
 ])
 def test_refused_with_the_measured_reason(backbone, figure):
     assert backbone['type'] not in WIDTH_RECIPES
@@ -44,6 +45,17 @@ def test_refused_with_the_measured_reason(backbone, figure):
     assert figure in str(error.value)
     # The whole width needs no recipe.
     assert static_classifier_config(classifier, 1.0) == classifier
+
+
+def test_resnest_attention_channels_narrow_below_the_arch_floor():
+    """The small ResNeSt's first stage (16 channels per radix run, 32
+    attention channels: the floor) at 0.25: 4 channels per run and 8
+    attention channels, where mmpretrain's split attention of 4 channels
+    builds 32."""
+    from mmpretrain.models.backbones.resnest import SplitAttentionConv2d
+    attention = static_copy('ResNeSt', 0.25).layer1[0].conv2
+    assert (attention.fc1.in_channels, attention.fc1.out_channels) == (4, 8)
+    assert SplitAttentionConv2d(4, 4, 3).fc1.out_channels == 32
 
 
 def test_edgenext_attention_spans_other_features_than_its_channels():

@@ -66,7 +66,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     Swin's window attention and patch merging) the units are read from the
     block structure instead; a tensor cut in equal runs of channels by
     indexing with its own size (CSPNet's halves) is traced, its runs
-    narrowing together (:mod:`.sliced_channels`). Batch norms become
+    narrowing together (:mod:`.sliced_channels`), and so are equal runs a
+    view cuts and a sum adds (ResNeSt's radix splits:
+    :mod:`.summed_runs`). Batch norms become
     ``SwitchableBatchNorm2d`` (a ``BatchNorm1d``
     ``SwitchableBatchNorm1d``): private statistics and affine parameters per
     width. A traced attention narrows by whole heads

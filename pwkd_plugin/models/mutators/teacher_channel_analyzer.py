@@ -37,6 +37,7 @@ from .shape_constants import fold_shape_sizes, graph_values
 from .size_control_flow import SizeControlFlowMixin
 from .sliced_channels import piece_unit_groups, slice_pieces
 from .split_channels import SplitPieceChannelNode, split_pieces
+from .summed_runs import RunSumChannelNode, run_sums
 from .token_cat import token_cats
 from .token_channels import token_channel_node, token_parameters
 from .traced_channel_unit import TracedChannelUnit
@@ -86,7 +87,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     graph follows per-channel parameters multiplied into a tensor (layer
     scales: :mod:`.parameter_channel_node`), gives each piece of a tensor
     split along its channels its own channels (:mod:`.split_channels`; cut
-    by indexing with its own size: :mod:`.sliced_channels`),
+    by indexing with its own size: :mod:`.sliced_channels`), binds the
+    equal runs of a tensor's channels a view cuts and a sum adds
+    (:mod:`.summed_runs`),
     binds the heads of a cross-covariance attention
     (:mod:`.cross_covariance_node`), and the input of an attention whose
     heads follow it to its heads (:mod:`.heads_follow_input`), binds
@@ -123,7 +126,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     def analyze(self, model: nn.Module) -> Dict:
         self._parameters, self._pieces, self._heads = {}, {}, {}
         self._slices, self._piece_nodes = {}, {}
-        self._pooled_heads = {}
+        self._pooled_heads, self._run_sums = {}, {}
         self._tokens, self._token_cats = {}, set()
         self._other_axes = {}
         # mmrazor builds the channel graph with these module-level names.
@@ -154,6 +157,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         self._pieces = split_pieces(model, graph, values)
         for pieces in self._slices.values():
             self._pieces.update(pieces)
+        self._run_sums = run_sums(graph, values)
         self._heads = cross_covariance_nodes(model, graph)
         self._pooled_heads = pooled_head_nodes(model, graph, values)
         self._token_cats = token_cats(graph, values)
@@ -191,6 +195,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
                                         close, size)
         if node.name in self._token_cats:
             return BindChannelNode.copy_from(node)
+        if node.name in self._run_sums:
+            return RunSumChannelNode(node.name, node.val,
+                                     *self._run_sums[node.name])
         if node.name in self._pieces:
             piece = SplitPieceChannelNode(node.name, node.val,
                                           self._pieces[node.name])

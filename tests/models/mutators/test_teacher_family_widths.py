@@ -619,3 +619,36 @@ def test_beit_attentions_narrow_by_whole_heads():
         ) == model.mutator.width_macs[width]
         assert_static_copy_matches(model, width, inputs, static)
     model.mutator.set_width(1.0)
+
+
+def test_resnest_radix_runs_narrow_together():
+    """The small ResNeSt (radix 2, one group): every split attention keeps
+    the first channels of both radix runs of its convolution, its norm and
+    its fc2 (4 to 16 of 16 in the first stage, 8 to 32 of 32 in the
+    second),
+    its fc1 reads the runs' sum, and the static copy's blocks are
+    mmpretrain's split attentions of that many channels."""
+    from mmpretrain.models.backbones.resnest import SplitAttentionConv2d
+    model = built_family('ResNeSt')
+    assert model.mutator.whole_layers == []
+    backbone = model.architecture.backbone
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width in model.mutator.widths:
+        model.mutator.set_width(width)
+        static = model.static_architecture(width).backbone
+        for stage, run in ((1, 16), (2, 32)):
+            kept = int(run * width)
+            mask = [True] * kept + [False] * (run - kept)
+            for index, block in enumerate(getattr(backbone, f'layer{stage}')):
+                attention = block.conv2
+                for layer in (attention.conv, attention.fc2):
+                    assert layer.get_mutable_attr(
+                        'out_channels').current_mask.tolist() == mask * 2
+                assert attention.fc1.get_mutable_attr(
+                    'in_channels').current_mask.tolist() == mask
+                copy = getattr(static, f'layer{stage}')[index].conv2
+                assert type(copy) is SplitAttentionConv2d
+                assert (copy.conv.out_channels, copy.fc1.in_channels,
+                        copy.fc2.out_channels) == (2 * kept, kept, 2 * kept)
+        assert_static_copy_matches(model, width, inputs)
+    model.mutator.set_width(1.0)
