@@ -691,7 +691,7 @@ def cells_table(data: dict) -> str:
             f'{teacher.get("epochs", "-")} epochs | ' + ' / '.join(
                 f'{v:.2f}' for v in teacher.get('top1', {}).values()) +
             f' | {kd_text} | {c["machine"]} | {c["minutes"]:.0f} '
-            f'(+{teacher.get("minutes", 0):.0f}) | `python '
+            f'(+{teacher.get("minutes", 0):.0f}{resumed(teacher)}) | `python '
             f'benchmarks/regimes.py --cells {c["name"]} --seeds {seeds}` |')
     return '\n'.join(lines)
 
@@ -699,6 +699,13 @@ def cells_table(data: dict) -> str:
 #: The kind of the docs' markers of the report's tables.
 DOCS_KIND = 'regimes'
 DOCS_COMMAND = 'python benchmarks/regimes.py --docs README.md docs/results.md'
+
+
+def resumed(teacher: dict) -> str:
+    """Where a teacher's minutes count only its last attempt: the epoch
+    that attempt resumed from."""
+    epoch = teacher.get('resumed_at')
+    return f', resumed at epoch {epoch}' if epoch else ''
 
 
 def doc_tables(data: dict) -> dict:
@@ -893,6 +900,8 @@ def main():
         cell, record = CELLS[name], records[name]
         check_teacher(name, record, cell.teacher, trained)
         record['teacher']['minutes'] = trained['seconds'] / 60
+        # Minutes of its last attempt only, when it resumed a stopped one.
+        record['teacher']['resumed_at'] = trained.get('resumed_at')
         new = cell_jobs(name, cell, record, args.seed, trained,
                         args.work_dir, args.cases)
         check = check_job(name, cell, record, trained, args.work_dir)

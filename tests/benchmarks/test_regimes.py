@@ -174,6 +174,12 @@ def test_merge_replaces_whole_cells_and_docs_tables_follow(tmp_path):
     assert regimes.plans_table(main.data) in text and 'old' not in text
     assert '--cells large_gap --seeds 3' in text and text.endswith('text\n')
     assert regimes.update_docs([str(page)], main.data) == []
+    # A teacher that resumed a stopped attempt counts that attempt only.
+    main.cell('base')['teacher'] = dict(arch='ResNet20', epochs=32,
+                                        top1={'1': 90.0}, minutes=50.0,
+                                        resumed_at=8)
+    row = regimes.cells_table(main.data).split('\n')[2]
+    assert row.startswith('| base |') and '(+50, resumed at epoch 8)' in row
     bare = tmp_path / 'bare.md'
     bare.write_text('# nothing marked\n')
     with pytest.raises(SystemExit, match='no markers for the plans table'):
