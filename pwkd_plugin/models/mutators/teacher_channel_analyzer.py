@@ -36,7 +36,8 @@ from .parameter_channel_node import (ParameterChannelNode,
 from .shape_constants import fold_shape_sizes, graph_values
 from .size_control_flow import SizeControlFlowMixin
 from .sliced_channels import piece_unit_groups, slice_pieces
-from .split_channels import SplitPieceChannelNode, split_pieces
+from .split_channels import (SplitPieceChannelNode, equal_split_runs,
+                             split_pieces)
 from .summed_runs import RunSumChannelNode, run_sums
 from .token_cat import token_cats
 from .token_channels import token_channel_node, token_parameters
@@ -157,6 +158,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         self._pieces = split_pieces(model, graph, values)
         for pieces in self._slices.values():
             self._pieces.update(pieces)
+        self._slices.update(equal_split_runs(graph, self._pieces))
         self._run_sums = run_sums(graph, values)
         self._heads = cross_covariance_nodes(model, graph)
         self._pooled_heads = pooled_head_nodes(model, graph, values)
@@ -230,7 +232,8 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
             kept_runs = check_unit_groups(
                 model, {key: units_config[key]
                         for key in runs}, lambda key, unit: runs[key], _half,
-                self.demo_input.get_data(model), TracedChannelUnit)
+                self.demo_input.get_data(model), TracedChannelUnit,
+                fill_unheld=True)
         left_out = set(runs) - set(kept_runs)
         left_out |= units_beside(model, left_out, units_config)
         others = {
