@@ -14,9 +14,9 @@ Any other module's per-channel parameters (layer scales) are sliced by
 making the module slimmable in place (:func:`slice_channel_parameter`).
 ``FORWARD_OPS`` maps a module whose forward shapes or splits tensors by
 channel counts fixed when it was built (VAN, HorNet's gnConv, EdgeNeXt's
-SDTA block, Res2Net's block, an attention's head count) to a version that reads them from
-the tensors or its layers (LeViT's, EfficientFormer's and TinyViT's
-head-major attentions: whole heads, :class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
+SDTA block, Res2Net's block, an attention's head count) to a version that
+reads them from the tensors or its layers (LeViT's, EfficientFormer's and
+TinyViT's head-major attentions: whole heads, :class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
 q, k and v split by the active features; DaViT's window and channel
 attentions, its output maps and its downsampling at any channel count;
 MViTv2's attention: head dims, with the poolings every head shares;

@@ -69,8 +69,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     narrowing together (:mod:`.sliced_channels`), and so are equal runs a
     view cuts and a sum adds (ResNeSt's radix splits:
     :mod:`.summed_runs`), and a split into equal runs by a block that splits
-    by the width (Res2Net's scales: :mod:`.split_channels`). Batch norms become
-    ``SwitchableBatchNorm2d`` (a ``BatchNorm1d``
+    by the width (Res2Net's scales: :mod:`.split_channels`). Batch norms
+    become ``SwitchableBatchNorm2d`` (a ``BatchNorm1d``
     ``SwitchableBatchNorm1d``): private statistics and affine parameters per
     width. A traced attention narrows by whole heads
     (:mod:`.head_channels`: mmpretrain's multi-head attention in MobileViT's

@@ -110,8 +110,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     tensors as numbers (:mod:`.shape_constants`), and traces into the
     modules ``FORWARD_OPS`` swapped in. Units of whole heads are checked
     together per attention (:func:`~.head_channels.check_head_units`), the
-    units of a tensor's equal runs of channels per tensor
-    (:func:`~.sliced_channels.piece_unit_groups`).
+    units of a tensor's equal runs of channels (sliced by its own size, or
+    split by the width: :func:`~.split_channels.equal_split_runs`) per
+    tensor (:func:`~.sliced_channels.piece_unit_groups`).
 
     :class:`SlimmableTeacherMutator` traces with it where its config names
     mmrazor's ``ChannelAnalyzer`` (mmrazor's mutators accept no other
