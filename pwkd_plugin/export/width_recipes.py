@@ -9,6 +9,7 @@ cannot express a width are in :data:`NO_RECIPE_REASONS`, with the reason.
 """
 import copy
 import inspect
+import math
 from typing import Callable, Dict, Optional, Tuple
 
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
@@ -36,6 +37,38 @@ def _resnext_recipe(backbone: dict, scale: Callable[[int], int],
     ``width_per_group`` narrows instead."""
     backbone = _resnet_recipe(backbone, scale, width, divisor, min_channels)
     backbone['width_per_group'] = scale(backbone.get('width_per_group', 4))
+    return backbone
+
+
+def _res2net_runs(backbone: dict) -> list:
+    """The channels of each run of a ``Res2Net``'s blocks, per stage, as
+    mmpretrain's ``Bottle2neck`` computes them."""
+    base = backbone.get('base_channels', 64)
+    base_width = backbone.get('base_width', 26)
+    return [
+        int(math.floor(base * 2**stage * (base_width / base)))
+        for stage in range(backbone.get('num_stages', 4))
+    ]
+
+
+def _res2net_recipe(backbone: dict, scale: Callable[[int], int],
+                    width: float, divisor: int, min_channels: int) -> dict:
+    """mmpretrain ``Res2Net``: as ``ResNet``, and ``base_width`` narrows
+    (stage ``i`` splits into runs of ``base_width * 2**i`` channels, each
+    of which the teacher narrows on its own), where that gives every
+    stage's narrowed runs."""
+    whole = copy.deepcopy(backbone)
+    backbone = _resnet_recipe(backbone, scale, width, divisor, min_channels)
+    backbone['base_width'] = scale(whole.get('base_width', 26))
+    wanted = [scale(run) for run in _res2net_runs(whole)]
+    built = _res2net_runs(backbone)
+    if built != wanted:
+        raise WidthExportError(
+            f'Res2Net at width {width:g}: the slimmable teacher keeps runs of '
+            f'{wanted} channels per stage (each stage\'s runs of '
+            f'{_res2net_runs(whole)} narrowed on their own), while '
+            f'base_width {backbone["base_width"]} builds runs of {built} '
+            '(base_width * 2**stage): no base_width gives them')
     return backbone
 
 
@@ -244,6 +277,9 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
     'ResNeXt': (_resnext_recipe,
                 'stem_channels, base_channels, width_per_group (the group '
                 'count stays)'),
+    'Res2Net': (_res2net_recipe,
+                'stem_channels, base_channels, base_width (where every '
+                "stage's runs narrow to base_width * 2**stage)"),
     'MobileNetV2': (_mobilenet_v2_recipe,
                     'widen_factor; in practice exact only at width 1.0: '
                     'mmpretrain rounds every layer to a multiple of 8 its own '

@@ -213,6 +213,15 @@ SMALL_FAMILIES = {
                          num_stages=2, strides=(1, 2), dilations=(1, 1),
                          out_indices=(1, ), stem_channels=16,
                          base_channels=16), 128)),
+    'Res2Net': ('a split of the first convolution into scales of equal '
+                'runs, each convolved after the previous run is added '
+                '(the first block of a stage pools the last run), '
+                'concatenated back',
+                classifier(
+                    dict(type='Res2Net', depth=50, scales=4, base_width=8,
+                         num_stages=2, strides=(1, 2), dilations=(1, 1),
+                         out_indices=(1, ), stem_channels=16,
+                         base_channels=16), 128)),
     'RegNetX': ('grouped convolutions',
                 classifier(
                     dict(type='RegNet',
@@ -376,18 +385,7 @@ SMALL_FAMILIES = {
                       neck=dict(type='GlobalAveragePooling', dim=1))),
 }
 
-#: family -> (the block that is refused, small classifier config): families
-#: whose channel split the tracer cannot follow (see ``UNFOLLOWED_BLOCKS``).
-REFUSED_SMALL_FAMILIES = {
-    'Res2Net': ('Bottle2neck',
-                classifier(
-                    dict(type='Res2Net', depth=50, scales=4, base_width=8,
-                         num_stages=2, strides=(1, 2), dilations=(1, 1),
-                         out_indices=(1, ), stem_channels=16,
-                         base_channels=16), 128)),
-}
-
 
 def small_family(name: str) -> dict:
-    """A copy of the classifier config of ``name`` (of either table)."""
-    return copy.deepcopy({**SMALL_FAMILIES, **REFUSED_SMALL_FAMILIES}[name][1])
+    """A copy of the classifier config of ``name``."""
+    return copy.deepcopy(SMALL_FAMILIES[name][1])

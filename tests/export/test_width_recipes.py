@@ -116,3 +116,23 @@ def test_tinyvit_attention_spans_other_features_than_its_channels():
     # TinyViT-5M's stage 2 at width 0.5 would need 80 channels in 3 heads.
     with pytest.raises(AssertionError, match='divisible'):
         TinyViTBlock(80, num_heads=3, window_size=7, resolution=(7, 7))
+
+
+def test_res2net_runs_narrow_by_base_width_where_it_can():
+    """Res2Net-50 14w-8s's runs (14, 28, 56, 112 channels) narrow to 7,
+    14, 28, 56 at width 0.5: base_width 7; at 0.25 to 4, 7, 14, 28 (14 *
+    0.25 rounded half up), which no base_width builds (base_width * 2**i),
+    and the export is refused naming both."""
+    classifier = dict(
+        type='ImageClassifier',
+        backbone=dict(type='Res2Net', depth=50, scales=8, base_width=14),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=2048))
+    half = static_classifier_config(classifier, 0.5)
+    assert half['backbone'] == dict(
+        type='Res2Net', depth=50, scales=8, base_width=7, stem_channels=32,
+        base_channels=32)
+    assert half['head']['in_channels'] == 1024
+    with pytest.raises(WidthExportError) as error:
+        static_classifier_config(classifier, 0.25)
+    assert 'runs of [4, 7, 14, 28] channels' in str(error.value)
+    assert 'base_width 4 builds runs of [4, 8, 16, 32]' in str(error.value)

@@ -14,9 +14,9 @@ Any other module's per-channel parameters (layer scales) are sliced by
 making the module slimmable in place (:func:`slice_channel_parameter`).
 ``FORWARD_OPS`` maps a module whose forward shapes or splits tensors by
 channel counts fixed when it was built (VAN, HorNet's gnConv, EdgeNeXt's
-SDTA block, an attention's head count) to a version that reads them from
-the tensors or its layers (LeViT's, EfficientFormer's and TinyViT's
-head-major attentions: whole heads, :class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
+SDTA block, Res2Net's block, an attention's head count) to a version that
+reads them from the tensors or its layers (LeViT's, EfficientFormer's and
+TinyViT's head-major attentions: whole heads, :class:`HeadAttention`; Twins' locally-grouped and sub-sampled attentions:
 q, k and v split by the active features; DaViT's window and channel
 attentions, its output maps and its downsampling at any channel count;
 MViTv2's attention: head dims, with the poolings every head shares;
@@ -49,6 +49,7 @@ from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
 from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
 from mmpretrain.models.backbones.mobilevit import MobileVitBlock
 from mmpretrain.models.backbones.mvit import MultiScaleAttention
+from mmpretrain.models.backbones.res2net import Bottle2neck
 from mmpretrain.models.backbones.twins import (GlobalSubsampledAttention,
                                                LocallyGroupedSelfAttention)
 from mmpretrain.models.backbones.xcit import XCA, ClassAttntion
@@ -88,6 +89,7 @@ from .mobilevit import SlimmableMobileVitBlock
 from .multihead_attention import SlimmableMultiheadAttention
 from .multiscale_attention import SlimmableMultiScaleAttention
 from .position_encoding import SlimmableConditionalPositionEncoding
+from .res2net import SlimmableBottle2neck
 from .sdta import SlimmableSDTAEncoder
 from .subsampled_attention import SlimmableGlobalSubsampledAttention
 from .swin_transformer import SlimmableSwinTransformer
@@ -160,6 +162,7 @@ FORWARD_OPS = {
     MultiScaleAttention: SlimmableMultiScaleAttention,
     T2T_ViT: SlimmableT2TViT,
     BEiTAttention: SlimmableBEiTAttention,
+    Bottle2neck: SlimmableBottle2neck,
 }
 
 try:
@@ -175,6 +178,7 @@ else:
 __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'HeadAttention',
     'SlimmableAttentionWithBias', 'SlimmableBEiTAttention',
+    'SlimmableBottle2neck',
     'SlimmableChannelAttention',
     'SlimmableChannelMultiheadAttention', 'SlimmableChannelParameters',
     'SlimmableClassAttention', 'SlimmableConditionalPositionEncoding',

@@ -68,8 +68,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     indexing with its own size (CSPNet's halves) is traced, its runs
     narrowing together (:mod:`.sliced_channels`), and so are equal runs a
     view cuts and a sum adds (ResNeSt's radix splits:
-    :mod:`.summed_runs`). Batch norms become
-    ``SwitchableBatchNorm2d`` (a ``BatchNorm1d``
+    :mod:`.summed_runs`), and a split into equal runs by a block that splits
+    by the width (Res2Net's scales: :mod:`.split_channels`). Batch norms
+    become ``SwitchableBatchNorm2d`` (a ``BatchNorm1d``
     ``SwitchableBatchNorm1d``): private statistics and affine parameters per
     width. A traced attention narrows by whole heads
     (:mod:`.head_channels`: mmpretrain's multi-head attention in MobileViT's
@@ -100,8 +101,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     reason), and the narrowest width must keep at most half of the whole
     network's conv and linear FLOPs (``width_macs``) and no layer may be
     left whole (the refusal names each and why: an op without a slimmable
-    version, or a block whose channel split the tracer cannot follow, such
-    as Res2Net's ``Bottle2neck``, see ``width_check.UNFOLLOWED_BLOCKS``),
+    version, or a block whose channel split the tracer cannot follow, see
+    ``width_check.UNFOLLOWED_BLOCKS``),
     unless ``allow_mostly_whole``.
 
     Args:

@@ -10,9 +10,11 @@ tensor's channels, found from the shapes on the tracer's demo input.
 
 Only where the module that splits says its forward splits by sizes that
 follow the width (``splits_by_width = True``, as ``SlimmableGnConv``): a
-split by sizes fixed when the module was built (Res2Net's ``torch.split``
-by ``self.width``) fails at a narrower width, and is left as mmrazor reads
-it, so its layers stay whole and the block is named in the refusal.
+split by sizes fixed when the module was built (mmpretrain's Res2Net
+block's ``torch.split`` by ``self.width``, which ``SlimmableBottle2neck``
+reads from its first convolution) fails at a narrower width, and is left
+as mmrazor reads it, so its layers stay whole. A split into equal runs
+splits by one size: its runs narrow together (:func:`equal_split_runs`).
 """
 import operator
 from typing import Dict, List, Optional, Tuple
@@ -130,4 +132,39 @@ def split_pieces(model: nn.Module, graph: fx.Graph,
                 index = user.args[1] % len(pieces)
                 found[user.name] = (starts[index], starts[index + 1],
                                     source.shape[dim])
+    return found
+
+
+def equal_split_runs(graph: fx.Graph,
+                     pieces: Dict[str, tuple]) -> Dict[str, Dict[str, tuple]]:
+    """The splits of ``graph`` whose pieces are two or more equal runs of
+    the split tensor's channels (Res2Net's scales), per split.
+
+    A module that splits by the width into equal runs splits by one size
+    (``SlimmableBottle2neck``: its first convolution's active channels over
+    its scales), so its runs only work narrowed together: their units are
+    checked as one group, as those of a tensor sliced into equal runs
+    (:func:`~.sliced_channels.piece_unit_groups`).
+
+    Args:
+        graph (fx.Graph): The traced graph.
+        pieces (dict): :func:`split_pieces`.
+
+    Returns:
+        dict: Split node's name -> fx node name of each piece -> ``(start,
+        end, total)``.
+    """
+    found = {}
+    for node in graph.nodes:
+        if not _is_split(node):
+            continue
+        runs = {
+            user.name: pieces[user.name]
+            for user in node.users if user.name in pieces
+        }
+        lengths = {end - start for start, end, _ in runs.values()}
+        if len(runs) > 1 and len(lengths) == 1 and sum(
+                end - start for start, end, _ in runs.values()) == next(
+                    iter(runs.values()))[2]:
+            found[node.name] = runs
     return found

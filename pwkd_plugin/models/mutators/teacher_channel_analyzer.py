@@ -36,7 +36,8 @@ from .parameter_channel_node import (ParameterChannelNode,
 from .shape_constants import fold_shape_sizes, graph_values
 from .size_control_flow import SizeControlFlowMixin
 from .sliced_channels import piece_unit_groups, slice_pieces
-from .split_channels import SplitPieceChannelNode, split_pieces
+from .split_channels import (SplitPieceChannelNode, equal_split_runs,
+                             split_pieces)
 from .summed_runs import RunSumChannelNode, run_sums
 from .token_cat import token_cats
 from .token_channels import token_channel_node, token_parameters
@@ -109,8 +110,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     tensors as numbers (:mod:`.shape_constants`), and traces into the
     modules ``FORWARD_OPS`` swapped in. Units of whole heads are checked
     together per attention (:func:`~.head_channels.check_head_units`), the
-    units of a tensor's equal runs of channels per tensor
-    (:func:`~.sliced_channels.piece_unit_groups`).
+    units of a tensor's equal runs of channels (sliced by its own size, or
+    split by the width: :func:`~.split_channels.equal_split_runs`) per
+    tensor (:func:`~.sliced_channels.piece_unit_groups`).
 
     :class:`SlimmableTeacherMutator` traces with it where its config names
     mmrazor's ``ChannelAnalyzer`` (mmrazor's mutators accept no other
@@ -157,6 +159,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         self._pieces = split_pieces(model, graph, values)
         for pieces in self._slices.values():
             self._pieces.update(pieces)
+        self._slices.update(equal_split_runs(graph, self._pieces))
         self._run_sums = run_sums(graph, values)
         self._heads = cross_covariance_nodes(model, graph)
         self._pooled_heads = pooled_head_nodes(model, graph, values)
@@ -230,7 +233,8 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
             kept_runs = check_unit_groups(
                 model, {key: units_config[key]
                         for key in runs}, lambda key, unit: runs[key], _half,
-                self.demo_input.get_data(model), TracedChannelUnit)
+                self.demo_input.get_data(model), TracedChannelUnit,
+                fill_unheld=True)
         left_out = set(runs) - set(kept_runs)
         left_out |= units_beside(model, left_out, units_config)
         others = {

@@ -1,16 +1,47 @@
 """Traced units that only run narrowed together, checked by group."""
+import contextlib
 import copy
 from typing import Callable, Dict, Hashable, Set, Tuple
 
 import torch.nn as nn
-from mmrazor.models.mutables import MutableChannelUnit
+from mmrazor.models.mutables import (MutableChannelContainer,
+                                     MutableChannelUnit, SimpleMutableChannel)
+
+
+def _fill_unheld_channels(self) -> None:
+    """mmrazor's ``_fill_unregistered_range``, with whole channels of the
+    right count before a held run (mmrazor's are ``last_end - start``
+    channels, a negative count, so its forward fails)."""
+    last_end = 0
+    for start, end in copy.copy(self.mutable_channels):
+        if last_end < start:
+            self.register_mutable(
+                SimpleMutableChannel(start - last_end), last_end, start)
+        last_end = end
+    if last_end < self.num_channels:
+        self.register_mutable(
+            SimpleMutableChannel(self.num_channels - last_end), last_end,
+            self.num_channels)
+
+
+@contextlib.contextmanager
+def _filling_unheld_channels(enabled: bool):
+    original = MutableChannelContainer._fill_unregistered_range
+    if enabled:
+        MutableChannelContainer._fill_unregistered_range = \
+            _fill_unheld_channels
+    try:
+        yield
+    finally:
+        MutableChannelContainer._fill_unregistered_range = original
 
 
 def check_unit_groups(model: nn.Module, configs: Dict,
                       group_of: Callable[[Hashable, MutableChannelUnit],
                                          Hashable],
                       choice_of: Callable[[MutableChannelUnit], float],
-                      inputs, unit_type: type) -> Dict:
+                      inputs, unit_type: type,
+                      fill_unheld: bool = False) -> Dict:
     """The unit configs whose groups run narrowed together.
 
     mmrazor checks units by halves of a list, one part narrowed while the
@@ -28,6 +59,11 @@ def check_unit_groups(model: nn.Module, configs: Dict,
         inputs: The tracer's demo input (a tensor or keyword arguments).
         unit_type (type): The unit class checked with
             (:class:`~.traced_channel_unit.TracedChannelUnit`).
+        fill_unheld (bool): Give the channels of a layer no unit of
+            ``configs`` holds, before a run one holds, whole (Res2Net's
+            last run of its first convolution goes to its last convolution,
+            whose first channels the runs' units do not hold). Defaults to
+            False (mmrazor's fill, which fails there).
 
     Returns:
         dict: Unit key -> config (mmrazor's template), of the units that
@@ -53,7 +89,8 @@ def check_unit_groups(model: nn.Module, configs: Dict,
         for unit in narrowed:
             unit.current_choice = choice_of(unit)
         try:
-            model(**inputs) if isinstance(inputs, dict) else model(inputs)
+            with _filling_unheld_channels(fill_unheld):
+                model(**inputs) if isinstance(inputs, dict) else model(inputs)
         except Exception:  # noqa: BLE001 the units stay out
             return False
         return True

@@ -23,10 +23,6 @@ MOSTLY_WHOLE_RATIO = 0.5
 #: by class name, and why: a teacher with layers left whole inside one is
 #: refused (unless ``allow_mostly_whole``), whatever its FLOPs.
 UNFOLLOWED_BLOCKS = {
-    'Bottle2neck':
-    "Res2Net's block splits its channels into scales of a fixed width "
-    '(torch.split by self.width), which the channel tracer does not follow '
-    'and a narrower width would split wrongly',
     'CSPStage':
     "CSPNet's stage splits its channels in halves by indexing "
     '(x[:, :split]), which the channel tracer follows only where the halves '
