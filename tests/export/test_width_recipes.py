@@ -5,7 +5,8 @@ teacher narrows their attentions by whole heads (each head keeping its
 dims), which their mmpretrain arguments cannot express. These tests pin
 both sides of each reason: what the teacher's static copy holds at width
 0.25 (the small members), and what mmpretrain builds for the same channels.
-If either changes, a width recipe may have become possible.
+If either changes, a width recipe may have become possible. RevViT's
+recipe is ViT's, its head reading both streams.
 """
 import inspect
 
@@ -116,3 +117,21 @@ def test_tinyvit_attention_spans_other_features_than_its_channels():
     # TinyViT-5M's stage 2 at width 0.5 would need 80 channels in 3 heads.
     with pytest.raises(AssertionError, match='divisible'):
         TinyViTBlock(80, num_heads=3, window_size=7, resolution=(7, 7))
+
+
+@pytest.mark.parametrize('fusion_mode, streams', [('concat', 2), ('add', 1)])
+def test_rev_vit_head_reads_its_streams_at_the_width(fusion_mode, streams):
+    """RevViT-S (deit-small: 6 heads of 64) at 0.25 keeps 2 whole heads,
+    an embedding of 128; its head reads both streams' embeddings
+    concatenated (256), or one where they are fused into one."""
+    classifier = dict(
+        type='ImageClassifier',
+        backbone=dict(type='RevVisionTransformer', arch='deit-small',
+                      fusion_mode=fusion_mode),
+        neck=None,
+        head=dict(type='LinearClsHead', num_classes=10,
+                  in_channels=384 * streams))
+    narrow = static_classifier_config(classifier, 0.25)
+    assert narrow['backbone']['arch'] == dict(
+        embed_dims=128, num_layers=12, num_heads=2, feedforward_channels=384)
+    assert narrow['head']['in_channels'] == 128 * streams
