@@ -33,9 +33,9 @@ from .image_channel_layers import image_channel_norms
 from .other_axis import (OtherAxisChannelGraph, OtherAxisChannelNode,
                          other_axis_brackets)
 from .pooled_heads import pooled_head_nodes
-from .repeated_cat import RepeatedCatChannelNode, repeated_cats
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
+from .repeated_cat import RepeatedCatChannelNode, repeated_cats
 from .shape_constants import fold_shape_sizes, graph_values
 from .size_control_flow import SizeControlFlowMixin
 from .sliced_channels import piece_unit_groups, slice_pieces
@@ -101,8 +101,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     (:mod:`.cross_covariance_node`), and the input of an attention whose
     heads follow it to its heads (:mod:`.heads_follow_input`), binds
     tensors concatenated along their tokens channel by channel
-    (:mod:`.token_cat`), concatenates a tensor listed twice as often
-    (:mod:`.repeated_cat`), reads a vision transformer's tokens and position
+    (:mod:`.token_cat`), concatenates a tensor as many times as a
+    ``torch.cat`` lists it (:mod:`.repeated_cat`), reads a vision
+    transformer's tokens and position
     embedding as channels its backbone's op slices (:mod:`.token_channels`),
     expands each channel of a map unfolded into patch columns into its
     kernel area (:mod:`.unfold_channels`), passes the channels over linear
