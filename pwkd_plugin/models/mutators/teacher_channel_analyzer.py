@@ -22,7 +22,7 @@ from mmrazor.structures.graph.channel_nodes import BindChannelNode
 from ..dynamic_ops import (DYNAMIC_OPS, FORWARD_OPS, TRACER_OPS,
                            HeadAttention)
 from .channel_tables import channel_tables
-from .chunked_channels import chunk_pieces
+from .chunked_channels import chunk_pieces, stacked_chunk_reductions
 from .cross_covariance_node import HeadsChannelNode, cross_covariance_nodes
 from .forward_built_modules import ForwardBuiltModulesMixin
 from .head_channels import (HeadAttentionNode, check_head_units,
@@ -96,7 +96,8 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     by indexing with its own size: :mod:`.sliced_channels`; chunked into
     equal runs: :mod:`.chunked_channels`), binds the
     equal runs of a tensor's channels a view cuts and a sum adds
-    (:mod:`.summed_runs`),
+    (:mod:`.summed_runs`) or a stack of its chunks reduces
+    (:mod:`.chunked_channels`),
     binds the heads of a cross-covariance attention
     (:mod:`.cross_covariance_node`), and the input of an attention whose
     heads follow it to its heads (:mod:`.heads_follow_input`), binds
@@ -169,6 +170,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         for pieces in self._slices.values():
             self._pieces.update(pieces)
         self._run_sums = run_sums(graph, values)
+        self._run_sums.update(stacked_chunk_reductions(graph, values))
         self._heads = cross_covariance_nodes(model, graph)
         self._pooled_heads = pooled_head_nodes(model, graph, values)
         self._token_cats = token_cats(graph, values)

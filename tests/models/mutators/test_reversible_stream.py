@@ -8,7 +8,8 @@ import torch
 import torch.nn as nn
 from mmcv.cnn.bricks.drop import build_dropout
 
-from pwkd_plugin.models.mutators.chunked_channels import chunk_pieces
+from pwkd_plugin.models.mutators.chunked_channels import (
+    chunk_pieces, stacked_chunk_reductions)
 from pwkd_plugin.models.mutators.repeated_cat import repeated_cats
 from pwkd_plugin.models.mutators.shape_constants import graph_values
 from pwkd_plugin.models.mutators.teacher_channel_analyzer import \
@@ -26,6 +27,9 @@ class ReversibleStream(nn.Module):
     through a drop path built in the forward, as RevViT's layer does);
     the halves concatenated, normed, pooled and classified."""
 
+    #: the head reads both halves concatenated.
+    streams = 2
+
     def __init__(self):
         super().__init__()
         self.patches = nn.Conv2d(3, CHANNELS, 2, stride=2)
@@ -36,7 +40,10 @@ class ReversibleStream(nn.Module):
             nn.Linear(CHANNELS, FEATURES), nn.GELU(),
             nn.Linear(FEATURES, CHANNELS))
         self.norm = nn.LayerNorm(2 * CHANNELS)
-        self.fc = nn.Linear(2 * CHANNELS, 10)
+        self.fc = nn.Linear(self.streams * CHANNELS, 10)
+
+    def fuse(self, x):
+        return x
 
     def stream(self, x):
         x = self.patches(x).flatten(2).transpose(1, 2)
@@ -49,7 +56,22 @@ class ReversibleStream(nn.Module):
         y2 = x2 + build_dropout(dict(type='DropPath', drop_prob=0.))(
             self.g(self.norm_g(y1)))
         x = self.norm(torch.cat([y1, y2], dim=-1))
-        return self.fc(x.mean(1))
+        return self.fc(self.fuse(x).mean(1))
+
+
+class MeanOfStreams(ReversibleStream):
+    """The halves averaged (RevViT's ``fusion_mode='avg'``)."""
+    streams = 1
+
+    def fuse(self, x):
+        return torch.stack(torch.chunk(x, 2, dim=2)).mean(dim=0)
+
+
+class MaxOfStreams(MeanOfStreams):
+    """Their maximum (``fusion_mode='max'``)."""
+
+    def fuse(self, x):
+        return torch.stack(torch.chunk(x, 2, dim=2)).max(dim=0).values
 
 
 class BuildsLinear(ReversibleStream):
@@ -120,6 +142,14 @@ def test_chunks_into_equal_runs_of_the_channels_are_found():
         assert chunk_pieces(*graph_of(other)) == {}
 
 
+def test_a_stack_of_chunks_reduced_over_the_stack_is_found():
+    assert stacked_chunk_reductions(*graph_of(MeanOfStreams())) == {
+        'mean': (2, CHANNELS)}
+    assert stacked_chunk_reductions(*graph_of(MaxOfStreams())) == {
+        'max_1': (2, CHANNELS)}
+    assert stacked_chunk_reductions(*graph_of(ReversibleStream())) == {}
+
+
 def test_a_tensor_concatenated_with_itself_is_listed_twice():
     graph, _ = graph_of(ReversibleStream())
     assert repeated_cats(graph) == {'cat': ('transpose', 'transpose')}
@@ -162,15 +192,20 @@ def narrow_forward(model, channels, features, inputs):
         f.gelu(linear(model.g[0], hidden, keep)(g)))
     y2 = x + g
     x = norm(model.norm, both)(torch.cat([y1, y2], dim=-1))
-    return linear(model.fc, list(range(10)), both)(x.mean(1))
+    reads = both if model.streams == 2 else keep
+    return linear(model.fc, list(range(10)), reads)(
+        model.fuse(x).mean(1))
 
 
-def test_the_halves_narrow_together_keeping_their_first_channels():
+@pytest.mark.parametrize('kind',
+                         [ReversibleStream, MeanOfStreams, MaxOfStreams])
+def test_the_halves_narrow_together_keeping_their_first_channels(kind):
     """Every width keeps the first channels of each half in the final
-    norm and the head, the same count as the embedding, and computes the
-    stream narrowed by hand."""
+    norm (and in the head, or the first channels of the fused halves),
+    the same count as the embedding, and computes the stream narrowed by
+    hand."""
     torch.manual_seed(0)
-    model = ReversibleStream().eval()
+    model = kind().eval()
     with torch.no_grad():
         for param in model.parameters():
             param.mul_(1 + 0.5 * torch.randn_like(param))
@@ -181,7 +216,7 @@ def test_the_halves_narrow_together_keeping_their_first_channels():
         mutator.set_width(width)
         mask = [True] * channels + [False] * (CHANNELS - channels)
         assert model.fc.get_mutable_attr(
-            'in_channels').current_mask.tolist() == mask * 2
+            'in_channels').current_mask.tolist() == mask * model.streams
         assert model.norm.get_mutable_attr(
             'num_features').current_mask.tolist() == mask * 2
         assert model.patches.get_mutable_attr(
