@@ -39,8 +39,7 @@ def _is_chunk(node: fx.Node) -> bool:
         node.op == 'call_method' and node.target == 'chunk'
 
 
-def _equal_chunks(node: fx.Node,
-                  values: dict) -> Optional[Tuple[int, int]]:
+def _equal_chunks(node: fx.Node, values: dict) -> Optional[Tuple[int, int]]:
     """``(runs, channels of each)`` where ``node`` chunks a tensor into
     equal runs of its channels, else None."""
     source = node.args[0] if _is_chunk(node) and node.args else None
@@ -82,9 +81,10 @@ def chunk_pieces(graph: fx.Graph, values: dict,
         equal = _equal_chunks(node, values)
         users = list(node.users)
         if equal is None or not users or any(
-                user.op != 'call_function' or user.target is not
-                operator.getitem or not isinstance(user.args[1], int)
-                or user.name in found for user in users):
+                user.op != 'call_function'
+                or user.target is not operator.getitem
+                or not isinstance(user.args[1], int) or user.name in found
+                for user in users):
             continue
         runs, length = equal
         chunks[node.name] = {
@@ -120,6 +120,10 @@ def stacked_chunk_reductions(graph: fx.Graph,
     Channel ``c`` of the reduction is channel ``c`` of every run, as a sum
     over the runs a view cuts is (:class:`~.summed_runs.RunSumChannelNode`
     is its graph node).
+
+    Args:
+        graph (fx.Graph): The traced graph.
+        values (dict): The value of every node on the tracer's demo input.
 
     Returns:
         dict: fx node name -> ``(runs, channels of each run)``.

@@ -12,12 +12,14 @@ weights for the graph to name, and its modules run as the model's do. One
 holding parameters or buffers is left as before (they would be traced as
 constants).
 """
+import itertools
+
 import torch.nn as nn
 
 
 def _holds_state(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters()) or any(
-        True for _ in module.buffers())
+    state = itertools.chain(module.parameters(), module.buffers())
+    return next(state, None) is not None
 
 
 class ForwardBuiltModulesMixin:

@@ -56,8 +56,8 @@ class RepeatedCatChannelNode(CatChannelNode):
 
     def check_channel(self) -> None:
         assert_channel(
-            self._get_in_channels_by_prev_nodes(self.prev_nodes) ==
-            self.in_channels, self)
+            self._get_in_channels_by_prev_nodes(
+                self.prev_nodes) == self.in_channels, self)
 
 
 def repeated_cats(graph: fx.Graph) -> Dict[str, Tuple[str, ...]]:
@@ -73,8 +73,8 @@ def repeated_cats(graph: fx.Graph) -> Dict[str, Tuple[str, ...]]:
     """
     found = {}
     for node in graph.nodes:
-        tensors = (node.args[0] if node.args else node.kwargs.get(
-            'tensors')) if _is_cat(node) else None
+        tensors = (node.args[0] if node.args else
+                   node.kwargs.get('tensors')) if _is_cat(node) else None
         if not isinstance(tensors, (list, tuple)) or not all(
                 isinstance(tensor, fx.Node) for tensor in tensors):
             continue
@@ -82,4 +82,3 @@ def repeated_cats(graph: fx.Graph) -> Dict[str, Tuple[str, ...]]:
         if len(set(names)) < len(names):
             found[node.name] = names
     return found
-

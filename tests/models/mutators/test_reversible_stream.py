@@ -36,9 +36,8 @@ class ReversibleStream(nn.Module):
         self.norm_f = nn.LayerNorm(CHANNELS)
         self.f = nn.Linear(CHANNELS, CHANNELS)
         self.norm_g = nn.LayerNorm(CHANNELS)
-        self.g = nn.Sequential(
-            nn.Linear(CHANNELS, FEATURES), nn.GELU(),
-            nn.Linear(FEATURES, CHANNELS))
+        self.g = nn.Sequential(nn.Linear(CHANNELS, FEATURES), nn.GELU(),
+                               nn.Linear(FEATURES, CHANNELS))
         self.norm = nn.LayerNorm(2 * CHANNELS)
         self.fc = nn.Linear(self.streams * CHANNELS, 10)
 
@@ -53,8 +52,8 @@ class ReversibleStream(nn.Module):
         x1, x2 = torch.chunk(self.stream(x), 2, dim=-1)
         drop = build_dropout(dict(type='DropPath', drop_prob=0.))
         y1 = x1 + drop(self.f(self.norm_f(x2)))
-        y2 = x2 + build_dropout(dict(type='DropPath', drop_prob=0.))(
-            self.g(self.norm_g(y1)))
+        y2 = x2 + build_dropout(dict(type='DropPath', drop_prob=0.))(self.g(
+            self.norm_g(y1)))
         x = self.norm(torch.cat([y1, y2], dim=-1))
         return self.fc(self.fuse(x).mean(1))
 
@@ -92,10 +91,11 @@ def trace(model):
 def test_a_parameter_free_module_built_in_the_forward_is_traced_into():
     graph = trace(ReversibleStream())
     assert not any(node.target == 'forward' for node in graph.nodes)
-    assert {node.target for node in graph.nodes
-            if node.op == 'call_module'} == {
+    assert {node.target
+            for node in graph.nodes if node.op == 'call_module'} == {
                 'patches', 'norm_f', 'f', 'norm_g', 'g.0', 'g.1', 'g.2',
-                'norm', 'fc'}
+                'norm', 'fc'
+            }
     # One holding weights stays a call the graph cannot name: it fails.
     with pytest.raises(NameError):
         trace(BuildsLinear())
@@ -144,9 +144,11 @@ def test_chunks_into_equal_runs_of_the_channels_are_found():
 
 def test_a_stack_of_chunks_reduced_over_the_stack_is_found():
     assert stacked_chunk_reductions(*graph_of(MeanOfStreams())) == {
-        'mean': (2, CHANNELS)}
+        'mean': (2, CHANNELS)
+    }
     assert stacked_chunk_reductions(*graph_of(MaxOfStreams())) == {
-        'max_1': (2, CHANNELS)}
+        'max_1': (2, CHANNELS)
+    }
     assert stacked_chunk_reductions(*graph_of(ReversibleStream())) == {}
 
 
@@ -158,12 +160,12 @@ def test_a_tensor_concatenated_with_itself_is_listed_twice():
 def test_the_stream_is_one_unit_read_in_both_halves():
     units = traced_channels(ReversibleStream())
     halves = {(0, CHANNELS), (CHANNELS, 2 * CHANNELS)}
-    assert any({('patches', True, (0, CHANNELS)),
-                ('f', True, (0, CHANNELS)),
-                ('norm_f', False, (0, CHANNELS)),
-                ('g.2', True, (0, CHANNELS)),
-                *(('norm', False, half) for half in halves),
-                *(('fc', False, half) for half in halves)} <= unit
+    assert any({('patches', True, (0, CHANNELS)), ('f', True, (
+        0, CHANNELS)), ('norm_f', False,
+                        (0, CHANNELS)), ('g.2', True, (0, CHANNELS)), *(
+                            ('norm', False, half)
+                            for half in halves), *(('fc', False, half)
+                                                   for half in halves)} <= unit
                for unit in units), units
 
 
@@ -182,19 +184,20 @@ def narrow_forward(model, channels, features, inputs):
         return lambda x: f.layer_norm(x, (len(kept), ), layer.weight[kept],
                                       layer.bias[kept], layer.eps)
 
-    x = f.conv2d(inputs, model.patches.weight[keep],
-                 model.patches.bias[keep], stride=2)
+    x = f.conv2d(inputs,
+                 model.patches.weight[keep],
+                 model.patches.bias[keep],
+                 stride=2)
     x = x.flatten(2).transpose(1, 2)
     hidden = list(range(features))
     y1 = x + linear(model.f, keep, keep)(norm(model.norm_f, keep)(x))
     g = norm(model.norm_g, keep)(y1)
-    g = linear(model.g[2], keep, hidden)(
-        f.gelu(linear(model.g[0], hidden, keep)(g)))
+    g = linear(model.g[2], keep,
+               hidden)(f.gelu(linear(model.g[0], hidden, keep)(g)))
     y2 = x + g
     x = norm(model.norm, both)(torch.cat([y1, y2], dim=-1))
     reads = both if model.streams == 2 else keep
-    return linear(model.fc, list(range(10)), reads)(
-        model.fuse(x).mean(1))
+    return linear(model.fc, list(range(10)), reads)(model.fuse(x).mean(1))
 
 
 @pytest.mark.parametrize('kind',
@@ -222,7 +225,7 @@ def test_the_halves_narrow_together_keeping_their_first_channels(kind):
         assert model.patches.get_mutable_attr(
             'out_channels').current_mask.tolist() == mask
         with torch.no_grad():
-            assert torch.allclose(
-                model(inputs),
-                narrow_forward(model, channels, features, inputs),
-                atol=1e-6), width
+            assert torch.allclose(model(inputs),
+                                  narrow_forward(model, channels, features,
+                                                 inputs),
+                                  atol=1e-6), width
