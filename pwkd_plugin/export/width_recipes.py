@@ -143,7 +143,7 @@ def _mobileone_recipe(backbone: dict, scale: Callable[[int], int],
 def _vit_recipe(backbone: dict, scale: Callable[[int], int], width: float,
                 divisor: int, min_channels: int) -> dict:
     """mmpretrain ``VisionTransformer`` / ``DistilledVisionTransformer`` /
-    ``DeiT3`` / ``BEiTViT``:
+    ``DeiT3`` / ``BEiTViT`` / ``RevVisionTransformer``:
     the ``num_heads`` of its arch (each head keeps its ``head_dims``), the
     ``embed_dims`` they give and the ``feedforward_channels``."""
     if isinstance(backbone.get('arch'), str):
@@ -236,6 +236,28 @@ def _swin_outputs(whole: dict, narrow: dict) -> Dict[int, int]:
     }
 
 
+def _two_stream_outputs(whole: dict, narrow: dict) -> Dict[int, int]:
+    """RevViT's output features, whole -> at the width: its two streams'
+    embeddings, concatenated (``fusion_mode='concat'``, the default) or
+    fused into one."""
+    if isinstance(whole.get('arch'), str):
+        whole = dict(whole, arch=whole['arch'].lower())
+    streams = 2 if whole.get('fusion_mode', 'concat') == 'concat' else 1
+    return {
+        _arch_dict(whole, 'arch_zoo')['embed_dims'] * streams:
+        narrow['arch']['embed_dims'] * streams
+    }
+
+
+#: backbone type -> its output channels, whole -> at the width, from the
+#: whole and the narrow backbone configs (where ``scale`` does not give
+#: them).
+_OUTPUTS = {
+    'SwinTransformer': _swin_outputs,
+    'RevVisionTransformer': _two_stream_outputs,
+}
+
+
 def _token_head(head: dict, backbone: dict,
                 scale: Callable[[int], int]) -> dict:
     """A ViT / DeiT head at the backbone's width: its input is the
@@ -308,6 +330,10 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
         (_vit_recipe, 'arch embed_dims, num_heads (whole heads of '
          'head_dims), feedforward_channels; the head\'s in_channels and '
          'hidden_dim')),
+    'RevVisionTransformer': (_vit_recipe,
+                             'arch embed_dims, num_heads (whole heads of '
+                             'head_dims), feedforward_channels; the head\'s '
+                             'in_channels (both streams\' embeddings)'),
     'T2T_ViT': (_t2t_recipe,
                 'embed_dims, layer_cfgs num_heads (whole heads of their '
                 'dims) and feedforward_channels, t2t_cfg token_dims; the '
@@ -480,8 +506,8 @@ def static_classifier_config(classifier: dict, width: float, divisor: int = 1,
         classifier['head'] = _token_head(classifier['head'],
                                          classifier['backbone'], scale)
         return classifier
-    outputs = _swin_outputs(whole_backbone, classifier['backbone']) \
-        if name == 'SwinTransformer' else {}
+    outputs = _OUTPUTS[name](whole_backbone, classifier['backbone']) \
+        if name in _OUTPUTS else {}
 
     def reader_scale(num_channels: int) -> int:
         return outputs.get(num_channels, scale(num_channels))

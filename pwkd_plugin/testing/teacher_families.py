@@ -383,6 +383,19 @@ SMALL_FAMILIES = {
                                          channels_mlp_dims=64),
                                img_size=32, patch_size=8), 32),
                       neck=dict(type='GlobalAveragePooling', dim=1))),
+    'RevViT': ('reversible transformer layers: the embedded tokens '
+               'concatenated with themselves, chunked into two halves that '
+               'each layer adds its attention and FFN to in turn (a drop '
+               'path module built in the forward), concatenated again, '
+               'normed and read by the head',
+               dict(
+                   classifier(
+                       dict(type='RevVisionTransformer',
+                            arch=dict(embed_dims=32, num_layers=2,
+                                      num_heads=4, feedforward_channels=64),
+                            img_size=32, patch_size=8,
+                            out_type='avg_featmap'), 64),
+                   neck=None)),
 }
 
 

@@ -5,7 +5,8 @@ teacher narrows their attentions by whole heads (each head keeping its
 dims), which their mmpretrain arguments cannot express. These tests pin
 both sides of each reason: what the teacher's static copy holds at width
 0.25 (the small members), and what mmpretrain builds for the same channels.
-If either changes, a width recipe may have become possible.
+If either changes, a width recipe may have become possible. RevViT's
+recipe is ViT's, its head reading both streams.
 """
 import inspect
 
@@ -136,3 +137,21 @@ def test_res2net_runs_narrow_by_base_width_where_it_can():
         static_classifier_config(classifier, 0.25)
     assert 'runs of [4, 7, 14, 28] channels' in str(error.value)
     assert 'base_width 4 builds runs of [4, 8, 16, 32]' in str(error.value)
+
+
+@pytest.mark.parametrize('fusion_mode, streams', [('concat', 2), ('add', 1)])
+def test_rev_vit_head_reads_its_streams_at_the_width(fusion_mode, streams):
+    """RevViT-S (deit-small: 6 heads of 64) at 0.25 keeps 2 whole heads,
+    an embedding of 128; its head reads both streams' embeddings
+    concatenated (256), or one where they are fused into one."""
+    classifier = dict(
+        type='ImageClassifier',
+        backbone=dict(type='RevVisionTransformer', arch='deit-small',
+                      fusion_mode=fusion_mode),
+        neck=None,
+        head=dict(type='LinearClsHead', num_classes=10,
+                  in_channels=384 * streams))
+    narrow = static_classifier_config(classifier, 0.25)
+    assert narrow['backbone']['arch'] == dict(
+        embed_dims=128, num_layers=12, num_heads=2, feedforward_channels=384)
+    assert narrow['head']['in_channels'] == 128 * streams

@@ -38,6 +38,7 @@ from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
 from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
 from mmpretrain.models.backbones import (VAN, DaViT, DeiT3,
                                          DistilledVisionTransformer,
+                                         RevVisionTransformer,
                                          SwinTransformer, T2T_ViT,
                                          VisionTransformer)
 from mmpretrain.models.backbones.davit import (ChannelAttention,
@@ -90,6 +91,7 @@ from .multihead_attention import SlimmableMultiheadAttention
 from .multiscale_attention import SlimmableMultiScaleAttention
 from .position_encoding import SlimmableConditionalPositionEncoding
 from .res2net import SlimmableBottle2neck
+from .rev_vision_transformer import SlimmableRevVisionTransformer
 from .sdta import SlimmableSDTAEncoder
 from .subsampled_attention import SlimmableGlobalSubsampledAttention
 from .swin_transformer import SlimmableSwinTransformer
@@ -116,6 +118,7 @@ DYNAMIC_OPS = {
     VisionTransformer: SlimmableVisionTransformer,
     DistilledVisionTransformer: SlimmableDistilledVisionTransformer,
     DeiT3: SlimmableDeiT3,
+    RevVisionTransformer: SlimmableRevVisionTransformer,
     GRN: SlimmableGRN,
     HorNetLayerNorm: SlimmableHorNetLayerNorm,
     WindowMSA: SlimmableWindowMSA,
@@ -190,7 +193,8 @@ __all__ = [
     'SlimmableLayerNorm2d', 'SlimmableLeAttention', 'SlimmableLeViTAttention',
     'SlimmableLeViTAttentionSubsample', 'SlimmableLocallyGroupedSelfAttention',
     'SlimmableMobileVitBlock', 'SlimmableMultiScaleAttention',
-    'SlimmableMultiheadAttention', 'SlimmableSDTAEncoder',
+    'SlimmableMultiheadAttention', 'SlimmableRevVisionTransformer',
+    'SlimmableSDTAEncoder',
     'SlimmableSwinTransformer', 'SlimmableT2TViT', 'SlimmableVAN',
     'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCA',
     'SlimmableXCAMixin', 'SwitchableBatchNorm1d', 'SwitchableLayerNorm',

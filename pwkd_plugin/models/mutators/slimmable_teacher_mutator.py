@@ -68,17 +68,22 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     indexing with its own size (CSPNet's halves) is traced, its runs
     narrowing together (:mod:`.sliced_channels`), and so are equal runs a
     view cuts and a sum adds (ResNeSt's radix splits:
-    :mod:`.summed_runs`), and a split into equal runs by a block that splits
-    by the width (Res2Net's scales: :mod:`.split_channels`). Batch norms
-    become ``SwitchableBatchNorm2d`` (a ``BatchNorm1d``
+    :mod:`.summed_runs`), a split into equal runs by a block that splits
+    by the width (Res2Net's scales: :mod:`.split_channels`), and a
+    reversible stream (RevViT's: the embedding concatenated with itself,
+    :mod:`.repeated_cat`, chunked into halves that narrow together,
+    :mod:`.chunked_channels`, by layers building their drop path as they
+    run, :mod:`.forward_built_modules`). Batch norms become
+    ``SwitchableBatchNorm2d`` (a ``BatchNorm1d``
     ``SwitchableBatchNorm1d``): private statistics and affine parameters per
     width. A traced attention narrows by whole heads
     (:mod:`.head_channels`: mmpretrain's multi-head attention in MobileViT's
     blocks, EdgeNeXt's cross-covariance attention, LeViT's attentions,
     Twins' locally-grouped and sub-sampled attentions, DaViT's window and
-    channel attentions; ViT's, DeiT's and DeiT III's, whose embedding
-    narrows by whole heads too and whose class and distillation tokens and
-    position embedding follow the embedding: :mod:`.token_channels`;
+    channel attentions; ViT's, DeiT's, DeiT III's and RevViT's, whose
+    embedding narrows by whole heads too and whose class and distillation
+    tokens and position embedding follow the embedding:
+    :mod:`.token_channels`;
     XCiT's cross-covariance and class attentions, whose stream narrows with
     their heads: :mod:`.heads_follow_input`; T2T-ViT's single-head
     attentions keep their head, the soft splits between them expand each

@@ -22,7 +22,9 @@ from mmrazor.structures.graph.channel_nodes import BindChannelNode
 from ..dynamic_ops import (DYNAMIC_OPS, FORWARD_OPS, TRACER_OPS,
                            HeadAttention)
 from .channel_tables import channel_tables
+from .chunked_channels import chunk_pieces, stacked_chunk_reductions
 from .cross_covariance_node import HeadsChannelNode, cross_covariance_nodes
+from .forward_built_modules import ForwardBuiltModulesMixin
 from .head_channels import (HeadAttentionNode, check_head_units,
                             head_channel_map, unit_heads)
 from .head_tables import head_table_nodes
@@ -33,6 +35,7 @@ from .other_axis import (OtherAxisChannelGraph, OtherAxisChannelNode,
 from .pooled_heads import pooled_head_nodes
 from .parameter_channel_node import (ParameterChannelNode,
                                      per_channel_parameters)
+from .repeated_cat import RepeatedCatChannelNode, repeated_cats
 from .shape_constants import fold_shape_sizes, graph_values
 from .size_control_flow import SizeControlFlowMixin
 from .sliced_channels import piece_unit_groups, slice_pieces
@@ -56,13 +59,16 @@ def _patched(name: str, value):
         setattr(razor_channel_analyzer, name, original)
 
 
-class ForwardOpsTracer(SizeControlFlowMixin, MMFxTracer):
+class ForwardOpsTracer(ForwardBuiltModulesMixin, SizeControlFlowMixin,
+                       MMFxTracer):
     """mmrazor's fx tracer, tracing into the modules of ``FORWARD_OPS``'s
     versions: they are dynamic ops (so the teacher's static copy converts
     them), which the tracer would otherwise keep whole as leaves; it
     branches on sizes by their value on the demo input
-    (:mod:`.size_control_flow`). A module that only pads a map's sides
-    (``PASS_THROUGH``) is one node its channels pass through."""
+    (:mod:`.size_control_flow`) and traces into parameter-free modules a
+    forward builds as it runs (:mod:`.forward_built_modules`). A module
+    that only pads a map's sides (``PASS_THROUGH``) is one node its
+    channels pass through."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str):
         if type(m) in _FORWARD_OP_TYPES:
@@ -88,14 +94,18 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     graph follows per-channel parameters multiplied into a tensor (layer
     scales: :mod:`.parameter_channel_node`), gives each piece of a tensor
     split along its channels its own channels (:mod:`.split_channels`; cut
-    by indexing with its own size: :mod:`.sliced_channels`), binds the
+    by indexing with its own size: :mod:`.sliced_channels`; chunked into
+    equal runs: :mod:`.chunked_channels`), binds the
     equal runs of a tensor's channels a view cuts and a sum adds
-    (:mod:`.summed_runs`),
+    (:mod:`.summed_runs`) or a stack of its chunks reduces
+    (:mod:`.chunked_channels`),
     binds the heads of a cross-covariance attention
     (:mod:`.cross_covariance_node`), and the input of an attention whose
     heads follow it to its heads (:mod:`.heads_follow_input`), binds
     tensors concatenated along their tokens channel by channel
-    (:mod:`.token_cat`), reads a vision transformer's tokens and position
+    (:mod:`.token_cat`), concatenates a tensor as many times as a
+    ``torch.cat`` lists it (:mod:`.repeated_cat`), reads a vision
+    transformer's tokens and position
     embedding as channels its backbone's op slices (:mod:`.token_channels`),
     expands each channel of a map unfolded into patch columns into its
     kernel area (:mod:`.unfold_channels`), passes the channels over linear
@@ -130,6 +140,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         self._slices, self._piece_nodes = {}, {}
         self._pooled_heads, self._run_sums = {}, {}
         self._tokens, self._token_cats = {}, set()
+        self._repeated_cats = {}
         self._other_axes = {}
         # mmrazor builds the channel graph with these module-level names.
         with _patched('default_channel_node_converter', self._channel_node), \
@@ -157,13 +168,16 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         self._slices = slice_pieces(graph, values)
         fold_shape_sizes(graph, values, head_table_nodes(model, graph))
         self._pieces = split_pieces(model, graph, values)
+        self._slices.update(chunk_pieces(graph, values, self._pieces))
         for pieces in self._slices.values():
             self._pieces.update(pieces)
         self._slices.update(equal_split_runs(graph, self._pieces))
         self._run_sums = run_sums(graph, values)
+        self._run_sums.update(stacked_chunk_reductions(graph, values))
         self._heads = cross_covariance_nodes(model, graph)
         self._pooled_heads = pooled_head_nodes(model, graph, values)
         self._token_cats = token_cats(graph, values)
+        self._repeated_cats = repeated_cats(graph)
         self._other_axes = other_axis_brackets(model, graph, values)
         self.other_axis_layers = {
             name
@@ -198,6 +212,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
                                         close, size)
         if node.name in self._token_cats:
             return BindChannelNode.copy_from(node)
+        if node.name in self._repeated_cats:
+            return RepeatedCatChannelNode(node.name, node.val,
+                                          self._repeated_cats[node.name])
         if node.name in self._run_sums:
             return RunSumChannelNode(node.name, node.val,
                                      *self._run_sums[node.name])

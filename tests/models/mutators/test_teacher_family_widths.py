@@ -724,3 +724,58 @@ def test_res2net_scales_narrow_together():
                 narrower(inputs, mode='tensor'),
                 static(inputs, mode='tensor'), atol=1e-5), width
     model.mutator.set_width(1.0)
+
+
+def test_rev_vit_halves_narrow_by_whole_heads_and_train():
+    """A RevViT of 3 heads of 8 (24 features): its stream (the embedding
+    twice) keeps whole heads, 1, 2, 2 and 3 of them (not a quarter of 24
+    features, 6, at width 0.25), the first features of each half in the
+    final norm and the head; the static copy is mmpretrain's RevViT of
+    that embedding. Training runs the reversible backward (RevBackProp,
+    which recomputes each layer's activations at the width): its gradients
+    are plain autograd's at every width."""
+    cfg = small_family('RevViT')
+    cfg['backbone']['arch'] = dict(
+        embed_dims=24, num_layers=2, num_heads=3, feedforward_channels=48)
+    cfg['head']['in_channels'] = 48
+    model = build(cfg)
+    assert model.mutator.whole_layers == []
+    backbone = model.architecture.backbone
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.mul_(1 + 0.5 * torch.randn_like(param))
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width, heads in zip(model.mutator.widths, (1, 2, 2, 3)):
+        model.mutator.set_width(width)
+        kept = [True] * 8 * heads + [False] * 8 * (3 - heads)
+        for layer in backbone.layers:
+            assert layer.attn.active_heads() == heads
+        assert backbone.ln1.get_mutable_attr(
+            'num_features').current_mask.tolist() == kept * 2
+        assert model.architecture.head.fc.get_mutable_attr(
+            'in_channels').current_mask.tolist() == kept * 2
+        model.eval()
+        static = model.static_architecture(width)
+        assert (static.backbone.embed_dims, static.backbone.ln1.weight.shape,
+                static.head.fc.in_features) == (8 * heads, (16 * heads, ),
+                                                16 * heads)
+        assert_static_copy_matches(model, width, inputs, static)
+        model.train()
+        grads = []
+        for plain in (False, True):
+            backbone.no_custom_backward = plain
+            model.zero_grad()
+            model(inputs, mode='tensor').square().sum().backward()
+            grads.append({
+                name: param.grad.clone()
+                for name, param in model.named_parameters()
+                if param.grad is not None
+            })
+        backbone.no_custom_backward = False
+        assert grads[0].keys() == grads[1].keys()
+        for name, grad in grads[1].items():
+            assert torch.allclose(grads[0][name], grad, atol=1e-5), name
+    model.zero_grad()
+    model.eval()
+    model.mutator.set_width(1.0)
