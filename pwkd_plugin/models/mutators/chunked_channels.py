@@ -28,6 +28,7 @@ from typing import Container, Dict, Optional, Tuple
 import torch
 import torch.fx as fx
 
+from .fx_names import target_name
 from .sliced_channels import Pieces
 from .split_channels import _channel_dim
 
@@ -95,15 +96,9 @@ def chunk_pieces(graph: fx.Graph, values: dict,
     return chunks
 
 
-def _name(node: fx.Node) -> str:
-    target = node.target
-    return target if isinstance(target, str) else getattr(
-        target, '__name__', '')
-
-
 def _reduces_first_dim(node: fx.Node) -> bool:
     """Whether ``node`` reduces dim 0 alone (no ``keepdim``)."""
-    if node.op not in ('call_function', 'call_method') or _name(
+    if node.op not in ('call_function', 'call_method') or target_name(
             node) not in _REDUCTIONS or node.kwargs.get('keepdim', False):
         return False
     dim = node.args[1] if len(node.args) > 1 else node.kwargs.get('dim')

@@ -34,6 +34,7 @@ from mmrazor.structures.graph.channel_graph import ChannelGraph
 from mmrazor.structures.graph.channel_nodes import (EndNode, InputChannelNode,
                                                     PassUnionChannelNode)
 
+from .fx_names import target_name
 from .heads_follow_input import HeadsFollowInputChannelGraph
 from .split_channels import _channel_dim
 
@@ -61,9 +62,7 @@ class OtherAxisChannelNode(PassUnionChannelNode):
 def _permutation(node: fx.Node, ndim: int) -> Optional[Tuple[int, ...]]:
     """The order of its input's dims a transpose or permute node gives
     (``None`` for any other node)."""
-    target = node.target
-    name = target if isinstance(target, str) else getattr(
-        target, '__name__', '')
+    name = target_name(node)
     if node.op not in ('call_method', 'call_function') or \
             name not in _TRANSPOSES:
         return None

@@ -28,6 +28,7 @@ from typing import Dict, Hashable, List, Optional, Tuple
 import torch
 import torch.fx as fx
 
+from .fx_names import target_name
 from .shape_constants import node_value
 from .split_channels import _channel_dim
 
@@ -50,10 +51,8 @@ def _is_full(entry) -> bool:
 
 
 def _is_reshape(node: fx.Node) -> bool:
-    target = node.target
-    name = target if isinstance(target, str) else getattr(
-        target, '__name__', '')
-    return node.op in ('call_function', 'call_method') and name in _RESHAPES
+    return node.op in ('call_function', 'call_method') and \
+        target_name(node) in _RESHAPES
 
 
 def _channel_slice(node: fx.Node, values: dict) -> Optional[Tuple]:

@@ -25,6 +25,8 @@ import torch.nn as nn
 from mmrazor.structures.graph.channel_flow import ChannelTensor
 from mmrazor.structures.graph.channel_nodes import ChannelNode
 
+from .fx_names import target_name
+
 _SPLITS = ('split', 'chunk', 'tensor_split', 'split_with_sizes')
 
 
@@ -74,10 +76,8 @@ def _channel_dim(tensor: torch.Tensor) -> Optional[int]:
 
 
 def _is_split(node: fx.Node) -> bool:
-    target = node.target
-    name = target if isinstance(target, str) else getattr(
-        target, '__name__', '')
-    return node.op in ('call_function', 'call_method') and name in _SPLITS
+    return node.op in ('call_function', 'call_method') and \
+        target_name(node) in _SPLITS
 
 
 def _splitting_module(model: nn.Module, node: fx.Node) -> nn.Module:

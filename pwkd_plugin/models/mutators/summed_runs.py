@@ -27,6 +27,8 @@ import torch.fx as fx
 from mmrazor.structures.graph.channel_flow import ChannelTensor
 from mmrazor.structures.graph.channel_nodes import ChannelNode, group_union
 
+from .fx_names import target_name
+
 _REDUCTIONS = ('sum', 'mean')
 _VIEWS = ('view', 'reshape', 'unflatten')
 _ELEMENTWISE = (operator.mul, operator.add, operator.sub, operator.truediv,
@@ -65,15 +67,9 @@ class RunSumChannelNode(ChannelNode):
         return self.out_channel_tensor
 
 
-def _name(node: fx.Node) -> str:
-    target = node.target
-    return target if isinstance(target, str) else getattr(
-        target, '__name__', '')
-
-
 def _reduced_dims(node: fx.Node) -> Optional[tuple]:
     """The dims a ``sum`` or ``mean`` without ``keepdim`` reduces."""
-    if node.op not in ('call_function', 'call_method') or _name(
+    if node.op not in ('call_function', 'call_method') or target_name(
             node) not in _REDUCTIONS or node.op == 'call_function' and \
             node.target not in (torch.sum, torch.mean) or \
             node.kwargs.get('keepdim', False) or len(node.args) > 2:
@@ -102,7 +98,7 @@ def _cut_into_runs(node: fx.Node, values: dict, runs: int, channels: int,
         return False
     if node.op not in ('call_function', 'call_method'):
         return False
-    if _name(node) in _VIEWS:
+    if target_name(node) in _VIEWS:
         source = node.args[0] if node.args else None
         tensor = values.get(source) if isinstance(source, fx.Node) else None
         found = _is_channels(tensor) and tensor.dim() + 1 == value.dim() \
