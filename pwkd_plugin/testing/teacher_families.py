@@ -396,6 +396,19 @@ SMALL_FAMILIES = {
                             img_size=32, patch_size=8,
                             out_type='avg_featmap'), 64),
                    neck=None)),
+    'HiViT': ('a hierarchical patch embedding (a convolution viewed and '
+              'permuted into inner patches), MLP-only early stages, patch '
+              'merges concatenating strided slices of the inner patches, '
+              'an absolute position embedding and attentions with a '
+              'relative position bias table of one column per head',
+              # Seven main blocks: HiViT's forward reshapes the output of
+              # the early block whose index is the last main block's.
+              classifier(
+                  dict(type='HiViT',
+                       arch=dict(embed_dims=32, depths=[1, 1, 7],
+                                 num_heads=4),
+                       img_size=32, patch_size=8, inner_patches=4,
+                       out_indices=[6], ape=True, rpe=True), 32)),
 }
 
 

@@ -20,9 +20,9 @@ TinyViT's head-major attentions: whole heads, :class:`HeadAttention`; Twins' loc
 q, k and v split by the active features; DaViT's window and channel
 attentions, its output maps and its downsampling at any channel count;
 MViTv2's attention: head dims, with the poolings every head shares;
-T2T-ViT's position table at the tokens' channels; BEiT's attention: q and
-v biases added to their spans, the position bias table at the active
-heads),
+T2T-ViT's position table at the tokens' channels; BEiT's and HiViT's
+attentions: q and v biases added to their spans (BEiT's), the position
+bias table at the active heads),
 or whose forward torch.fx cannot
 trace (MobileViT's block, Twins' position encoding) to one it can. A
 ``nn.BatchNorm1d`` has private norms per width
@@ -37,7 +37,7 @@ from mmcv.cnn.bricks import Conv2dAdaptivePadding
 from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d
 from mmcv.cnn.bricks.wrappers import Linear as MMCVLinear
 from mmpretrain.models.backbones import (VAN, DaViT, DeiT3,
-                                         DistilledVisionTransformer,
+                                         DistilledVisionTransformer, HiViT,
                                          RevVisionTransformer,
                                          SwinTransformer, T2T_ViT,
                                          VisionTransformer)
@@ -46,6 +46,7 @@ from mmpretrain.models.backbones.davit import (ChannelAttention,
                                                DaViTWindowMSA)
 from mmpretrain.models.backbones.edgenext import SDTAEncoder
 from mmpretrain.models.backbones.efficientformer import AttentionWithBias
+from mmpretrain.models.backbones.hivit import Attention as HiViTAttention
 from mmpretrain.models.backbones.hornet import HorNetLayerNorm, gnConv
 from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
 from mmpretrain.models.backbones.mobilevit import MobileVitBlock
@@ -79,6 +80,8 @@ from .distilled_vision_transformer import SlimmableDistilledVisionTransformer
 from .grn import SlimmableGRN
 from .group_norm import SlimmableGroupNorm
 from .head_attention import HeadAttention
+from .hivit import SlimmableHiViT
+from .hivit_attention import SlimmableHiViTAttention
 from .hornet import SlimmableGnConv, SlimmableHorNetLayerNorm
 from .layer_norm import SlimmableLayerNorm
 from .layer_norm_2d import SlimmableLayerNorm2d
@@ -123,6 +126,7 @@ DYNAMIC_OPS = {
     HorNetLayerNorm: SlimmableHorNetLayerNorm,
     WindowMSA: SlimmableWindowMSA,
     SwinTransformer: SlimmableSwinTransformer,
+    HiViT: SlimmableHiViT,
 }
 
 #: exact layer type -> masked dynamic op, for the layers mmrazor's channel
@@ -166,6 +170,7 @@ FORWARD_OPS = {
     T2T_ViT: SlimmableT2TViT,
     BEiTAttention: SlimmableBEiTAttention,
     Bottle2neck: SlimmableBottle2neck,
+    HiViTAttention: SlimmableHiViTAttention,
 }
 
 try:
@@ -189,7 +194,8 @@ __all__ = [
     'SlimmableDaViTDownSample', 'SlimmableDaViTWindowMSA', 'SlimmableDeiT3',
     'SlimmableDistilledVisionTransformer', 'SlimmableGRN',
     'SlimmableGlobalSubsampledAttention', 'SlimmableGnConv',
-    'SlimmableGroupNorm', 'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm',
+    'SlimmableGroupNorm', 'SlimmableHiViT', 'SlimmableHiViTAttention',
+    'SlimmableHorNetLayerNorm', 'SlimmableLayerNorm',
     'SlimmableLayerNorm2d', 'SlimmableLeAttention', 'SlimmableLeViTAttention',
     'SlimmableLeViTAttentionSubsample', 'SlimmableLocallyGroupedSelfAttention',
     'SlimmableMobileVitBlock', 'SlimmableMultiScaleAttention',
