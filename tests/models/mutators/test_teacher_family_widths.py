@@ -779,3 +779,58 @@ def test_rev_vit_halves_narrow_by_whole_heads_and_train():
     model.zero_grad()
     model.eval()
     model.mutator.set_width(1.0)
+
+
+def test_hivit_attentions_and_stages_narrow_by_whole_heads():
+    """The small HiViT (stages of 8, 16 and 32 features; its main stage's
+    attentions 4 heads of 8): each attention keeps 1 to 4 whole heads (q, k
+    and v spans of qkv) with their columns of the relative position bias
+    table, the position embedding keeps the main stage's features, and the
+    early MLP stages and patch merges narrow with the width; the static
+    copy's attentions are mmpretrain's HiViT ``Attention`` of that many
+    heads, and no layer is left whole."""
+    from mmpretrain.models.backbones.hivit import Attention
+    model = build(small_family('HiViT')).eval()
+    assert model.mutator.whole_layers == []
+    backbone = model.architecture.backbone
+    main = [block for block in backbone.blocks if
+            getattr(block, 'attn', None) is not None]
+    assert len(main) == 7
+    torch.manual_seed(1)
+    with torch.no_grad():  # zeros at init: make the tables count
+        for block in main:
+            block.attn._parameters[
+                'relative_position_bias_table'].normal_(0, 0.5)
+        backbone._parameters['pos_embed'].normal_(0, 0.5)
+    table = main[0].attn._parameters['relative_position_bias_table'].detach()
+    pos_embed = backbone._parameters['pos_embed'].detach()
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width, heads in zip(model.mutator.widths, (1, 2, 3, 4)):
+        model.mutator.set_width(width)
+        assert main[0].attn.active_heads() == heads
+        mask = main[0].attn.qkv.get_mutable_attr('out_channels').current_mask
+        assert mask.tolist() == ([True] * 8 * heads +
+                                 [False] * 8 * (4 - heads)) * 3
+        assert backbone.pos_embed.shape == (1, 16, 8 * heads)
+        static = model.static_architecture(width)
+        blocks = static.backbone.blocks
+        # Stages of 8 * width, 16 * width and 32 * width features.
+        assert blocks[0].mlp.fc1.in_features == 8 * width
+        assert blocks[2].reduction.in_features == 4 * 8 * width
+        assert blocks[3].mlp.fc1.in_features == 16 * width
+        assert blocks[5].reduction.out_features == 32 * width
+        for block in blocks[6:]:
+            assert type(block.attn) is Attention
+            assert (block.attn.num_heads, block.attn.dim) == (heads,
+                                                              8 * heads)
+        assert torch.equal(blocks[6].attn.relative_position_bias_table,
+                           table[:, :heads])
+        assert torch.equal(static.backbone.pos_embed,
+                           pos_embed[..., :8 * heads])
+        assert set(static.state_dict()) == {
+            k for k in model.architecture.state_dict() if 'mutable' not in k}
+        assert conv_linear_macs(
+            static, lambda: static(inputs[:1], mode='tensor')
+        ) == model.mutator.width_macs[width]
+        assert_static_copy_matches(model, width, inputs, static)
+    model.mutator.set_width(1.0)
