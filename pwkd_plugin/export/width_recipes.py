@@ -16,6 +16,7 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
 from ..models.mutators.transformer_units import slim_heads
 from ..models.utils import slim_channels, type_name
+from .hivit_recipe import hivit_outputs, hivit_recipe
 from .ordinary_config import WidthExportError
 
 
@@ -255,6 +256,7 @@ def _two_stream_outputs(whole: dict, narrow: dict) -> Dict[int, int]:
 _OUTPUTS = {
     'SwinTransformer': _swin_outputs,
     'RevVisionTransformer': _two_stream_outputs,
+    'HiViT': hivit_outputs,
 }
 
 
@@ -344,6 +346,10 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
                         'arch embed_dims and num_heads (whole heads of '
                         'head_dims, every stage in the first stage\'s '
                         'ratio)'),
+    'HiViT': (hivit_recipe,
+              'arch embed_dims and num_heads (whole heads of their dims), '
+              'mlp_ratio, stem_mlp_ratio (where the early stages narrow to '
+              'embed_dims // 2**k)'),
     'CIFARResNet': (_plugin_recipe, 'width_ratio'),
     'CIFARVGG': (_plugin_recipe, 'width_ratio'),
     'CIFARWideResNet': (_plugin_recipe, 'width_ratio'),

@@ -155,3 +155,28 @@ def test_rev_vit_head_reads_its_streams_at_the_width(fusion_mode, streams):
     assert narrow['backbone']['arch'] == dict(
         embed_dims=128, num_layers=12, num_heads=2, feedforward_channels=384)
     assert narrow['head']['in_channels'] == 128 * streams
+
+
+def test_hivit_stages_follow_the_main_heads_where_they_can():
+    """HiViT-tiny (a main stage of 6 heads of 64, early stages of 96 and
+    192 features) at width 0.5 keeps 3 heads, 192 features, and early
+    stages of 48 and 96: embed_dims 192, whose quarter and half they are;
+    at 0.25 it keeps 2 heads (128) and early stages of 24 and 48, which no
+    embed_dims builds (embed_dims // 2**k), and the export is refused
+    naming both."""
+    classifier = dict(
+        type='ImageClassifier',
+        backbone=dict(type='HiViT', arch='tiny', img_size=224, rpe=True),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=384))
+    half = static_classifier_config(classifier, 0.5)
+    assert half['backbone'] == dict(
+        type='HiViT', arch=dict(embed_dims=192, depths=[1, 1, 10],
+                                num_heads=3),
+        img_size=224, rpe=True, stem_mlp_ratio=3.0, mlp_ratio=4.0)
+    assert half['head']['in_channels'] == 192
+    with pytest.raises(WidthExportError) as error:
+        static_classifier_config(classifier, 0.25)
+    assert 'stages of [24, 48, 128] features' in str(error.value)
+    assert 'embed_dims 128 builds stages of [32, 64, 128]' in str(
+        error.value)
