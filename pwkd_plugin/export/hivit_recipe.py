@@ -50,8 +50,7 @@ def hivit_recipe(backbone: dict, scale: Callable[[int], int], width: float,
             f'{built} (embed_dims // 2**k)')
     stem_ratio = backbone.get('stem_mlp_ratio', 3.)
     stem = {
-        _ratio(scale(int(dims * stem_ratio)), narrow, 'stem_mlp_ratio',
-               width)
+        _ratio(scale(int(dims * stem_ratio)), narrow, 'stem_mlp_ratio', width)
         for dims, narrow in zip(whole[:-1], wanted[:-1])
     }
     if len(stem) > 1:

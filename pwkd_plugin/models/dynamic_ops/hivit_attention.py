@@ -57,8 +57,8 @@ class SlimmableHiViTAttention(ProjHeadsMixin, Attention, DynamicChannelMixin):
             index = self.relative_position_index.view(-1)
             side = self.input_size * self.input_size
             bias = self.relative_position_bias_table[index][:, :heads]
-            attn = attn + bias.view(side, side, heads).permute(
-                2, 0, 1).unsqueeze(0)
+            attn = attn + bias.view(side, side, heads).permute(2, 0,
+                                                               1).unsqueeze(0)
         if mask is not None:
             mask = mask.bool()
             attn = attn.masked_fill(~mask[:, None, None, :], float('-inf'))
