@@ -89,7 +89,9 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     attentions keep their head, the soft splits between them expand each
     channel into its kernel area: :mod:`.unfold_channels`; BEiT's, whose
     q and v biases and relative position bias table follow its heads:
-    :mod:`.head_tables`); MViTv2's
+    :mod:`.head_tables`; HiViT's, whose table follows its heads and whose
+    main stage's embedding and position embedding narrow by whole heads
+    too); MViTv2's
     attention, whose heads share their poolings, narrows by head dims
     instead, every head keeping the same (:mod:`.pooled_heads`). A vision
     transformer (ViT, DeiT, Swin) narrows its embedding, its head count
