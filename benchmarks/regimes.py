@@ -423,30 +423,42 @@ def cell_jobs(name, cell, record, seeds, teacher, work_dir, only=None):
 
 def check_job(name, cell, record, teacher, work_dir):
     """A run the cell already holds, run again: the cell's first case at its
-    first seed (None for a cell without runs)."""
+    first seed (None for a cell without runs); up to its first validation
+    where its recorded curve holds every validation (the first epochs of a
+    run come out bit for bit as in the whole run), else whole."""
     done = [case for case in cell_cases(cell) if record['runs'].get(case)]
     if not done:
         return None
     seed = min(map(int, record['runs'][done[0]]))
     job = student_job(name, cell, done[0], seed, teacher, work_dir)
     job[1]['work_dir'] += '_check'
+    curve = record['curves'].get(done[0], {}).get(str(seed))
+    interval = job[1]['curve_interval']
+    if curve and interval and len(curve) * interval == cell.student_epochs:
+        job[1]['stop_after'] = interval
     return job
 
 
 def check_reproduced(result, record) -> None:
     """Refuse to add runs to a cell whose recorded run came out otherwise
     here (other code or another CPU draws other numbers)."""
-    recorded = record['runs'][result['case']][str(result['seed'])]
+    seed = str(result['seed'])
+    recorded = record['runs'][result['case']][seed]
+    what = 'came out at'
+    if result.get('stopped_after'):
+        recorded = record['curves'][result['case']][seed][0]
+        what = f'after {result["stopped_after"]} epochs came out at'
     if result['top1'] != recorded:
         raise SystemExit(
             f'cell {result["cell"]}: {result["case"]}, seed '
-            f'{result["seed"]} came out at {result["top1"]} here, the report '
+            f'{result["seed"]} {what} {result["top1"]} here, the report '
             f'holds {recorded}: this code or machine does not reproduce the '
             'cell\'s runs, so new runs could not be paired with them. Give '
             'another --out-dir, or remove the cell from the report to '
             'measure it again from the start')
     record.setdefault('reproduced', []).append(
-        dict(case=result['case'], seed=result['seed']))
+        dict(case=result['case'], seed=result['seed'],
+             epochs=result.get('stopped_after') or record['student_epochs']))
 
 
 def teacher_curve_interval(teacher: Teacher) -> int:

@@ -116,11 +116,13 @@ def validation_curve(work_dir):
 
 def train_student(task, name, method, pwkd, teacher, seed, work_dir, epochs,
                   train_samples, config=None, curve_interval=None,
-                  dataset=None):
+                  dataset=None, stop_after=None):
     """Train one student; its final top-1 (and the top-1 of every
     ``curve_interval`` epochs, by default every epoch for the learning-curve
     cases). ``config`` (relative to ``configs/``) replaces the task's config
-    of ``method``; ``dataset`` updates its training set's options."""
+    of ``method``; ``dataset`` updates its training set's options;
+    ``stop_after`` ends the run after that many of its ``epochs`` (its top-1
+    then is that epoch's)."""
     from mmengine.config import Config
     from pwkd_plugin.apis import train_and_validate
     from pwkd_plugin.config_blocks import prepare_train_config
@@ -139,10 +141,14 @@ def train_student(task, name, method, pwkd, teacher, seed, work_dir, epochs,
     if curve_interval is None and name in CURVE_CASES:
         curve_interval = 1
     with_curve = curve_interval is not None
-    cfg = prepare_train_config(
-        quiet(cfg, work_dir, seed, epochs, curve_interval))
+    cfg = quiet(cfg, work_dir, seed, epochs, curve_interval)
+    if stop_after is not None:
+        from .stop_after_epochs import StopAfterEpochs
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type=StopAfterEpochs.__name__, epochs=stop_after)]
+    cfg = prepare_train_config(cfg)
     with output_to(work_dir):
         result = train_and_validate(cfg)
     return dict(case=name, seed=seed, top1=float(result['accuracy/top1']),
                 curve=validation_curve(work_dir) if with_curve else None,
-                seconds=result['seconds'])
+                seconds=result['seconds'], stopped_after=stop_after)

@@ -235,11 +235,17 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
     assert set(runs) == {'KD', 'PWKD+KD'}
     first = subprocess.run(args, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stderr[-3000:]
-    # One recorded run is run again, and comes out as recorded.
+    # One recorded run is run again up to its first validation, and comes
+    # out as recorded there.
     assert '[reproduced 1/1] toy KD, seed 0' in first.stdout
     assert 'teachers to train: 0, student runs: 2' in first.stdout
     report = json.loads((out_dir / 'regimes.json').read_text())
     [cell] = report['cells']
+    training = import_benchmark('pwkd_bench.training')
+    check_dir = tmp_path / 'work' / 'toy' / 'case0_seed0_check'
+    assert training.validation_curve(str(check_dir)) == [
+        cell['curves']['KD']['0'][0]]
+    assert cell['reproduced'] == [dict(case='KD', seed=0, epochs=1)]
     assert cell['name'] == 'toy' and cell['student_epochs'] == 4
     assert cell['student_iterations'] == 4 * -(-cell['student_images'] // 64)
     assert set(cell['teacher']['top1']) == {'0.25', '0.5', '0.75', '1'}
@@ -290,12 +296,21 @@ def test_a_toy_cell_runs_continues_and_refuses_another_machine(tmp_path):
     assert other.returncode != 0
     assert "holds cell 'toy' measured on another CPU (cpu)" in other.stderr
 
-    # Nor is a cell whose recorded run does not come out as recorded here.
+    # Nor is a cell whose recorded run does not come out as recorded here:
+    # at its first validation, or at its end where no curve was recorded.
     report['cells'][0]['machine'] = here
+    report['cells'][0]['curves']['KD']['0'][0] += 1
+    (out_dir / 'regimes.json').write_text(json.dumps(report))
+    more = args[:2] + ['--seeds', '3'] + args[4:]
+    changed = subprocess.run(more, capture_output=True, text=True,
+                             timeout=900)
+    assert changed.returncode != 0
+    assert 'KD, seed 0 after 1 epochs came out at' in changed.stderr
+    del report['cells'][0]['curves']['KD']
     report['cells'][0]['runs']['KD']['0'] += 1
     (out_dir / 'regimes.json').write_text(json.dumps(report))
-    changed = subprocess.run(args[:2] + ['--seeds', '3'] + args[4:],
-                             capture_output=True, text=True, timeout=900)
+    changed = subprocess.run(more, capture_output=True, text=True,
+                             timeout=900)
     assert changed.returncode != 0
     assert 'KD, seed 0 came out at' in changed.stderr
     assert 'does not reproduce the cell' in changed.stderr
