@@ -8,6 +8,7 @@ from typing import Dict
 import torch
 import torch.nn as nn
 from mmcv.cnn.bricks.transformer import AdaptivePadding
+from mmpretrain.models.utils import RotaryEmbeddingFast
 from mmrazor.models.mutables import MutableChannelContainer
 from mmrazor.models.mutables.mutable_channel.units.utils import \
     find_mutable as razor_find_mutable
@@ -84,7 +85,11 @@ _FORWARD_OP_TYPES = frozenset(FORWARD_OPS.values())
 #: ``AdaptivePadding`` (patch embeddings with ``padding='corner'``) takes
 #: ``math.ceil`` of sizes, which torch.fx cannot trace; mmrazor's tracer
 #: then wraps it as a node bound to the module, and the channels are lost.
-PASS_THROUGH = (AdaptivePadding, )
+#: A rotary position embedding (EVA02's) rotates pairs of each head's dims
+#: by buffers of one row per head dim, which mmrazor's graph took for
+#: inputs of channels of their own bound to q and k; heads keep their dims
+#: at every width, so it passes the heads through.
+PASS_THROUGH = (AdaptivePadding, RotaryEmbeddingFast)
 
 
 class TeacherChannelAnalyzer(ChannelAnalyzer):
