@@ -396,6 +396,19 @@ SMALL_FAMILIES = {
                             img_size=32, patch_size=8,
                             out_type='avg_featmap'), 64),
                    neck=None)),
+    'EVA02': ('attention with a rotary position embedding of q and k per '
+              'head (a table of one row per head dim shared by the layers), '
+              'the class token kept out of the rotation, SwiGLU FFNs (w12 '
+              'chunked into gate and value) with a LayerNorm over their '
+              'hidden features, a class token, average-pooled patch tokens',
+              dict(
+                  classifier(
+                      dict(type='ViTEVA02',
+                           arch=dict(embed_dims=32, num_layers=2,
+                                     num_heads=4, feedforward_channels=64),
+                           img_size=32, patch_size=8, sub_ln=True,
+                           final_norm=False, out_type='avg_featmap'), 32),
+                  neck=None)),
 }
 
 
