@@ -45,15 +45,17 @@ class SlimmableAttentionWithRoPE(ProjHeadsMixin, AttentionWithRoPE,
         q, k, v = (part.reshape(batch, tokens, heads, dims).transpose(1, 2)
                    for part in qkv.chunk(3, dim=-1))
         if self.rope:
-            q, k = (self._rotate(part, patch_resolution).type_as(v)
-                    if self.with_cls_token else self.rope(
-                        part, patch_resolution) for part in (q, k))
+            q, k = (self._rotate(part, patch_resolution, v) for part in (q, k))
         attn = (q * self.scale) @ k.transpose(-2, -1)
         attn = self.attn_drop(attn.softmax(dim=-1).type_as(x))
         x = (attn @ v).transpose(1, 2).reshape(batch, tokens, heads * dims)
         return self.proj_drop(self.proj(x))
 
-    def _rotate(self, part: torch.Tensor, patch_resolution) -> torch.Tensor:
-        """The rotary embedding of the patch tokens, the class token kept."""
+    def _rotate(self, part: torch.Tensor, patch_resolution,
+                v: torch.Tensor) -> torch.Tensor:
+        """q or k rotated by the rotary embedding, a class token kept out
+        (then cast as ``v``, as mmpretrain's forward does)."""
+        if not self.with_cls_token:
+            return self.rope(part, patch_resolution)
         rotated = self.rope(part[:, :, 1:, :], patch_resolution)
-        return torch.cat((part[:, :, :1, :], rotated), -2)
+        return torch.cat((part[:, :, :1, :], rotated), -2).type_as(v)

@@ -89,7 +89,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     attentions keep their head, the soft splits between them expand each
     channel into its kernel area: :mod:`.unfold_channels`; BEiT's, whose
     q and v biases and relative position bias table follow its heads:
-    :mod:`.head_tables`); MViTv2's
+    :mod:`.head_tables`; EVA02's, whose rotary embedding passes each head
+    through, its heads keeping their dims); MViTv2's
     attention, whose heads share their poolings, narrows by head dims
     instead, every head keeping the same (:mod:`.pooled_heads`). A vision
     transformer (ViT, DeiT, Swin) narrows its embedding, its head count
