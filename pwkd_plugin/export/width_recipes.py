@@ -144,7 +144,7 @@ def _mobileone_recipe(backbone: dict, scale: Callable[[int], int],
 def _vit_recipe(backbone: dict, scale: Callable[[int], int], width: float,
                 divisor: int, min_channels: int) -> dict:
     """mmpretrain ``VisionTransformer`` / ``DistilledVisionTransformer`` /
-    ``DeiT3`` / ``BEiTViT`` / ``RevVisionTransformer``:
+    ``DeiT3`` / ``BEiTViT`` / ``RevVisionTransformer`` / ``ViTEVA02``:
     the ``num_heads`` of its arch (each head keeps its ``head_dims``), the
     ``embed_dims`` they give and the ``feedforward_channels``."""
     if isinstance(backbone.get('arch'), str):
@@ -328,7 +328,7 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
                   'rounds up to 8'),
     **dict.fromkeys(
         ('VisionTransformer', 'DistilledVisionTransformer', 'DeiT3',
-         'BEiTViT'),
+         'BEiTViT', 'ViTEVA02'),
         (_vit_recipe, 'arch embed_dims, num_heads (whole heads of '
          'head_dims), feedforward_channels; the head\'s in_channels and '
          'hidden_dim')),
@@ -440,7 +440,7 @@ NO_RECIPE_REASONS = {
 
 #: backbones whose head reads their token embedding (see ``_token_head``).
 _TOKEN_HEAD_BACKBONES = ('VisionTransformer', 'DistilledVisionTransformer',
-                         'DeiT3', 'T2T_ViT', 'BEiTViT')
+                         'DeiT3', 'T2T_ViT', 'BEiTViT', 'ViTEVA02')
 
 #: channel arguments of necks and heads that the teacher narrows.
 _CHANNEL_KEYS = ('in_channels', 'mid_channels', 'hid_channels',

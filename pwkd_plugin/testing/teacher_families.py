@@ -409,6 +409,19 @@ SMALL_FAMILIES = {
                                  num_heads=4),
                        img_size=32, patch_size=8, inner_patches=4,
                        out_indices=[6], ape=True, rpe=True), 32)),
+    'EVA02': ('attention with a rotary position embedding of q and k per '
+              'head (a table of one row per head dim shared by the layers), '
+              'the class token kept out of the rotation, SwiGLU FFNs (w12 '
+              'chunked into gate and value) with a LayerNorm over their '
+              'hidden features, a class token, average-pooled patch tokens',
+              dict(
+                  classifier(
+                      dict(type='ViTEVA02',
+                           arch=dict(embed_dims=32, num_layers=2,
+                                     num_heads=4, feedforward_channels=64),
+                           img_size=32, patch_size=8, sub_ln=True,
+                           final_norm=False, out_type='avg_featmap'), 32),
+                  neck=None)),
 }
 
 

@@ -86,7 +86,7 @@ def assert_every_stage(runner):
 #: families whose width 0.25 an ordinary mmpretrain config expresses.
 EXPORTABLE = ('ResNeXt', 'DenseNet', 'ConvNeXt', 'ConvNeXt-V2', 'VAN',
               'HorNet', 'XCiT', 'MViT', 'T2T-ViT', 'BEiT', 'MLP-Mixer',
-              'Res2Net', 'RevViT', 'HiViT')
+              'Res2Net', 'RevViT', 'HiViT', 'EVA02')
 
 
 @pytest.mark.parametrize('name', list(SMALL_FAMILIES))

@@ -22,7 +22,8 @@ attentions, its output maps and its downsampling at any channel count;
 MViTv2's attention: head dims, with the poolings every head shares;
 T2T-ViT's position table at the tokens' channels; BEiT's and HiViT's
 attentions: q and v biases added to their spans (BEiT's), the position
-bias table at the active heads),
+bias table at the active heads; EVA02's attention: whole heads rotated
+by their rotary embedding),
 or whose forward torch.fx cannot
 trace (MobileViT's block, Twins' position encoding) to one it can. A
 ``nn.BatchNorm1d`` has private norms per width
@@ -40,7 +41,7 @@ from mmpretrain.models.backbones import (VAN, DaViT, DeiT3,
                                          DistilledVisionTransformer, HiViT,
                                          RevVisionTransformer,
                                          SwinTransformer, T2T_ViT,
-                                         VisionTransformer)
+                                         ViTEVA02, VisionTransformer)
 from mmpretrain.models.backbones.davit import (ChannelAttention,
                                                DaViTDownSample,
                                                DaViTWindowMSA)
@@ -52,6 +53,7 @@ from mmpretrain.models.backbones.levit import Attention, AttentionSubsample
 from mmpretrain.models.backbones.mobilevit import MobileVitBlock
 from mmpretrain.models.backbones.mvit import MultiScaleAttention
 from mmpretrain.models.backbones.res2net import Bottle2neck
+from mmpretrain.models.backbones.vit_eva02 import AttentionWithRoPE
 from mmpretrain.models.backbones.twins import (GlobalSubsampledAttention,
                                                LocallyGroupedSelfAttention)
 from mmpretrain.models.backbones.xcit import XCA, ClassAttntion
@@ -95,6 +97,7 @@ from .multiscale_attention import SlimmableMultiScaleAttention
 from .position_encoding import SlimmableConditionalPositionEncoding
 from .res2net import SlimmableBottle2neck
 from .rev_vision_transformer import SlimmableRevVisionTransformer
+from .rope_attention import SlimmableAttentionWithRoPE
 from .sdta import SlimmableSDTAEncoder
 from .subsampled_attention import SlimmableGlobalSubsampledAttention
 from .swin_transformer import SlimmableSwinTransformer
@@ -102,6 +105,7 @@ from .switchable_layer_norm import SwitchableLayerNorm
 from .t2t_vit import SlimmableT2TViT
 from .van import SlimmableVAN
 from .vision_transformer import SlimmableVisionTransformer
+from .vit_eva02 import SlimmableViTEVA02
 from .window_msa import SlimmableWindowMSA
 
 #: exact layer type -> dynamic op. Looked up by exact type, as mmrazor does:
@@ -122,6 +126,7 @@ DYNAMIC_OPS = {
     DistilledVisionTransformer: SlimmableDistilledVisionTransformer,
     DeiT3: SlimmableDeiT3,
     RevVisionTransformer: SlimmableRevVisionTransformer,
+    ViTEVA02: SlimmableViTEVA02,
     GRN: SlimmableGRN,
     HorNetLayerNorm: SlimmableHorNetLayerNorm,
     WindowMSA: SlimmableWindowMSA,
@@ -171,6 +176,7 @@ FORWARD_OPS = {
     BEiTAttention: SlimmableBEiTAttention,
     Bottle2neck: SlimmableBottle2neck,
     HiViTAttention: SlimmableHiViTAttention,
+    AttentionWithRoPE: SlimmableAttentionWithRoPE,
 }
 
 try:
@@ -185,7 +191,8 @@ else:
 
 __all__ = [
     'DYNAMIC_OPS', 'FORWARD_OPS', 'TRACER_OPS', 'HeadAttention',
-    'SlimmableAttentionWithBias', 'SlimmableBEiTAttention',
+    'SlimmableAttentionWithBias', 'SlimmableAttentionWithRoPE',
+    'SlimmableBEiTAttention',
     'SlimmableBottle2neck',
     'SlimmableChannelAttention',
     'SlimmableChannelMultiheadAttention', 'SlimmableChannelParameters',
@@ -202,7 +209,7 @@ __all__ = [
     'SlimmableMultiheadAttention', 'SlimmableRevVisionTransformer',
     'SlimmableSDTAEncoder',
     'SlimmableSwinTransformer', 'SlimmableT2TViT', 'SlimmableVAN',
-    'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCA',
+    'SlimmableViTEVA02', 'SlimmableVisionTransformer', 'SlimmableWindowMSA', 'SlimmableXCA',
     'SlimmableXCAMixin', 'SwitchableBatchNorm1d', 'SwitchableLayerNorm',
     'slice_channel_parameter', 'slice_contiguous_channels'
 ]

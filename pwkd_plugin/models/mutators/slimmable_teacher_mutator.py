@@ -91,7 +91,8 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     q and v biases and relative position bias table follow its heads:
     :mod:`.head_tables`; HiViT's, whose table follows its heads and whose
     main stage's embedding and position embedding narrow by whole heads
-    too); MViTv2's
+    too; EVA02's, whose rotary embedding passes each head through, its
+    heads keeping their dims); MViTv2's
     attention, whose heads share their poolings, narrows by head dims
     instead, every head keeping the same (:mod:`.pooled_heads`). A vision
     transformer (ViT, DeiT, Swin) narrows its embedding, its head count

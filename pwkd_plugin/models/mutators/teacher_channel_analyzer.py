@@ -8,6 +8,7 @@ from typing import Dict
 import torch
 import torch.nn as nn
 from mmcv.cnn.bricks.transformer import AdaptivePadding
+from mmpretrain.models.utils import RotaryEmbeddingFast
 from mmrazor.models.mutables import MutableChannelContainer
 from mmrazor.models.mutables.mutable_channel.units.utils import \
     find_mutable as razor_find_mutable
@@ -67,8 +68,8 @@ class ForwardOpsTracer(ForwardBuiltModulesMixin, SizeControlFlowMixin,
     branches on sizes by their value on the demo input
     (:mod:`.size_control_flow`) and traces into parameter-free modules a
     forward builds as it runs (:mod:`.forward_built_modules`). A module
-    that only pads a map's sides (``PASS_THROUGH``) is one node its
-    channels pass through."""
+    that only pads a map's sides or rotates each head's dims in place
+    (``PASS_THROUGH``) is one node its channels pass through."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str):
         if type(m) in _FORWARD_OP_TYPES:
@@ -84,7 +85,11 @@ _FORWARD_OP_TYPES = frozenset(FORWARD_OPS.values())
 #: ``AdaptivePadding`` (patch embeddings with ``padding='corner'``) takes
 #: ``math.ceil`` of sizes, which torch.fx cannot trace; mmrazor's tracer
 #: then wraps it as a node bound to the module, and the channels are lost.
-PASS_THROUGH = (AdaptivePadding, )
+#: A rotary position embedding (EVA02's) rotates pairs of each head's dims
+#: by buffers of one row per head dim, which mmrazor's graph took for
+#: inputs of channels of their own bound to q and k; heads keep their dims
+#: at every width, so it passes the heads through.
+PASS_THROUGH = (AdaptivePadding, RotaryEmbeddingFast)
 
 
 class TeacherChannelAnalyzer(ChannelAnalyzer):
@@ -113,7 +118,8 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     whole (:mod:`.other_axis`: MLP-Mixer's token mixing), reads a buffer
     added at the tokens' channels as a source of them
     (:mod:`.channel_tables`), holds a table of one column per head (a
-    relative position bias) as a constant (:mod:`.head_tables`), names
+    relative position bias) as a constant (:mod:`.head_tables`), passes
+    q and k through a rotary position embedding (``PASS_THROUGH``), names
     the norms over the image's own channels (:mod:`.image_channel_layers`),
     keeps a product of head-major heads one
     node (:mod:`.head_channels`), holds the sizes a forward reads from

@@ -834,3 +834,59 @@ def test_hivit_attentions_and_stages_narrow_by_whole_heads():
         ) == model.mutator.width_macs[width]
         assert_static_copy_matches(model, width, inputs, static)
     model.mutator.set_width(1.0)
+
+
+@pytest.mark.parametrize('with_cls_token, img_size', [(True, 32),
+                                                       (False, 48)])
+def test_eva02_attentions_narrow_by_whole_heads(with_cls_token, img_size):
+    """The small EVA02 (32 features, 4 heads of 8, a rotary embedding of
+    q and k, SwiGLU FFNs of 64 hidden features with a LayerNorm over
+    them): no layer is left whole; each attention keeps 1 to 4 whole heads
+    (q, k and v spans of qkv, each head all its 8 dims: the rotation pairs
+    them), the stream, class token and position embedding 8 features a
+    head, each FFN 16 to 64 hidden features in both halves of w12; the
+    static copy's attentions are mmpretrain's ``AttentionWithRoPE`` of
+    that many heads, its rotary tables those of the resolution its config
+    builds (a 6x6 grid of patches at ``img_size`` 48, where the 32x32
+    input's 4x4 grid is what mmpretrain's rotary embedding last computed),
+    and it computes what the slimmable network does."""
+    from mmpretrain.models.backbones.vit_eva02 import AttentionWithRoPE
+    cfg = small_family('EVA02')
+    cfg['backbone'].update(with_cls_token=with_cls_token, img_size=img_size)
+    model = build(cfg).eval()
+    assert model.mutator.whole_layers == []
+    backbone = model.architecture.backbone
+    torch.manual_seed(1)
+    with torch.no_grad():  # weights unlike their initialisation
+        for param in model.architecture.parameters():
+            param.mul_(1 + 0.5 * torch.randn(param.shape))
+    layer = backbone.layers[0]
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+
+    def mask(module, attr):
+        return module.get_mutable_attr(attr).current_mask.tolist()
+
+    for width, heads in zip(model.mutator.widths, (1, 2, 3, 4)):
+        model.mutator.set_width(width)
+        hidden = int(64 * width)
+        assert layer.attn.active_heads() == heads
+        assert mask(layer.attn.qkv, 'out_channels') == (
+            [True] * 8 * heads + [False] * 8 * (4 - heads)) * 3
+        assert mask(layer.attn.qkv, 'in_channels') == mask(
+            backbone.patch_embed.projection, 'out_channels') == (
+                [True] * 8 * heads + [False] * 8 * (4 - heads))
+        assert backbone.pos_embed.shape[-1] == 8 * heads
+        assert mask(layer.mlp.w12, 'out_channels') == (
+            [True] * hidden + [False] * (64 - hidden)) * 2
+        assert sum(mask(layer.mlp.norm, 'num_features')) == hidden
+        static = model.static_architecture(width)
+        for copy in static.backbone.layers:
+            assert type(copy.attn) is AttentionWithRoPE
+            assert (copy.attn.num_heads, copy.attn.head_dims) == (heads, 8)
+        rope = static.backbone.rope
+        assert rope.freqs_cos.shape == rope.freqs_sin.shape == (
+            (img_size // 8)**2, 8)
+        assert set(static.state_dict()) == {
+            k for k in model.architecture.state_dict() if 'mutable' not in k}
+        assert_static_copy_matches(model, width, inputs, static)
+    model.mutator.set_width(1.0)
