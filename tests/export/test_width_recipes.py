@@ -15,6 +15,7 @@ from mmpretrain.models.backbones import MobileViT
 from mmpretrain.models.backbones.edgenext import SDTAEncoder
 from mmpretrain.models.backbones.efficientformer import Meta3D
 from mmpretrain.models.backbones.tinyvit import TinyViTBlock
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
 from pwkd_plugin.export import (NO_RECIPE_REASONS, WIDTH_RECIPES,
                                 WidthExportError, static_classifier_config)
@@ -155,3 +156,15 @@ def test_rev_vit_head_reads_its_streams_at_the_width(fusion_mode, streams):
     assert narrow['backbone']['arch'] == dict(
         embed_dims=128, num_layers=12, num_heads=2, feedforward_channels=384)
     assert narrow['head']['in_channels'] == 128 * streams
+
+
+@pytest.mark.parametrize('backbone', ['Vig', 'PyramidVig'])
+def test_vig_archs_are_named_tables_only(backbone):
+    """mmpretrain's ViGs take no arch dict, so no recipe can narrow them
+    (their static copies are mmpretrain's Graphers and FFNs of the
+    narrowed channels: test_vig_graph_convs_narrow_by_their_groups)."""
+    assert backbone not in WIDTH_RECIPES
+    assert 'arch_settings[arch]' in NO_RECIPE_REASONS[backbone]
+    with pytest.raises(TypeError, match='unhashable'):
+        MMPRETRAIN_MODELS.build(
+            dict(type=backbone, arch=dict(num_blocks=1, channels=[8])))

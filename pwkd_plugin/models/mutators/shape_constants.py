@@ -107,6 +107,7 @@ def fold_shape_sizes(graph: fx.Graph, values: dict,
                   if node in all_values})
     indices = _index_tensors(graph, all_values)
     sizes.update(indices)
+    computing = _ancestors([node for node in indices if node.users])
     sizes.update(_constant_tensors(graph, all_values, {**values, **sizes}))
     for node, value in sizes.items():
         for user in list(node.users):
@@ -114,7 +115,6 @@ def fold_shape_sizes(graph: fx.Graph, values: dict,
                 user.args, lambda arg: value if arg is node else arg)
             user.kwargs = fx.node.map_arg(
                 user.kwargs, lambda arg: value if arg is node else arg)
-    computing = _ancestors(indices)
     for node in reversed(list(graph.nodes)):
         if node.users:
             continue
