@@ -107,8 +107,8 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     tensors concatenated along their tokens channel by channel
     (:mod:`.token_cat`), interleaves tensors joined beside the channels
     and merged into them (:mod:`.interleaved_channels`), concatenates a
-    tensor as many times as a ``torch.cat`` lists it (:mod:`.repeated_cat`), reads a vision
-    transformer's tokens and position
+    tensor as many times as a ``torch.cat`` lists it
+    (:mod:`.repeated_cat`), reads a vision transformer's tokens and position
     embedding as channels its backbone's op slices (:mod:`.token_channels`),
     expands each channel of a map unfolded into patch columns into its
     kernel area (:mod:`.unfold_channels`), passes the channels over linear

@@ -179,8 +179,8 @@ def test_indices_computed_from_features_are_constants():
     model it could slim)."""
     model = GathersNearest()
     graph = torch.fx.symbolic_trace(model).graph
-    fold_shape_sizes(graph,
-                     graph_values(model, graph, dict(x=torch.rand(1, 3, 8, 8))))
+    values = graph_values(model, graph, dict(x=torch.rand(1, 3, 8, 8)))
+    fold_shape_sizes(graph, values)
     assert not any(n.target in (torch.matmul, torch.topk, 'relative')
                    for n in graph.nodes)
     units = traced_units(model)
