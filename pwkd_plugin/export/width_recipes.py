@@ -357,6 +357,11 @@ WIDTH_RECIPES: Dict[str, Tuple[Callable, str]] = {
 
 #: backbone type -> why its config cannot be given another width.
 NO_RECIPE_REASONS = {
+    **dict.fromkeys(('Vig', 'PyramidVig'),
+                    "its arch is one of mmpretrain's named tables, read as "
+                    'self.arch_settings[arch] (an arch dict fails: '
+                    "unhashable), and its position embedding is built for "
+                    '224x224 inputs; no argument narrows its channels'),
     'RegNet': ('its stage widths come from a quantised formula of w0, wa, '
                'wm and group_w, which no arguments make give the slimmed '
                'counts'),

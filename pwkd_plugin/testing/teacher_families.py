@@ -12,6 +12,8 @@ from mmpretrain.models.backbones.efficientformer import (AttentionWithBias,
                                                          Meta3D)
 from mmpretrain.registry import MODELS
 
+from . import small_vig  # noqa: F401 registers SmallVig, SmallPyramidVig
+
 
 @MODELS.register_module()
 class SmallCSPDarkNet(CSPDarkNet):
@@ -422,6 +424,16 @@ SMALL_FAMILIES = {
                            img_size=32, patch_size=8, sub_ln=True,
                            final_norm=False, out_type='avg_featmap'), 32),
                   neck=None)),
+    'ViG': ('graph convolutions over a k-NN graph of the nodes by their '
+            'features: gathered neighbours, their largest difference '
+            'interleaved channel by channel with the node, a grouped '
+            'convolution; a position embedding map',
+            classifier(dict(type='SmallVig', arch='small', k=2), 32)),
+    'PViG': ('graph convolutions of a pyramid: each node\'s neighbours '
+             'among the pooled nodes, by their features and relative '
+             'positions',
+             classifier(dict(type='SmallPyramidVig', arch='small', k=3),
+                        32)),
 }
 
 

@@ -15,6 +15,7 @@ from mmpretrain.models.backbones import MobileViT
 from mmpretrain.models.backbones.edgenext import SDTAEncoder
 from mmpretrain.models.backbones.efficientformer import Meta3D
 from mmpretrain.models.backbones.tinyvit import TinyViTBlock
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
 from pwkd_plugin.export import (NO_RECIPE_REASONS, WIDTH_RECIPES,
                                 WidthExportError, static_classifier_config)
@@ -180,3 +181,15 @@ def test_hivit_stages_follow_the_main_heads_where_they_can():
     assert 'stages of [24, 48, 128] features' in str(error.value)
     assert 'embed_dims 128 builds stages of [32, 64, 128]' in str(
         error.value)
+
+
+@pytest.mark.parametrize('backbone', ['Vig', 'PyramidVig'])
+def test_vig_archs_are_named_tables_only(backbone):
+    """mmpretrain's ViGs take no arch dict, so no recipe can narrow them
+    (their static copies are mmpretrain's Graphers and FFNs of the
+    narrowed channels: test_vig_graph_convs_narrow_by_their_groups)."""
+    assert backbone not in WIDTH_RECIPES
+    assert 'arch_settings[arch]' in NO_RECIPE_REASONS[backbone]
+    with pytest.raises(TypeError, match='unhashable'):
+        MMPRETRAIN_MODELS.build(
+            dict(type=backbone, arch=dict(num_blocks=1, channels=[8])))

@@ -22,12 +22,22 @@ from .channel_slices import take_channels
 
 def channel_dim(value: torch.Tensor) -> int:
     """The dimension of a per-channel parameter that holds its channels
-    (its one dimension longer than 1)."""
+    (its one dimension longer than 1; dimension 1 of a map of one image,
+    ``(1, C, H, W)``: ViG's position embedding)."""
     longer = [dim for dim, size in enumerate(value.shape) if size > 1]
+    if is_channel_map(value):
+        return 1
     if len(longer) != 1:
         raise ValueError('a per-channel parameter has exactly one dimension '
                          f'longer than 1, got shape {tuple(value.shape)}')
     return longer[0]
+
+
+def is_channel_map(value: torch.Tensor) -> bool:
+    """Whether ``value`` is a map of one image, ``(1, C, H, W)``, of more
+    than one channel and position."""
+    return value.dim() == 4 and value.shape[0] == 1 and value.shape[1] > 1 \
+        and value.shape[2:].numel() > 1
 
 
 class SlimmableChannelParameters:

@@ -14,7 +14,9 @@ adds its q and v biases to the spans of its qkv output), or put beside a
 tensor's tokens (a class token expanded over the batch and concatenated
 before the patch tokens, :mod:`.token_cat`), is a source of its own
 channels, which the product, the sum or the concatenation binds to the
-tensor's; its channels are named by the parameter's dotted name.
+tensor's; its channels are named by the parameter's dotted name. So is a
+map of one image, ``(1, C, H, W)``, added to a feature map (ViG's
+position embedding): its channels are its dimension 1.
 """
 import operator
 from typing import Callable, Collection, Dict, List
@@ -24,6 +26,8 @@ import torch.fx as fx
 import torch.nn as nn
 from mmrazor.structures.graph.channel_flow import ChannelTensor
 from mmrazor.structures.graph.channel_nodes import ChannelNode
+
+from ..dynamic_ops.channel_parameters import is_channel_map
 
 #: the calls through which a parameter keeps its channels: reshapes.
 _RESHAPES = ('unsqueeze', 'view', 'reshape', 'expand_as', 'expand')
@@ -120,6 +124,8 @@ def per_channel_parameters(
         if parameter is None or sliced_elsewhere(owner):
             continue
         longer = [size for size in parameter.shape if size > 1]
+        if is_channel_map(parameter):
+            longer = [parameter.shape[1]]
         if len(longer) == 1 and _only_multiplied(node, binds):
             found[node.name] = (node.target, longer[0])
     return found

@@ -12,7 +12,11 @@ through it. A tensor built from sizes alone (Twins' attention mask of a
 padded window grid: ``torch.zeros`` of the padded size, filled, compared)
 holds none of the model's channels: it is a constant too, so adding it
 binds nothing (mmrazor's graph took it for a source of channels and bound
-every attention it is added to into one unit).
+every attention it is added to into one unit). So is a tensor of integers
+a forward computes (indices: ViG's k-NN graph, the nodes nearest each node
+by their features): it indexes channels, it holds none, and the nodes that
+only computed it (the distances between the nodes, a relative position
+added to them) are dropped from the graph.
 """
 from typing import Sequence
 
@@ -101,6 +105,9 @@ def fold_shape_sizes(graph: fx.Graph, values: dict,
              _reads_a_tensor(node, values)}
     sizes.update({node: all_values[node] for node in constants
                   if node in all_values})
+    indices = _index_tensors(graph, all_values)
+    sizes.update(indices)
+    computing = _ancestors([node for node in indices if node.users])
     sizes.update(_constant_tensors(graph, all_values, {**values, **sizes}))
     for node, value in sizes.items():
         for user in list(node.users):
@@ -109,9 +116,44 @@ def fold_shape_sizes(graph: fx.Graph, values: dict,
             user.kwargs = fx.node.map_arg(
                 user.kwargs, lambda arg: value if arg is node else arg)
     for node in reversed(list(graph.nodes)):
-        if node in sizes and not node.users:
+        if node.users:
+            continue
+        if node in sizes or _only_computes(node, computing):
             graph.erase_node(node)
     return graph
+
+
+def _index_tensors(graph: fx.Graph, values: dict) -> dict:
+    """The tensors of integers a forward computes."""
+    return {
+        node: values[node]
+        for node in graph.nodes
+        if node.op in ('call_method', 'call_function')
+        and isinstance(values.get(node), torch.Tensor)
+        and not values[node].is_floating_point()
+        and not values[node].is_complex() and values[node].dtype != torch.bool
+    }
+
+
+def _ancestors(nodes) -> set:
+    """The nodes that ``nodes`` are computed from, ``nodes`` included."""
+    found, todo = set(), list(nodes)
+    while todo:
+        node = todo.pop()
+        if node not in found:
+            found.add(node)
+            todo.extend(node.all_input_nodes)
+    return found
+
+
+def _only_computes(node: fx.Node, computing: set) -> bool:
+    """Whether ``node`` (used by none) only served to compute indices: it
+    is one of their ancestors, or reads only them (the other outputs of
+    ``torch.topk``); no layer, input or output."""
+    if node.op not in ('call_method', 'call_function', 'get_attr'):
+        return False
+    return node in computing or bool(node.all_input_nodes) and all(
+        arg in computing for arg in node.all_input_nodes)
 
 
 def _constant_tensors(graph: fx.Graph, values: dict, sizes: dict) -> dict:

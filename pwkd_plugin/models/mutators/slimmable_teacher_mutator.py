@@ -73,7 +73,10 @@ class SlimmableTeacherMutator(SlimmableChannelMutator):
     reversible stream (RevViT's: the embedding concatenated with itself,
     :mod:`.repeated_cat`, chunked into halves that narrow together,
     :mod:`.chunked_channels`, by layers building their drop path as they
-    run, :mod:`.forward_built_modules`). Batch norms become
+    run, :mod:`.forward_built_modules`), and a graph convolution (ViG's:
+    the k-NN indices are constants, :mod:`.shape_constants`; the node
+    features interleaved with their neighbours' differences narrow by the
+    groups reading them, :mod:`.interleaved_channels`). Batch norms become
     ``SwitchableBatchNorm2d`` (a ``BatchNorm1d``
     ``SwitchableBatchNorm1d``): private statistics and affine parameters per
     width. A traced attention narrows by whole heads

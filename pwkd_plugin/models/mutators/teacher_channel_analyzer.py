@@ -31,6 +31,8 @@ from .head_channels import (HeadAttentionNode, check_head_units,
 from .head_tables import head_table_nodes
 from .heads_follow_input import HeadsFollowInputChannelGraph
 from .image_channel_layers import image_channel_norms
+from .interleaved_channels import (InterleavedChannelNode,
+                                   interleaved_channels)
 from .other_axis import (OtherAxisChannelGraph, OtherAxisChannelNode,
                          other_axis_brackets)
 from .pooled_heads import pooled_head_nodes
@@ -108,9 +110,10 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
     (:mod:`.cross_covariance_node`), and the input of an attention whose
     heads follow it to its heads (:mod:`.heads_follow_input`), binds
     tensors concatenated along their tokens channel by channel
-    (:mod:`.token_cat`), concatenates a tensor as many times as a
-    ``torch.cat`` lists it (:mod:`.repeated_cat`), reads a vision
-    transformer's tokens and position
+    (:mod:`.token_cat`), interleaves tensors joined beside the channels
+    and merged into them (:mod:`.interleaved_channels`), concatenates a
+    tensor as many times as a ``torch.cat`` lists it
+    (:mod:`.repeated_cat`), reads a vision transformer's tokens and position
     embedding as channels its backbone's op slices (:mod:`.token_channels`),
     expands each channel of a map unfolded into patch columns into its
     kernel area (:mod:`.unfold_channels`), passes the channels over linear
@@ -146,7 +149,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         self._slices, self._piece_nodes = {}, {}
         self._pooled_heads, self._run_sums = {}, {}
         self._tokens, self._token_cats = {}, set()
-        self._repeated_cats = {}
+        self._repeated_cats, self._interleaved = {}, {}
         self._other_axes = {}
         # mmrazor builds the channel graph with these module-level names.
         with _patched('default_channel_node_converter', self._channel_node), \
@@ -184,6 +187,7 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
         self._pooled_heads = pooled_head_nodes(model, graph, values)
         self._token_cats = token_cats(graph, values)
         self._repeated_cats = repeated_cats(graph)
+        self._interleaved = interleaved_channels(graph, values)
         self._other_axes = other_axis_brackets(model, graph, values)
         self.other_axis_layers = {
             name
@@ -216,6 +220,9 @@ class TeacherChannelAnalyzer(ChannelAnalyzer):
             close, size, _ = self._other_axes[node.name]
             return OtherAxisChannelNode(node.name, node.val, node.module_name,
                                         close, size)
+        if node.name in self._interleaved:
+            return InterleavedChannelNode(node.name, node.val,
+                                          self._interleaved[node.name])
         if node.name in self._token_cats:
             return BindChannelNode.copy_from(node)
         if node.name in self._repeated_cats:

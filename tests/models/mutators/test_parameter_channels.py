@@ -6,7 +6,8 @@ import torch.fx as fx
 import torch.nn as nn
 
 import pwkd_plugin  # noqa: F401  (compat fixes before mmrazor.models)
-from pwkd_plugin.models.mutators import TeacherChannelAnalyzer
+from pwkd_plugin.models.mutators import (SlimmableTeacherMutator,
+                                         TeacherChannelAnalyzer)
 from pwkd_plugin.models.mutators.parameter_channel_node import \
     per_channel_parameters
 
@@ -103,3 +104,50 @@ def test_a_bias_is_bound_to_the_channels_it_is_added_to():
     } for unit in units.values()]
     assert len(names) == 1
     assert {'stem', 'block.conv', 'block.shift'} <= names[0]
+
+
+class PositionedStem(nn.Module):
+    """A stem whose map is added a position embedding of one image,
+    ``(1, C, H, W)`` (ViG's)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.pos_embed = nn.Parameter(torch.rand(1, 4, 8, 8))
+
+    def forward(self, x):
+        return self.stem(x) + self.pos_embed
+
+
+class PositionedNet(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = PositionedStem()
+        self.conv = nn.Conv2d(4, 4, 1)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.backbone(x)
+        return self.head((x + self.conv(x)).mean((2, 3)))
+
+
+def test_a_position_map_is_sliced_at_its_channels():
+    """The embedding's dimension 1 is its channels: found, bound to the
+    stem's and sliced with them at every width (as two dimensions longer
+    than 1 it was no per-channel parameter, and the stream stayed whole)."""
+    model = PositionedNet()
+    graph = fx.symbolic_trace(model).graph
+    assert list(per_channel_parameters(model, graph,
+                                       lambda module: False).values()) == [
+                                           ('backbone.pos_embed', 4)]
+    full = model.backbone.pos_embed.detach().clone()
+    mutator = SlimmableTeacherMutator(parse_cfg=dict(
+        type='ChannelAnalyzer', demo_input=(1, 3, 8, 8),
+        tracer_type='FxTracer'))
+    mutator.prepare_from_supernet(model)
+    assert mutator.whole_layers == []
+    for width, kept in zip(mutator.widths, (1, 2, 3, 4)):
+        mutator.set_width(width)
+        assert torch.equal(model.backbone.pos_embed, full[:, :kept])
+        assert model(torch.rand(1, 3, 8, 8)).shape == (1, 2)

@@ -139,3 +139,53 @@ def test_a_tensor_built_from_sizes_binds_no_channels():
     units = traced_units(model)
     assert any({('fc1', True), ('fc2', False)} <= unit for unit in units)
     assert any({('fc2', True), ('fc3', False)} <= unit for unit in units)
+
+
+class GathersNearest(nn.Module):
+    """Each position takes the largest features of its two nearest
+    positions by their features and a relative position (a k-NN graph of
+    ViG's: distances by a matrix product, ``torch.topk``'s indices offset
+    by the batch, the features gathered at them), convolved and added back.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Conv2d(8, 8, 1)
+        self.head = nn.Linear(8, 10)
+        self.relative = nn.Parameter(torch.rand(1, 64, 64),
+                                     requires_grad=False)
+
+    def forward(self, x):
+        x = self.stem(x)
+        b, c, h, w = x.shape
+        nodes = x.reshape(b, c, h * w).transpose(1, 2)
+        distance = -2 * torch.matmul(nodes, nodes.transpose(1, 2))
+        distance += self.relative
+        _, nearest = torch.topk(-distance, k=2)
+        nearest = nearest + torch.arange(b).view(-1, 1, 1) * (h * w)
+        gathered = nodes.reshape(b * h * w, -1)[nearest.view(-1), :]
+        gathered = gathered.view(b, h * w, 2, c).amax(2)
+        y = self.fc(gathered.transpose(1, 2).reshape(b, c, h, w))
+        return self.head((x + y).mean((2, 3)))
+
+
+def test_indices_computed_from_features_are_constants():
+    """The neighbours' indices are a constant of the graph and the nodes
+    that only computed them (the distances, the relative position added to
+    them, ``torch.topk``) are dropped: the gathered features are the
+    stem's channels, so the stem, ``fc`` and the head's input are one unit,
+    every layer sliced (without the rule the tracer found no layer of the
+    model it could slim)."""
+    model = GathersNearest()
+    graph = torch.fx.symbolic_trace(model).graph
+    values = graph_values(model, graph, dict(x=torch.rand(1, 3, 8, 8)))
+    fold_shape_sizes(graph, values)
+    assert not any(n.target in (torch.matmul, torch.topk, 'relative')
+                   for n in graph.nodes)
+    units = traced_units(model)
+    assert any({('stem', True), ('fc', False), ('fc', True),
+                ('head', False)} <= unit for unit in units)
+    mutator = prepared_mutator(model)
+    mutator.set_width(0.5)
+    assert model.fc.get_mutable_attr('in_channels').current_mask.sum() == 4

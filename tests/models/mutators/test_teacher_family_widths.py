@@ -12,6 +12,7 @@ split the tracer cannot follow (Res2Net with mmpretrain's own block, which
 splits by a width fixed when it is built) as mostly whole, naming the
 block.
 """
+import copy
 import functools
 
 import pytest
@@ -880,13 +881,87 @@ def test_eva02_attentions_narrow_by_whole_heads(with_cls_token, img_size):
             [True] * hidden + [False] * (64 - hidden)) * 2
         assert sum(mask(layer.mlp.norm, 'num_features')) == hidden
         static = model.static_architecture(width)
-        for copy in static.backbone.layers:
-            assert type(copy.attn) is AttentionWithRoPE
-            assert (copy.attn.num_heads, copy.attn.head_dims) == (heads, 8)
+        for static_layer in static.backbone.layers:
+            assert type(static_layer.attn) is AttentionWithRoPE
+            assert (static_layer.attn.num_heads, static_layer.attn.head_dims) == (heads, 8)
         rope = static.backbone.rope
         assert rope.freqs_cos.shape == rope.freqs_sin.shape == (
             (img_size // 8)**2, 8)
         assert set(static.state_dict()) == {
             k for k in model.architecture.state_dict() if 'mutable' not in k}
+        assert_static_copy_matches(model, width, inputs, static)
+    model.mutator.set_width(1.0)
+
+
+def _runs(count, kept, groups=4):
+    """The first ``kept`` channels of each of ``groups`` runs of
+    ``count``."""
+    size = count // groups
+    return torch.cat(
+        [torch.arange(kept) + group * size for group in range(groups)])
+
+
+def _sliced_conv(conv, out, inputs):
+    """``conv`` (1x1) of outputs ``out``, reading inputs ``inputs`` of each
+    group."""
+    sliced = torch.nn.Conv2d(len(inputs) * conv.groups, len(out), 1,
+                             groups=conv.groups)
+    sliced.weight.data = conv.weight[out][:, inputs].clone()
+    sliced.bias.data = conv.bias[out].clone()
+    return sliced
+
+
+@pytest.mark.parametrize('name,path,nodes', [
+    ('ViG', 'backbone.blocks.1.0', 4),
+    ('PViG', 'backbone.stages.0.0.0', 8),
+])
+def test_vig_graph_convs_narrow_by_their_groups(name, path, nodes):
+    """A Grapher's node features (``fc1``'s outputs) narrow by the first
+    channels of each of the four runs its grouped graph convolution reads
+    as interleaved pairs (node, largest difference from its neighbours),
+    its graph convolution's outputs by their four groups, ``fc2`` back to
+    the stream's first channels. The static Grapher of each width is
+    mmpretrain's Grapher with the whole's convolutions at those channels
+    and finds its k-NN graph by the narrowed features: it computes what a
+    Grapher narrowed by hand does, and what the slimmable one does."""
+    model = build(small_family(name)).eval()
+    assert model.mutator.whole_layers == []
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.requires_grad:
+                param.mul_(1 + 0.5 * torch.randn_like(param))
+    whole = model.static_architecture(1.0).get_submodule(path)
+    grapher = model.architecture.get_submodule(path)
+    channels = whole.channels
+    inputs = torch.rand(2, 3, SIZE, SIZE)
+    for width in model.mutator.widths:
+        model.mutator.set_width(width)
+        kept = round(width * channels)
+        node = _runs(channels, round(width * channels / 4))
+        out = _runs(2 * channels, round(width * channels / 2))
+        fc1_out = grapher.fc1[0].get_mutable_attr('out_channels').current_mask
+        assert fc1_out.nonzero().flatten().tolist() == node.tolist()
+        conv = grapher.graph_conv.gconv.nn[0]
+        assert torch.equal(
+            conv.get_mutable_attr('in_channels').current_mask,
+            fc1_out.repeat_interleave(2))
+        assert conv.get_mutable_attr('out_channels').current_mask.nonzero(
+        ).flatten().tolist() == out.tolist()
+        static = model.static_architecture(width)
+        narrow = static.get_submodule(path)
+        by_hand = copy.deepcopy(narrow)
+        stream = torch.arange(kept)
+        pairs = torch.stack([2 * node, 2 * node + 1], 1).flatten()
+        by_hand.fc1[0] = _sliced_conv(whole.fc1[0], node, stream)
+        by_hand.graph_conv.gconv.nn[0] = _sliced_conv(
+            whole.graph_conv.gconv.nn[0], out,
+            pairs[pairs < 2 * channels // 4])
+        by_hand.fc2[0] = _sliced_conv(whole.fc2[0], stream, out)
+        x = torch.randn(2, kept, nodes, nodes)
+        with torch.no_grad():
+            expected = by_hand(x)
+            assert torch.allclose(narrow(x), expected, atol=1e-5), width
+            assert torch.allclose(grapher(x), expected, atol=1e-5), width
         assert_static_copy_matches(model, width, inputs, static)
     model.mutator.set_width(1.0)
