@@ -883,7 +883,8 @@ def test_eva02_attentions_narrow_by_whole_heads(with_cls_token, img_size):
         static = model.static_architecture(width)
         for static_layer in static.backbone.layers:
             assert type(static_layer.attn) is AttentionWithRoPE
-            assert (static_layer.attn.num_heads, static_layer.attn.head_dims) == (heads, 8)
+            assert (static_layer.attn.num_heads,
+                    static_layer.attn.head_dims) == (heads, 8)
         rope = static.backbone.rope
         assert rope.freqs_cos.shape == rope.freqs_sin.shape == (
             (img_size // 8)**2, 8)
