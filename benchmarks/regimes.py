@@ -421,21 +421,36 @@ def cell_jobs(name, cell, record, seeds, teacher, work_dir, only=None):
             for case, seed in missing_runs(cell, record, seeds, only)]
 
 
+def checked_point(record: dict, case: str, seed: int,
+                  interval: Optional[int]) -> Optional[int]:
+    """Epochs after which a recorded run is checked: its first validation
+    at half its final top-1 or more (an early validation near chance would
+    tell little), when its recorded curve holds every validation; None:
+    the whole run."""
+    curve = record['curves'].get(case, {}).get(str(seed))
+    if not curve or not interval or \
+            len(curve) * interval != record['student_epochs']:
+        return None
+    final = record['runs'][case][str(seed)]
+    index = next(i for i, top1 in enumerate(curve) if top1 >= final / 2)
+    return (index + 1) * interval
+
+
 def check_job(name, cell, record, teacher, work_dir):
     """A run the cell already holds, run again: the cell's first case at its
-    first seed (None for a cell without runs); up to its first validation
-    where its recorded curve holds every validation (the first epochs of a
-    run come out bit for bit as in the whole run), else whole."""
+    first seed (None for a cell without runs); up to the validation of
+    :func:`checked_point` (the first epochs of a run come out bit for bit
+    as in the whole run), else whole."""
     done = [case for case in cell_cases(cell) if record['runs'].get(case)]
     if not done:
         return None
     seed = min(map(int, record['runs'][done[0]]))
     job = student_job(name, cell, done[0], seed, teacher, work_dir)
     job[1]['work_dir'] += '_check'
-    curve = record['curves'].get(done[0], {}).get(str(seed))
-    interval = job[1]['curve_interval']
-    if curve and interval and len(curve) * interval == cell.student_epochs:
-        job[1]['stop_after'] = interval
+    stop_after = checked_point(record, done[0], seed,
+                               job[1]['curve_interval'])
+    if stop_after is not None and stop_after < cell.student_epochs:
+        job[1]['stop_after'] = stop_after
     return job
 
 
@@ -446,7 +461,10 @@ def check_reproduced(result, record) -> None:
     recorded = record['runs'][result['case']][seed]
     what = 'came out at'
     if result.get('stopped_after'):
-        recorded = record['curves'][result['case']][seed][0]
+        interval = record['student_epochs'] // len(
+            record['curves'][result['case']][seed])
+        recorded = record['curves'][result['case']][seed][
+            result['stopped_after'] // interval - 1]
         what = f'after {result["stopped_after"]} epochs came out at'
     if result['top1'] != recorded:
         raise SystemExit(
