@@ -684,16 +684,27 @@ def marked(pair: Optional[dict]) -> str:
     return f'**{text}**' if high < 0 else f'*{text}*' if low > 0 else text
 
 
+def with_seeds(pair: Optional[dict], cell_seeds: int) -> str:
+    """:func:`marked`, with the pair's seeds where they are not the cell's
+    (a case still being measured)."""
+    text = marked(pair)
+    if pair is not None and pair['n'] != cell_seeds:
+        text += f' ({pair["n"]} seeds)'
+    return text
+
+
 def plans_table(data: dict) -> str:
     """Every PWKD plan - the method it plugs into, by cell (the seeds of
-    each cell's KD in the header), as the docs show it."""
+    each cell's KD in the header; a pair of other seeds says how many), as
+    the docs show it."""
     cells = compared_cells(data)
     lines = ['| PWKD plan - the method alone (points, 95 % interval) | ' +
              ' | '.join(f'{c["name"]} ({c["cases"]["KD"]["n"]})'
                         for c in cells) + ' |', '|---' * (len(cells) + 1) +
              '|']
     for case, reference in method_pairs():
-        row = [marked(find_pair(c, case, reference)) for c in cells]
+        row = [with_seeds(find_pair(c, case, reference),
+                          c['cases']['KD']['n']) for c in cells]
         if all(value == '-' for value in row):
             continue
         label = PLAN_LABELS[schedule_of(case, reference)]

@@ -165,6 +165,11 @@ def test_merge_replaces_whole_cells_and_docs_tables_follow(tmp_path):
     # large_gap: above by 1.
     assert plans[2].startswith("| the paper's: equal stages, restarts | **")
     assert plans[2].endswith('| *+1.00 [+1.00, +1.00]* |')
+    # A case with fewer seeds than the cell's KD (still being measured) says
+    # how many its pair holds.
+    partial = dict(cells=[cell('base', 'amd', ([80, 81, 82], [79, 81]))])
+    assert regimes.plans_table(partial).split('\n')[2].endswith(
+        '| -0.50 [-6.85, +5.85] (wide) (2 seeds) |')
     page = tmp_path / 'page.md'
     page.write_text('# R\n\n<!-- regimes: plans -->\nold\n'
                     '<!-- end regimes: plans -->\n\n<!-- regimes: cells -->'
