@@ -53,6 +53,11 @@ def train_teacher(task, setting, options, work_dir, epochs, seed=0,
     cfg = quiet(cfg, work_dir, seed, epochs, curve_interval, curve_interval)
     resumed_at = last_checkpoint_epoch(work_dir)
     cfg.resume = resumed_at is not None  # from work_dir/last_checkpoint
+    if resumed_at is not None and curve_interval is not None and \
+            resumed_at not in validated_epochs(work_dir):
+        from .validate_resumed_epoch import ValidateResumedEpoch
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []),
+                            dict(type=ValidateResumedEpoch.__name__)]
     cfg = prepare_train_config(cfg)  # its RandomStateHook makes it exact
     with output_to(work_dir):
         result = train_and_validate(cfg)
@@ -92,6 +97,20 @@ def validation_curves(work_dir):
     slimmable teacher) -> its value at every validation, by epoch. Where a
     stopped attempt left older runs, an epoch's figure is the newest run's
     (a resumed run validates the epochs after its checkpoint again)."""
+    return {key: [curve[epoch] for epoch in sorted(curve)]
+            for key, curve in validations(work_dir).items()}
+
+
+def validated_epochs(work_dir):
+    """The epochs a run (and the attempts before it) validated."""
+    return {epoch for curve in validations(work_dir).values()
+            for epoch in curve}
+
+
+def validations(work_dir):
+    """Every top-1 metric of a run -> {epoch: its value there}."""
+    if not osp.isdir(work_dir):
+        return {}
     run_dirs = sorted(
         name for name in os.listdir(work_dir)
         if osp.isfile(osp.join(work_dir, name, 'vis_data', 'scalars.json')))
@@ -105,8 +124,7 @@ def validation_curves(work_dir):
                     if key.endswith('accuracy/top1'):
                         curves.setdefault(key, {})[scalars['step']] = \
                             float(value)
-    return {key: [curve[epoch] for epoch in sorted(curve)]
-            for key, curve in curves.items()}
+    return curves
 
 
 def validation_curve(work_dir):

@@ -404,6 +404,14 @@ def test_a_stopped_teacher_resumes_as_if_it_had_not_stopped(tmp_path):
             if runner.epoch == self.epoch:
                 raise StoppedHere
 
+    @HOOKS.register_module(force=True)
+    class StopBeforeValidationHook(Hook):
+        priority = 'LOWEST'  # after the checkpoint hook (VERY_LOW) saved
+
+        def after_train_epoch(self, runner):
+            if runner.epoch + 1 == 2:
+                raise StoppedHere
+
     teacher = tmp_path / 'teacher.py'
     teacher.write_text(
         f'_base_ = [{config_path(TEACHER)!r}]\n'
@@ -442,3 +450,18 @@ def test_a_stopped_teacher_resumes_as_if_it_had_not_stopped(tmp_path):
                       for run in (whole, resumed))
     assert weights.keys() == again.keys()
     assert all(torch.equal(weights[key], again[key]) for key in weights)
+
+    # Stopped between an epoch's checkpoint and its validation: the resumed
+    # run validates that epoch first, and its curves hold every validation.
+    late = tmp_path / 'late.py'
+    late.write_text(f'_base_ = [{str(teacher)!r}]\n'
+                    "custom_hooks = [dict(type='StopBeforeValidationHook')]"
+                    '\n')
+    with pytest.raises(StoppedHere):
+        train(late, 'late')
+    assert training.last_checkpoint_epoch(str(tmp_path / 'late')) == 2
+    assert training.validated_epochs(str(tmp_path / 'late')) == {1}
+    resumed = train(teacher, 'late')
+    assert resumed['resumed_at'] == 2
+    assert resumed['curves'] == whole['curves']
+    assert resumed['top1'] == whole['top1']
