@@ -54,6 +54,11 @@ def describe(result):
                      if isinstance(value, (str, int, float)))
 
 
+def raised(future):
+    """Whether a done future ended in an exception (not a cancel)."""
+    return not future.cancelled() and future.exception() is not None
+
+
 def run_stream(pool, jobs, on_result, totals=None):
     """Run ``jobs`` in ``pool``, and the jobs ``on_result`` returns for each
     result as it comes: a run that needs another's result (a student its
@@ -90,7 +95,8 @@ def run_stream(pool, jobs, on_result, totals=None):
     while pending:
         finished, _ = futures.wait(pending,
                                    return_when=futures.FIRST_COMPLETED)
-        for future in finished:
+        # A failure that comes with successes stops their follow-ups too.
+        for future in sorted(finished, key=lambda f: not raised(f)):
             label, kwargs = pending.pop(future)
             if future.cancelled():
                 continue
