@@ -686,7 +686,7 @@ def marked(pair: Optional[dict]) -> str:
 
 def with_seeds(pair: Optional[dict], cell_seeds: int) -> str:
     """:func:`marked`, with the pair's seeds where they are not the cell's
-    (a case still being measured)."""
+    (a case still being measured, or one measured with more seeds)."""
     text = marked(pair)
     if pair is not None and pair['n'] != cell_seeds:
         text += f' ({pair["n"]} seeds)'
@@ -723,7 +723,6 @@ def cells_table(data: dict) -> str:
     for c in data['cells']:
         teacher = c.get('teacher') or {}
         kd = c.get('cases', {}).get('KD')
-        seeds = max((v['n'] for v in c.get('cases', {}).values()), default=0)
         kd_text = '-' if kd is None else (
             f'{kd["mean"]:.2f} +- {kd["std"]:.2f} ({kd["n"]})'
             if kd['std'] is not None else f'{kd["mean"]:.2f} (1)')
@@ -732,9 +731,27 @@ def cells_table(data: dict) -> str:
             f'{teacher.get("epochs", "-")} epochs | ' + ' / '.join(
                 f'{v:.2f}' for v in teacher.get('top1', {}).values()) +
             f' | {kd_text} | {c["machine"]} | {c["minutes"]:.0f} '
-            f'(+{teacher.get("minutes", 0):.0f}{resumed(teacher)}) | `python '
-            f'benchmarks/regimes.py --cells {c["name"]} --seeds {seeds}` |')
+            f'(+{teacher.get("minutes", 0):.0f}{resumed(teacher)}) | '
+            f'{measuring_commands(c)} |')
     return '\n'.join(lines)
+
+
+def measuring_commands(cell: dict) -> str:
+    """The commands that measure ``cell`` again: every case with the seeds
+    of its KD, then the cases that hold more seeds with theirs."""
+    seeds = {case: summary['n'] for case, summary in
+             cell.get('cases', {}).items()}
+    first = seeds.get('KD', max(seeds.values(), default=0))
+    more = {}
+    for case, n in seeds.items():
+        if n > first:
+            more.setdefault(n, []).append(case)
+    commands = [['--seeds', str(first)]] + [
+        ['--seeds', str(n), '--cases', *cases]
+        for n, cases in sorted(more.items())]
+    return ', then '.join(
+        '`' + shlex.join(['python', 'benchmarks/regimes.py', '--cells',
+                          cell['name'], *args]) + '`' for args in commands)
 
 
 #: The kind of the docs' markers of the report's tables.

@@ -185,6 +185,18 @@ def test_merge_replaces_whole_cells_and_docs_tables_follow(tmp_path):
                                         resumed_at=8)
     row = regimes.cells_table(main.data).split('\n')[2]
     assert row.startswith('| base |') and '(+50, resumed at epoch 8)' in row
+    # A pair measured with more seeds than the cell's KD says so, and the
+    # cell's commands measure its cases again with their own seeds.
+    more = cell('base', 'amd', ([80, 81], [79, 81]))
+    more['runs'].update(DKD={'0': 78, '1': 79, '2': 80},
+                        **{'PWKD+DKD': {'0': 77, '1': 79, '2': 79}})
+    regimes.summarise(more)
+    dkd_row = regimes.plans_table(dict(cells=[more])).split('\n')[3]
+    assert dkd_row.startswith('| DKD, ') and dkd_row.endswith(' (3 seeds) |')
+    assert regimes.cells_table(dict(cells=[more])).split('\n')[2].endswith(
+        '| `python benchmarks/regimes.py --cells base --seeds 2`, then '
+        '`python benchmarks/regimes.py --cells base --seeds 3 --cases DKD '
+        "PWKD+DKD` |")
     bare = tmp_path / 'bare.md'
     bare.write_text('# nothing marked\n')
     with pytest.raises(SystemExit, match='no markers for the plans table'):
